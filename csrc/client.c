@@ -1,0 +1,452 @@
+/*
+ * client.c - the Client userdata: configuration, the credentials, and
+ * request building (URL from a path template and a query table, the JSON
+ * body, the header set).
+ *
+ * The API key or access token is copied into C memory here and never handed
+ * back to Lua as a value: there is no getter, tostring masks it, and it is
+ * wiped before it is freed. Only the cosocket transport receives it, inside
+ * the serialized request head that it writes to the socket.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "client.h"
+
+static char *dupstr(const char *s) {
+  if (s == NULL) return NULL;
+  size_t n = strlen(s);
+  char *p = malloc(n + 1);
+  if (p) memcpy(p, s, n + 1);
+  return p;
+}
+
+static void wipe_free(char *s) {
+  if (s == NULL) return;
+  volatile char *v = s;
+  while (*v) *v++ = 0;
+  free(s);
+}
+
+static void client_release(scv_client *c) {
+  if (c->closed) return;
+  c->closed = 1;
+  if (c->easy) curl_easy_cleanup(c->easy);
+  c->easy = NULL;
+  /* The header lists hold copies of the secret: wipe them before freeing. */
+  struct curl_slist *lists[] = {c->api_headers, c->api_json_headers, c->storage_headers};
+  for (int i = 0; i < 3; i++) {
+    for (struct curl_slist *s = lists[i]; s; s = s->next) {
+      volatile char *v = s->data;
+      while (v && *v) *v++ = 0;
+    }
+    curl_slist_free_all(lists[i]);
+  }
+  c->api_headers = c->api_json_headers = c->storage_headers = NULL;
+  wipe_free(c->auth_header);
+  c->auth_header = NULL;
+  free(c->base_url);
+  free(c->workspace_header);
+  free(c->user_agent);
+  free(c->ca_file);
+  free(c->proxy);
+  c->base_url = c->workspace_header = c->user_agent = c->ca_file = c->proxy = NULL;
+  scv_buf_free(&c->body);
+  scv_buf_free(&c->hdr);
+  scv_buf_free(&c->scratch);
+}
+
+scv_client *scv_check_client(lua_State *L, int idx) {
+  scv_client *c = luaL_checkudata(L, idx, SCV_CLIENT_MT);
+  if (c->closed) luaL_error(L, "scravio: this client is closed");
+  return c;
+}
+
+/* Push nil, invalid-error naming the option; return 2 (for `return`). */
+static int invalid(lua_State *L, const char *param, const char *msg) {
+  lua_pushnil(L);
+  scv_push_error(L, "invalid", msg, NULL, NULL);
+  lua_getfield(L, -1, "errors");
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, param);
+  lua_setfield(L, -2, "param");
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "msg");
+  lua_pushstring(L, "option");
+  lua_setfield(L, -2, "location");
+  lua_rawseti(L, -2, 1);
+  lua_pop(L, 1);
+  return 2;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *name) {
+  lua_getfield(L, t, name);
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  lua_pop(L, 1); /* the options table keeps the string alive */
+  return s;
+}
+
+static double opt_number(lua_State *L, int t, const char *name, double dflt) {
+  lua_getfield(L, t, name);
+  double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : dflt;
+  lua_pop(L, 1);
+  return v;
+}
+
+static int opt_bool(lua_State *L, int t, const char *name) {
+  lua_getfield(L, t, name);
+  int v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static void make_hint(scv_client *c, const char *secret) {
+  size_t n = strlen(secret);
+  if (n >= 16) {
+    /* Enough of the prefix to tell live from test keys, plus the last 4. */
+    const char *us = strchr(secret, '_');
+    const char *us2 = us ? strchr(us + 1, '_') : NULL;
+    size_t pre = (us2 && (size_t)(us2 - secret) < 12) ? (size_t)(us2 - secret) + 1 : 0;
+    snprintf(c->key_hint, sizeof c->key_hint, "%.*s...%s", (int)pre, secret, secret + n - 4);
+  } else {
+    snprintf(c->key_hint, sizeof c->key_hint, "****");
+  }
+}
+
+static struct curl_slist *append(struct curl_slist *l, const char *h, int *ok) {
+  struct curl_slist *n = curl_slist_append(l, h);
+  if (n == NULL) *ok = 0;
+  return n ? n : l;
+}
+
+/* core.client(opts) -> Client | nil, err */
+static int l_client_new(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char *base = opt_string(L, 1, "base_url");
+  const char *key = opt_string(L, 1, "api_key");
+  const char *token = opt_string(L, 1, "access_token");
+  const char *ws = opt_string(L, 1, "workspace_id");
+  const char *ca = opt_string(L, 1, "ca_file");
+  const char *proxy = opt_string(L, 1, "proxy");
+  const char *luaver = opt_string(L, 1, "lua_version");
+  int allow_http = opt_bool(L, 1, "allow_http");
+
+  if (base == NULL || base[0] == '\0') return invalid(L, "base_url", "base_url is required");
+  int https = strncmp(base, "https://", 8) == 0, http = strncmp(base, "http://", 7) == 0;
+  if (!https && !http) return invalid(L, "base_url", "base_url must start with https://");
+  if (http && !allow_http && !scv_url_is_loopback(base))
+    return invalid(L, "base_url",
+                   "plain http:// is refused for non-loopback hosts (the key would travel in clear); "
+                   "use https:// or set allow_http = true");
+  if (!scv_header_value_ok(base, strlen(base)) || strchr(base, ' ') || strchr(base, '?') || strchr(base, '#'))
+    return invalid(L, "base_url", "base_url must be a plain URL without spaces, query or fragment");
+  if (key && token) return invalid(L, "api_key", "give api_key or access_token, not both");
+  const char *secret = key ? key : token;
+  const char *which = key ? "api_key" : "access_token";
+  if (secret == NULL || secret[0] == '\0')
+    return invalid(L, "api_key", "no credentials: pass api_key (or access_token), or set SCRAVIO_API_KEY");
+  if (!scv_header_value_ok(secret, strlen(secret)) || strchr(secret, ' '))
+    return invalid(L, which, "the credential contains spaces or control characters (CR/LF are refused)");
+  if (ws && (ws[0] == '\0' || !scv_header_value_ok(ws, strlen(ws))))
+    return invalid(L, "workspace_id", "workspace_id is empty or contains control characters (CR/LF are refused)");
+  if (luaver && !scv_header_value_ok(luaver, strlen(luaver))) luaver = NULL;
+
+  scv_client *c = scv_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  c->closed = 1; /* nothing to release until fully built */
+  luaL_getmetatable(L, SCV_CLIENT_MT);
+  lua_setmetatable(L, -2);
+  lua_newtable(L);
+  scv_setuservalue(L, -2);
+  c->closed = 0;
+  scv_buf_init(&c->body);
+  scv_buf_init(&c->hdr);
+  scv_buf_init(&c->scratch);
+
+  size_t blen = strlen(base);
+  while (blen > 0 && base[blen - 1] == '/') blen--;
+  c->base_url = malloc(blen + 1);
+  int ok = c->base_url != NULL;
+  if (ok) {
+    memcpy(c->base_url, base, blen);
+    c->base_url[blen] = '\0';
+  }
+  size_t hl = strlen(secret) + 32;
+  c->auth_header = malloc(hl);
+  ok = ok && c->auth_header;
+  if (ok) {
+    if (key) snprintf(c->auth_header, hl, "X-API-Key: %s", secret);
+    else snprintf(c->auth_header, hl, "Authorization: Bearer %s", secret);
+  }
+  c->auth_kind = key ? "api_key" : "access_token";
+  make_hint(c, secret);
+  if (ws) {
+    size_t wl = strlen(ws) + 20;
+    c->workspace_header = malloc(wl);
+    ok = ok && c->workspace_header;
+    if (ok) snprintf(c->workspace_header, wl, "X-Workspace-Id: %s", ws);
+  }
+  char ua[256];
+  curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+  snprintf(ua, sizeof ua, "scravio-lua/%s (%s; libcurl/%s)", SCV_VERSION, luaver ? luaver : LUA_VERSION,
+           cv && cv->version ? cv->version : LIBCURL_VERSION);
+  c->user_agent = dupstr(ua);
+  if (ca) c->ca_file = dupstr(ca);
+  if (proxy) c->proxy = dupstr(proxy);
+  ok = ok && c->user_agent && (!ca || c->ca_file) && (!proxy || c->proxy);
+  c->timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
+  c->connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
+  c->max_response_bytes = (size_t)opt_number(L, 1, "max_response_bytes", 16 * 1024 * 1024);
+  c->allow_http = allow_http;
+
+  if (ok) {
+    /* Built once: a request only picks which list to use. */
+    c->api_headers = append(NULL, "Accept: application/json", &ok);
+    c->api_headers = append(c->api_headers, "Expect:", &ok);
+    c->api_headers = append(c->api_headers, c->auth_header, &ok);
+    if (c->workspace_header) c->api_headers = append(c->api_headers, c->workspace_header, &ok);
+    c->api_json_headers = append(NULL, "Accept: application/json", &ok);
+    c->api_json_headers = append(c->api_json_headers, "Expect:", &ok);
+    c->api_json_headers = append(c->api_json_headers, "Content-Type: application/json", &ok);
+    c->api_json_headers = append(c->api_json_headers, c->auth_header, &ok);
+    if (c->workspace_header) c->api_json_headers = append(c->api_json_headers, c->workspace_header, &ok);
+    c->storage_headers = append(NULL, "Expect:", &ok);
+  }
+  if (ok) {
+    c->easy = curl_easy_init();
+    ok = c->easy != NULL;
+  }
+  if (!ok) {
+    client_release(c);
+    return luaL_error(L, "scravio: out of memory creating the client");
+  }
+  return 1;
+}
+
+/* Copy a literal template part, escaping what may not appear in a path. */
+static int add_literal(scv_buf *b, const char *s, size_t n) {
+  static const char HEX[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+             strchr("-._~!$&'()*+,;=:@/%", ch) != NULL;
+    if (ch == 0) ok = 0;
+    if (ok) {
+      if (scv_buf_addc(b, (char)ch)) return -1;
+    } else {
+      char e[3] = {'%', HEX[ch >> 4], HEX[ch & 15]};
+      if (scv_buf_add(b, e, 3)) return -1;
+    }
+  }
+  return 0;
+}
+
+static int prepare_fail(lua_State *L, const char *kind, const char *param, const char *msg) {
+  lua_pushnil(L);
+  scv_push_error(L, kind, msg, NULL, NULL);
+  if (param) {
+    lua_getfield(L, -1, "errors");
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, param);
+    lua_setfield(L, -2, "param");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "msg");
+    lua_pushstring(L, strcmp(param, "query") == 0 ? "query" : strcmp(param, "body") == 0 ? "body" : "path");
+    lua_setfield(L, -2, "location");
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
+  }
+  return 2;
+}
+
+/* client:prepare(template, query, body, ...) -> url, path, body_json | nil, err
+ * "{}" in the template takes the next argument as one encoded path segment. */
+static int l_prepare(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  size_t tlen;
+  const char *tpl = luaL_checklstring(L, 2, &tlen);
+  int nargs = lua_gettop(L);
+  int argi = 5;
+  char err[256];
+  scv_buf *b = &c->scratch;
+  b->len = 0;
+  if (tlen == 0 || tpl[0] != '/') return prepare_fail(L, "invalid", "path", "the path must start with '/'");
+  if (scv_buf_adds(b, c->base_url)) return luaL_error(L, "scravio: out of memory");
+  size_t path_start = b->len;
+  const char *p = tpl, *end = tpl + tlen;
+  while (p < end) {
+    const char *ph = strstr(p, "{}");
+    if (ph == NULL || ph >= end) ph = end;
+    if (add_literal(b, p, (size_t)(ph - p))) return luaL_error(L, "scravio: out of memory");
+    if (ph == end) break;
+    if (argi > nargs) return luaL_error(L, "scravio: path template '%s' needs more arguments", tpl);
+    int t = lua_type(L, argi);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+      snprintf(err, sizeof err, "the id must be a string, got %s", luaL_typename(L, argi));
+      return prepare_fail(L, "invalid", "id", err);
+    }
+    size_t n;
+    const char *seg = lua_tolstring(L, argi, &n);
+    if (n == 0 || n > 1024 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+      return prepare_fail(L, "invalid", "id", "the id must be a non-empty string of at most 1024 bytes and not a dot segment");
+    if (scv_url_add_segment(b, seg, n)) return luaL_error(L, "scravio: out of memory");
+    argi++;
+    p = ph + 2;
+  }
+  size_t path_end = b->len;
+  if (!lua_isnoneornil(L, 3)) {
+    size_t before = b->len;
+    if (scv_buf_addc(b, '?')) return luaL_error(L, "scravio: out of memory");
+    err[0] = '\0';
+    if (!scv_query_encode(L, 3, b, err, sizeof err)) return prepare_fail(L, "invalid", "query", err);
+    if (b->len == before + 1) b->len = before; /* nothing to send */
+  }
+  lua_pushlstring(L, b->data, b->len);
+  lua_pushlstring(L, b->data + path_start, path_end - path_start);
+  if (lua_isnoneornil(L, 4)) {
+    lua_pushnil(L);
+  } else if (lua_type(L, 4) == LUA_TSTRING) {
+    lua_pushvalue(L, 4);
+  } else {
+    err[0] = '\0';
+    if (!scv_json_encode(L, 4, 64, err, sizeof err)) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "the request body cannot be sent as JSON: %s", err);
+      return prepare_fail(L, "invalid", "body", msg);
+    }
+  }
+  return 3;
+}
+
+/* client:allows_url(url) -> true | nil, err. For URLs the server hands us
+ * (presigned storage links): https always, http only to loopback unless the
+ * client was created with allow_http. */
+static int l_allows_url(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  size_t n;
+  const char *url = luaL_checklstring(L, 2, &n);
+  if (!scv_header_value_ok(url, n) || strchr(url, ' '))
+    return prepare_fail(L, "invalid", "url", "the URL contains spaces or control characters");
+  if (strncmp(url, "https://", 8) == 0 || (strncmp(url, "http://", 7) == 0 && (c->allow_http || scv_url_is_loopback(url)))) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  return prepare_fail(L, "invalid", "url", "refusing a non-https URL to a non-loopback host (set allow_http to permit)");
+}
+
+/* client:wire_head(method, url, body_len, for_storage, content_type) -> the
+ * HTTP/1.1 request head, for transports that write to a socket themselves. */
+static int l_wire_head(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  const char *method = luaL_checkstring(L, 2);
+  const char *url = luaL_checkstring(L, 3);
+  lua_Integer blen = luaL_optinteger(L, 4, -1);
+  int storage = lua_toboolean(L, 5);
+  const char *ctype = luaL_optstring(L, 6, NULL);
+  if (!scv_header_value_ok(method, strlen(method)) || !scv_header_value_ok(url, strlen(url)) ||
+      (ctype && !scv_header_value_ok(ctype, strlen(ctype))))
+    return luaL_error(L, "scravio: CR/LF in a request line or header value");
+  const char *s = strstr(url, "://");
+  if (s == NULL) return luaL_error(L, "scravio: not an absolute URL");
+  s += 3;
+  const char *pth = s + strcspn(s, "/?#");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, method);
+  luaL_addchar(&b, ' ');
+  if (*pth == '/') luaL_addstring(&b, pth);
+  else { luaL_addchar(&b, '/'); luaL_addstring(&b, pth); }
+  luaL_addstring(&b, " HTTP/1.1\r\nHost: ");
+  luaL_addlstring(&b, s, (size_t)(pth - s));
+  luaL_addstring(&b, "\r\nUser-Agent: ");
+  luaL_addstring(&b, c->user_agent);
+  luaL_addstring(&b, "\r\n");
+  if (!storage) {
+    luaL_addstring(&b, "Accept: application/json\r\n");
+    luaL_addstring(&b, c->auth_header);
+    luaL_addstring(&b, "\r\n");
+    if (c->workspace_header) {
+      luaL_addstring(&b, c->workspace_header);
+      luaL_addstring(&b, "\r\n");
+    }
+    if (blen >= 0 && ctype == NULL) ctype = "application/json";
+  }
+  if (ctype) {
+    luaL_addstring(&b, "Content-Type: ");
+    luaL_addstring(&b, ctype);
+    luaL_addstring(&b, "\r\n");
+  }
+  if (blen >= 0) {
+    char num[48];
+    snprintf(num, sizeof num, "Content-Length: %lld\r\n", (long long)blen);
+    luaL_addstring(&b, num);
+  }
+  luaL_addstring(&b, "\r\n");
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int l_tostring(lua_State *L) {
+  scv_client *c = luaL_checkudata(L, 1, SCV_CLIENT_MT);
+  if (c->closed) lua_pushstring(L, "scravio.Client (closed)");
+  else lua_pushfstring(L, "scravio.Client(%s, %s=%s)", c->base_url, c->auth_kind, c->key_hint);
+  return 1;
+}
+
+/* client:info() -> the non-secret configuration, for logs and debugging. */
+static int l_info(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, c->base_url);
+  lua_setfield(L, -2, "base_url");
+  lua_pushstring(L, c->auth_kind);
+  lua_setfield(L, -2, "auth");
+  lua_pushstring(L, c->key_hint);
+  lua_setfield(L, -2, "key_hint");
+  lua_pushstring(L, c->user_agent);
+  lua_setfield(L, -2, "user_agent");
+  lua_pushnumber(L, (lua_Number)c->timeout_ms / 1000.0);
+  lua_setfield(L, -2, "timeout");
+  lua_pushnumber(L, (lua_Number)c->connect_timeout_ms / 1000.0);
+  lua_setfield(L, -2, "connect_timeout");
+  lua_pushboolean(L, c->workspace_header != NULL);
+  lua_setfield(L, -2, "workspace");
+  lua_pushboolean(L, c->ca_file != NULL);
+  lua_setfield(L, -2, "custom_ca");
+  return 1;
+}
+
+static int l_close(lua_State *L) {
+  scv_client *c = luaL_checkudata(L, 1, SCV_CLIENT_MT);
+  client_release(c);
+  return 0;
+}
+
+void scv_client_open(lua_State *L) {
+  if (luaL_newmetatable(L, SCV_CLIENT_MT)) {
+    int mt = lua_gettop(L);
+    lua_newtable(L);
+    int methods = lua_gettop(L);
+    static const luaL_Reg m[] = {{"prepare", l_prepare}, {"allows_url", l_allows_url},
+                                 {"wire_head", l_wire_head}, {"info", l_info},
+                                 {"close", l_close}, {NULL, NULL}};
+    scv_setfuncs(L, m, 0);
+    scv_transport_open(L, methods);
+    lua_setfield(L, mt, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, mt, "__gc");
+#if LUA_VERSION_NUM >= 504
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, mt, "__close");
+#endif
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, mt, "__tostring");
+    lua_pushstring(L, SCV_CLIENT_MT);
+    lua_setfield(L, mt, "__name");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, mt, "__metatable");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_client_new);
+  lua_setfield(L, -2, "client");
+}

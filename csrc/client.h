@@ -1,0 +1,32 @@
+/* client.h - the Client userdata, shared by client.c and transport.c only. */
+#ifndef SCV_CLIENT_H
+#define SCV_CLIENT_H
+
+#include "scravio.h"
+
+struct scv_client {
+  int closed;
+  char *base_url;         /* without a trailing slash */
+  char *auth_header;      /* "X-API-Key: ..." or "Authorization: Bearer ..." (the secret) */
+  char *workspace_header; /* "X-Workspace-Id: ..." or NULL */
+  char *user_agent;
+  char *ca_file, *proxy;
+  char key_hint[48];      /* masked form shown by tostring */
+  const char *auth_kind;  /* "api_key" or "access_token" */
+  long timeout_ms, connect_timeout_ms;
+  size_t max_response_bytes;
+  int allow_http;
+  int insecure_tls;       /* tests only; never the default */
+  CURL *easy;             /* one handle, so connections are kept alive across calls */
+  struct curl_slist *api_headers;      /* auth, workspace, accept */
+  struct curl_slist *api_json_headers; /* the same plus Content-Type: application/json */
+  struct curl_slist *storage_headers;  /* no credentials at all */
+  scv_buf body;           /* last response body, reused between calls */
+  scv_buf hdr;            /* last response's header block */
+  scv_buf scratch;        /* URL building */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+scv_client *scv_check_client(lua_State *L, int idx);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * scravio.h - what the C core's files share with one another.
+ *
+ * One concern per file:
+ *   core.c       luaopen_scravio_core: the module table, JSON/sleep/clock bindings
+ *   json.c       the JSON codec (exact integers, null sentinel, array marking)
+ *   buf.c        a small growable byte buffer that owns its memory
+ *   url.c        path-segment and query-string encoding
+ *   client.c     the Client userdata: configuration, secrets, request building
+ *   transport.c  the libcurl transport: one kept-alive handle per client
+ *   errors.c     response classification and the scravio.Error object
+ *   pager.c      the pagination state machine over the API's list envelopes
+ *   resources.c  the Campaign, ValidationJob and Export userdata
+ */
+#ifndef SCRAVIO_H
+#define SCRAVIO_H
+
+#include <stddef.h>
+#include <curl/curl.h>
+#include "compat.h"
+
+#define SCV_VERSION "0.1.0"
+
+#define SCV_CLIENT_MT "scravio.Client"
+#define SCV_ERROR_MT "scravio.Error"
+#define SCV_PAGER_MT "scravio.Pager"
+
+/* ---- buf.c ---------------------------------------------------------- */
+typedef struct {
+  char *data;
+  size_t len, cap;
+} scv_buf;
+
+void scv_buf_init(scv_buf *b);
+void scv_buf_free(scv_buf *b);
+int scv_buf_reserve(scv_buf *b, size_t extra); /* 0 ok, -1 out of memory */
+int scv_buf_add(scv_buf *b, const char *s, size_t n);
+int scv_buf_adds(scv_buf *b, const char *s);
+int scv_buf_addc(scv_buf *b, char c);
+int scv_buf_nul(scv_buf *b); /* keep a NUL after data without counting it */
+
+/* ---- url.c ---------------------------------------------------------- */
+/* Percent-encode one path segment: only RFC 3986 unreserved bytes pass. */
+int scv_url_add_segment(scv_buf *b, const char *s, size_t n);
+/* Percent-encode one query component (key or value). */
+int scv_url_add_component(scv_buf *b, const char *s, size_t n);
+/* Encode the table at idx as a query string (no leading '?'), keys sorted.
+ * Returns 1 on success, 0 with a message in err on a value we cannot send. */
+int scv_query_encode(lua_State *L, int idx, scv_buf *b, char *err, size_t errlen);
+/* A header value may not carry CR, LF or other control bytes. */
+int scv_header_value_ok(const char *s, size_t n);
+/* Is the URL's host a loopback address (127.0.0.0/8, ::1, localhost)? */
+int scv_url_is_loopback(const char *url);
+/* Copy the host[:port] part of an absolute URL into out. */
+int scv_url_authority(const char *url, char *out, size_t outlen);
+
+/* ---- errors.c ------------------------------------------------------- */
+typedef struct {
+  long status;
+  const char *body;
+  size_t body_len;
+  const char *content_type; /* may be NULL */
+  const char *request_id;   /* X-Request-Id header, may be NULL */
+  const char *retry_after;  /* Retry-After header, may be NULL */
+  const char *location;     /* Location header, may be NULL */
+  const char *method;
+  const char *path;
+  int max_depth;
+} scv_response;
+
+/* Classify a complete response. On 2xx with a JSON (or empty) body pushes
+ * the decoded value and returns 1; otherwise pushes a scravio.Error table and
+ * returns 0. Never raises for bad server input. */
+int scv_classify(lua_State *L, const scv_response *r);
+/* Push a new error table with the given kind and message, metatable set. */
+void scv_push_error(lua_State *L, const char *kind, const char *message,
+                    const char *method, const char *path);
+/* Seconds in a Retry-After value (delta-seconds or HTTP date); -1 if none. */
+double scv_parse_retry_after(const char *v);
+void scv_errors_open(lua_State *L); /* registers the metatable + functions */
+
+/* ---- json.c --------------------------------------------------------- */
+#include "json.h"
+
+/* ---- client.c / transport.c ---------------------------------------- */
+typedef struct scv_client scv_client;
+void scv_client_open(lua_State *L);
+void scv_transport_open(lua_State *L, int methods_idx);
+
+/* ---- pager.c / resources.c ----------------------------------------- */
+void scv_pager_open(lua_State *L);
+void scv_resources_open(lua_State *L);
+
+#endif

@@ -1,0 +1,53 @@
+--- Request bodies: copies of the caller's tables, ready for JSON. List fields
+-- are marked as arrays so they are always sent as [...] (never {}), and the
+-- caller's own tables are never modified.
+local core = require("scravio.core")
+
+local M = {}
+
+local INPUT_LISTS = { hashtags = true, keywords = true, countries = true }
+
+local function as_array(v)
+  if type(v) ~= "table" then return v end
+  local a = setmetatable({}, core.array_mt)
+  for i = 1, #v do a[i] = v[i] end
+  return a
+end
+M.as_array = as_array
+
+local function shallow(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+--- The body of POST /campaigns and /campaigns/reserve-preview.
+function M.campaign(params)
+  local b = shallow(params)
+  if type(params.inputs) == "table" then
+    local inputs = shallow(params.inputs)
+    for k in pairs(INPUT_LISTS) do
+      if inputs[k] ~= nil then inputs[k] = as_array(inputs[k]) end
+    end
+    b.inputs = inputs
+  end
+  return b
+end
+
+--- Deep equality of plain values (used to recognise a campaign we created).
+function M.same(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then
+    if type(a) == "number" and type(b) == "number" then return a == b end
+    return false
+  end
+  for k, v in pairs(a) do
+    if not M.same(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+return M

@@ -1,0 +1,206 @@
+--- client.campaigns and the Campaign object's methods.
+local core = require("scravio.core")
+local body = require("scravio.body")
+local errors = require("scravio.errors")
+local pagination = require("scravio.pagination")
+local request = require("scravio.request")
+local runtime = require("scravio.runtime")
+local validate = require("scravio.validate")
+
+local M = {}
+local Service = {}
+Service.__index = Service
+
+function M.service(client)
+  return setmetatable({ client = client }, Service)
+end
+
+local function check_query(kind, query)
+  if query ~= nil and type(query) ~= "table" then
+    return nil, errors.invalid({ { param = "query", location = "query", msg = "query must be a table" } })
+  end
+  local ok, problems = validate.query(kind, query)
+  if not ok then return nil, errors.invalid(problems, "query") end
+  return true
+end
+
+local function check_id(id, param)
+  local ok, problems = validate.id(id, param or "id")
+  if not ok then return nil, errors.invalid(problems) end
+  return true
+end
+M.check_id = check_id
+M.check_query = check_query
+
+--- POST /campaigns/reserve-preview -> preview table (the `data` object)
+function Service:preview(params)
+  local ok, problems = validate.preview(params)
+  if not ok then return nil, errors.invalid(problems, "campaign preview") end
+  local res, err = request.call(self.client, "POST", "/campaigns/reserve-preview",
+    { body = body.campaign(params), safe = true }) -- a preview reserves nothing: safe to resend
+  if res == nil then return nil, err end
+  return request.unwrap(res)
+end
+
+-- The search term GET /campaigns?q= matches for these params.
+local function search_term(params)
+  local inputs = params.inputs or {}
+  local first = function(list) return type(list) == "table" and list[1] or nil end
+  return inputs.hashtag or first(inputs.hashtags) or inputs.targetUser or inputs.mediaUrl
+    or inputs.keyword or first(inputs.keywords) or params.title
+end
+
+-- After a create whose outcome is unknown: find the campaign it made, if any.
+-- A match is a campaign created since the request started (less a minute of
+-- clock skew) with the same type, targetEmails and every input we sent.
+local function find_created(client, params, started_wall)
+  local query = {
+    from = runtime.iso8601(started_wall - 60), type = params.type, q = search_term(params),
+    sortBy = "createdAt", order = "desc", perPage = 20,
+  }
+  local res = request.call(client, "GET", "/campaigns", { query = query, max_retries = 3 })
+  if type(res) ~= "table" or type(res.items) ~= "table" then return nil end
+  for _, c in ipairs(res.items) do
+    if c.type == params.type and c.targetEmails == params.targetEmails
+      and (params.title == nil or c.title == params.title) and type(c.inputs) == "table" then
+      local all = true
+      for k, v in pairs(params.inputs) do
+        if not body.same(v, c.inputs[k]) then all = false break end
+      end
+      if all then return c end
+    end
+  end
+  return nil
+end
+M.find_created = find_created
+
+--- POST /campaigns -> Campaign. Reserves credits: never resent once it may
+-- have reached the server; an unknown outcome is reconciled first.
+function Service:create(params)
+  local ok, problems = validate.campaign(params)
+  if not ok then return nil, errors.invalid(problems, "campaign") end
+  local client = self.client
+  local res, err = request.call(client, "POST", "/campaigns", {
+    body = body.campaign(params), safe = false,
+    reconcile = function(started_wall)
+      local found = find_created(client, params, started_wall)
+      return found and { campaign = found } or nil
+    end,
+  })
+  if res == nil then return nil, err end
+  local data = res.campaign or request.unwrap(res)
+  if type(data) == "table" and type(data.campaign) == "table" then data = data.campaign end
+  return core.wrap("Campaign", data, client)
+end
+
+--- GET /campaigns/{id} -> Campaign
+function Service:get(id)
+  local ok, err = check_id(id)
+  if not ok then return nil, err end
+  local res, rerr = request.call(self.client, "GET", "/campaigns/{}", nil, id)
+  if res == nil then return nil, rerr end
+  return core.wrap("Campaign", request.unwrap(res), self.client)
+end
+
+--- GET /campaigns -> {items={Campaign...}, pagination={...}}
+function Service:list(query)
+  local ok, err = check_query("campaigns", query)
+  if not ok then return nil, err end
+  return pagination.page(self.client, "campaigns", "Campaign", "/campaigns", query)
+end
+
+--- Iterator of Campaign over all pages (raises the error object on failure).
+function Service:each(query)
+  local ok, err = check_query("campaigns", query)
+  if not ok then errors.raise(err) end
+  return pagination.each(self.client, "campaigns", "Campaign", "/campaigns", query)
+end
+
+-- ---- Campaign methods ------------------------------------------------------
+local Campaign = core.methods.Campaign
+
+--- c:refresh() -> c, updated in place
+function Campaign.refresh(c)
+  local data, client = core.unwrap(c)
+  local res, err = request.call(client, "GET", "/campaigns/{}", nil, data._id)
+  if res == nil then return nil, err end
+  core.replace(c, request.unwrap(res))
+  return c
+end
+
+--- c:data() -> a plain deep copy of the API object
+function Campaign.data(c)
+  return M.deep_copy((core.unwrap(c)))
+end
+
+function M.deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = setmetatable({}, getmetatable(v) == core.array_mt and core.array_mt or nil)
+  for k, x in pairs(v) do out[k] = M.deep_copy(x) end
+  return out
+end
+
+--- c:stop() -> stop result (POST /campaigns/{id}/stop; idempotent, 5/min)
+function Campaign.stop(c)
+  local data, client = core.unwrap(c)
+  return request.call(client, "POST", "/campaigns/{}/stop",
+    { safe = true, pace = { "stop", data._id } }, data._id)
+end
+
+--- c:leads_page(query) -> {items={lead...}, pagination={...}}
+function Campaign.leads_page(c, query)
+  local ok, err = check_query("leads", query)
+  if not ok then return nil, err end
+  local data, client = core.unwrap(c)
+  return pagination.page(client, "leads", nil, "/campaigns/{}/leads", query, data._id)
+end
+
+--- c:leads(query) -> iterator of lead tables over all pages
+function Campaign.leads(c, query)
+  local ok, err = check_query("leads", query)
+  if not ok then errors.raise(err) end
+  local data, client = core.unwrap(c)
+  return pagination.each(client, "leads", nil, "/campaigns/{}/leads", query, data._id)
+end
+
+--- c:validation_preview() -> {emailsToValidate, creditCost, currentBalance, ...}
+function Campaign.validation_preview(c)
+  local data, client = core.unwrap(c)
+  local res, err = request.call(client, "GET", "/campaigns/{}/validate/preview", nil, data._id)
+  if res == nil then return nil, err end
+  return request.unwrap(res)
+end
+
+-- After a validate whose outcome is unknown: is validation now running (or
+-- done) on this campaign, started since we asked?
+local function find_validation(client, id, started_wall)
+  local res = request.call(client, "GET", "/campaigns/{}", { max_retries = 3 }, id)
+  local pv = type(res) == "table" and request.unwrap(res).postValidation
+  if type(pv) ~= "table" or (pv.status ~= "validating" and pv.status ~= "completed") then return nil end
+  return { campaignId = id, status = pv.status, emailsToValidate = pv.total,
+    creditCost = pv.creditReserved, reconciled = true, started_after = runtime.iso8601(started_wall) }
+end
+
+--- c:validate() -> {campaignId, jobId, emailsToValidate, creditCost, status}
+-- Reserves credits: not resent blindly (3/min per campaign, 409 if running).
+function Campaign.validate(c)
+  local data, client = core.unwrap(c)
+  local id = data._id
+  local res, err = request.call(client, "POST", "/campaigns/{}/validate", {
+    safe = false, pace = { "validate", id },
+    reconcile = function(started_wall) return find_validation(client, id, started_wall) end,
+  }, id)
+  if res == nil then return nil, err end
+  return request.unwrap(res)
+end
+
+--- c:export{emailOnly=, onlyValidEmails=, fileFormat=} -> Export
+function Campaign.export(c, opts)
+  local data, client = core.unwrap(c)
+  local params = {}
+  for k, v in pairs(opts or {}) do params[k] = v end
+  params.campaignId = data._id
+  return client.exports:create(params)
+end
+
+return M

@@ -1,0 +1,125 @@
+--- The Client: configuration, the resource services, and the escape hatch.
+-- Credentials live in the C handle (`self._core`), never in this table.
+local core = require("scravio.core")
+local errors = require("scravio.errors")
+local request = require("scravio.request")
+local transports = require("scravio.transport")
+
+local Client = {}
+Client.__index = Client
+
+local DEFAULT_BASE_URL = "https://api.scravio.com/api"
+
+local OPTION_TYPES = {
+  api_key = "string", access_token = "string", workspace_id = "string", base_url = "string",
+  timeout = "number", connect_timeout = "number", max_retries = "number", ca_file = "string",
+  proxy = "string", on_event = "function", allow_http = "boolean", max_response_bytes = "number",
+  max_retry_wait = "number", deadline = "number", pace = "boolean",
+}
+
+local function bad_option(param, msg)
+  return nil, errors.invalid({ { param = param, msg = msg, location = "option" } }, "scravio.new")
+end
+
+local function lua_version()
+  local jit = rawget(_G, "jit")
+  if type(jit) == "table" and jit.version then return jit.version end
+  return _VERSION
+end
+
+--- scravio.new(opts) -> Client | nil, err
+function Client.new(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then return bad_option("opts", "scravio.new expects a table of options") end
+  for k, v in pairs(opts) do
+    local want = OPTION_TYPES[k]
+    if want and type(v) ~= want then
+      return bad_option(k, string.format("%s must be a %s, got %s", k, want, type(v)))
+    end
+  end
+  for _, k in ipairs({ "timeout", "connect_timeout", "max_response_bytes", "deadline" }) do
+    if opts[k] ~= nil and not (opts[k] > 0) then return bad_option(k, k .. " must be greater than 0") end
+  end
+  if opts.max_retries ~= nil and (opts.max_retries < 0 or opts.max_retries ~= math.floor(opts.max_retries)) then
+    return bad_option("max_retries", "max_retries must be a whole number >= 0")
+  end
+  local api_key = opts.api_key
+  if api_key == nil and opts.access_token == nil then api_key = os.getenv("SCRAVIO_API_KEY") end
+  local timeout = opts.timeout or 60
+  local handle, err = core.client{
+    base_url = opts.base_url or os.getenv("SCRAVIO_BASE_URL") or DEFAULT_BASE_URL,
+    api_key = api_key,
+    access_token = opts.access_token,
+    workspace_id = opts.workspace_id,
+    timeout = timeout,
+    connect_timeout = opts.connect_timeout or 10,
+    ca_file = opts.ca_file,
+    proxy = opts.proxy,
+    allow_http = opts.allow_http,
+    max_response_bytes = opts.max_response_bytes,
+    lua_version = lua_version(),
+  }
+  if not handle then return nil, err end
+  local transport, terr = transports.select(handle, opts)
+  if not transport then
+    handle:close()
+    return nil, terr
+  end
+  local max_retries = opts.max_retries or 2
+  local self = setmetatable({
+    _core = handle,
+    _transport = transport,
+    _on_event = opts.on_event,
+    _timeout = timeout,
+    _max_retries = max_retries,
+    _max_retry_wait = opts.max_retry_wait or 60,
+    _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
+    _pace = opts.pace ~= false,
+  }, Client)
+  self.campaigns = require("scravio.campaigns").service(self)
+  self.validation_jobs = require("scravio.validation_jobs").service(self)
+  self.exports = require("scravio.exports").service(self)
+  self.credit_transactions = require("scravio.credit_transactions").service(self)
+  return self
+end
+
+function Client:__tostring()
+  return tostring(self._core)
+end
+
+--- GET /auth/me -> account table
+function Client:me()
+  local body, err = request.call(self, "GET", "/auth/me")
+  if body == nil then return nil, err end
+  return request.unwrap(body)
+end
+
+--- The escape hatch: any endpoint, with the same auth, retries and errors.
+-- client:request("GET", "/campaigns", {query = {page = 2}}) -> decoded body
+-- opts.retry = true marks a non-GET as safe to resend (idempotent).
+function Client:request(method, path, opts)
+  if type(method) ~= "string" or type(path) ~= "string" then
+    error("client:request(method, path, opts): method and path must be strings", 2)
+  end
+  opts = opts or {}
+  method = method:upper()
+  local safe = method == "GET" or method == "HEAD" or opts.retry == true
+  -- A literal path: '{' would be read as a placeholder, so escape it.
+  local template = path:gsub("{}", "%%7B%%7D")
+  return request.call(self, method, template, {
+    query = opts.query, body = opts.body, safe = safe, timeout = opts.timeout,
+    max_retries = opts.max_retries,
+  })
+end
+
+--- Non-secret configuration (base_url, auth kind, masked key, timeouts).
+function Client:info()
+  return self._core:info()
+end
+
+--- Release the connection now rather than at garbage collection.
+function Client:close()
+  self._core:close()
+end
+
+return Client

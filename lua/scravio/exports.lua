@@ -1,0 +1,79 @@
+--- client.exports and the Export object's methods.
+local core = require("scravio.core")
+local campaigns = require("scravio.campaigns")
+local errors = require("scravio.errors")
+local pagination = require("scravio.pagination")
+local request = require("scravio.request")
+local validate = require("scravio.validate")
+
+local M = {}
+local Service = {}
+Service.__index = Service
+
+function M.service(client)
+  return setmetatable({ client = client }, Service)
+end
+
+--- POST /list-exports -> Export. The API makes this idempotent (an export
+-- already pending for the same campaign and options is returned), so it is
+-- safe to resend; 5 per hour.
+function Service:create(params)
+  local ok, problems = validate.export(params)
+  if not ok then return nil, errors.invalid(problems, "export") end
+  local res, err = request.call(self.client, "POST", "/list-exports",
+    { body = params, safe = true, pace = { "export" } })
+  if res == nil then return nil, err end
+  local data = request.unwrap(res)
+  if data.campaignId == nil then data.campaignId = params.campaignId end
+  return core.wrap("Export", data, self.client)
+end
+
+--- GET /list-exports -> {items={Export...}, exports=(same), pagination={...}}
+function Service:list(query)
+  local ok, err = campaigns.check_query("exports", query)
+  if not ok then return nil, err end
+  return pagination.page(self.client, "exports", "Export", "/list-exports", query)
+end
+
+--- Iterator of Export over all pages.
+function Service:each(query)
+  local ok, err = campaigns.check_query("exports", query)
+  if not ok then errors.raise(err) end
+  return pagination.each(self.client, "exports", "Export", "/list-exports", query)
+end
+
+-- ---- Export methods ----------------------------------------------------------
+local Export = core.methods.Export
+
+--- e:refresh() -> e, updated in place. The API has no GET /list-exports/{id}:
+-- the export is found in its campaign's export list.
+function Export.refresh(e)
+  local data, client = core.unwrap(e)
+  local query = { campaignId = data.campaignId, sortBy = "createdAt", order = "desc" }
+  local ok, found = pcall(function()
+    for x in pagination.each(client, "exports", nil, "/list-exports", query) do
+      if x.exportId == data.exportId then return x end
+    end
+  end)
+  if not ok then return nil, found end
+  if not found then
+    return nil, errors.new("api", "export " .. tostring(data.exportId) .. " is no longer listed",
+      { status = 404, code = "NOT_FOUND", method = "GET", path = "/list-exports" })
+  end
+  core.replace(e, found)
+  return e
+end
+
+--- e:download_url() -> {downloadUrl, filename}; 400 until the export is completed.
+function Export.download_url(e)
+  local data, client = core.unwrap(e)
+  local res, err = request.call(client, "GET", "/list-exports/{}/download", nil, data.exportId)
+  if res == nil then return nil, err end
+  return request.unwrap(res)
+end
+
+function Export.data(e)
+  return campaigns.deep_copy((core.unwrap(e)))
+end
+
+return M

@@ -1,0 +1,56 @@
+--- The runtime the SDK runs in: plain Lua (block in nanosleep) or OpenResty
+-- (yield through ngx.sleep). Everything that waits goes through here, so the
+-- retry, polling and workflow code is the same code in both.
+local core = require("scravio.core")
+
+local M = {}
+
+local ngx = rawget(_G, "ngx")
+local in_ngx = type(ngx) == "table" and type(ngx.sleep) == "function" and type(ngx.get_phase) == "function"
+
+M.in_ngx = in_ngx
+
+-- Phases of ngx_lua in which cosockets and ngx.sleep are available.
+local YIELDABLE = { rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true }
+
+--- Current phase name under OpenResty, nil elsewhere.
+function M.phase()
+  if in_ngx then return ngx.get_phase() end
+  return nil
+end
+
+--- Can this context do non-blocking I/O? (true, or false + phase name)
+function M.can_yield()
+  if not in_ngx then return true end
+  local phase = ngx.get_phase()
+  return YIELDABLE[phase] == true, phase
+end
+
+--- Monotonic seconds.
+M.now = core.monotime
+
+--- Wall-clock seconds (for timestamps sent to the API).
+M.time = core.time
+
+--- Sleep without blocking other requests when under OpenResty.
+function M.sleep(seconds)
+  if seconds <= 0 then return end
+  if in_ngx and YIELDABLE[ngx.get_phase()] then
+    ngx.sleep(seconds)
+  else
+    core.sleep(seconds)
+  end
+end
+
+--- Uniform random in [0, 1): full jitter for backoff.
+M.random = math.random
+
+--- ISO 8601 UTC timestamp for a wall-clock time in seconds.
+function M.iso8601(t)
+  local whole = math.floor(t)
+  local ms = math.floor((t - whole) * 1000)
+  return os.date("!%Y-%m-%dT%H:%M:%S", whole) .. string.format(".%03dZ", ms)
+end
+
+return M

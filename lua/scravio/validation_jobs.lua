@@ -1,0 +1,154 @@
+--- client.validation_jobs and the ValidationJob object's methods.
+local core = require("scravio.core")
+local campaigns = require("scravio.campaigns")
+local errors = require("scravio.errors")
+local pagination = require("scravio.pagination")
+local request = require("scravio.request")
+local runtime = require("scravio.runtime")
+local validate = require("scravio.validate")
+local body = require("scravio.body")
+
+local M = {}
+local Service = {}
+Service.__index = Service
+
+function M.service(client)
+  return setmetatable({ client = client }, Service)
+end
+
+local function wrap(client, data)
+  return core.wrap("ValidationJob", data, client)
+end
+M.wrap = wrap
+
+-- After a text submission whose outcome is unknown: a job created since we
+-- asked, with as many unique emails as we sent.
+local function find_submitted(client, count, started_wall)
+  local res = request.call(client, "GET", "/validation-jobs", { max_retries = 3, query = {
+    from = runtime.iso8601(started_wall - 60), sortBy = "createdAt", order = "desc", limit = 10 } })
+  local data = type(res) == "table" and request.unwrap(res)
+  if type(data) ~= "table" or type(data.jobs) ~= "table" then return nil end
+  for _, job in ipairs(data.jobs) do
+    if job.totalEmails == count then return { data = job } end
+  end
+  return nil
+end
+
+--- POST /validation-jobs/text -> ValidationJob. emails: array or comma string.
+-- Reserves credits; 3 per hour; one active job per account (409).
+function Service:submit(emails)
+  local list, problems = validate.emails(emails)
+  if not list then return nil, errors.invalid(problems, "emails") end
+  local client = self.client
+  local res, err = request.call(client, "POST", "/validation-jobs/text", {
+    body = { emails = body.as_array(list) }, safe = false, pace = { "validation_text" },
+    reconcile = function(started_wall) return find_submitted(client, #list, started_wall) end,
+  })
+  if res == nil then return nil, err end
+  return wrap(client, request.unwrap(res))
+end
+
+local function required_strings(params, names, what)
+  if type(params) ~= "table" then
+    return nil, errors.invalid({ { param = "params", location = "body", msg = what .. " expects a table" } })
+  end
+  local problems = {}
+  for _, n in ipairs(names) do
+    if type(params[n]) ~= "string" or params[n] == "" then
+      problems[#problems + 1] = { param = n, location = "body", msg = n .. " is required (a non-empty string)" }
+    end
+  end
+  if #problems > 0 then return nil, errors.invalid(problems, what) end
+  return true
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+--- POST /validation-jobs/file -> upload ticket {uploadId, key, uploadUrl, ...}
+-- idempotencyKey is generated when omitted and returned on the ticket.
+function Service:request_upload(params)
+  local p = copy(params or {})
+  if p.idempotencyKey == nil then p.idempotencyKey = core.uuid() end
+  local ok, err = required_strings(p, { "filename", "contentType", "idempotencyKey" }, "request_upload")
+  if not ok then return nil, err end
+  if type(p.sizeBytes) ~= "number" or p.sizeBytes < 0 or p.sizeBytes ~= math.floor(p.sizeBytes) then
+    return nil, errors.invalid({ { param = "sizeBytes", location = "body", msg = "sizeBytes must be a whole number of bytes" } })
+  end
+  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file", { body = p, safe = true })
+  if res == nil then return nil, rerr end
+  local ticket = request.unwrap(res)
+  if ticket.idempotencyKey == nil then ticket.idempotencyKey = p.idempotencyKey end
+  return ticket
+end
+
+--- POST /validation-jobs/file/process -> parse review {parseId, columns, recommendedColumn, ...}
+function Service:process_upload(params)
+  local ok, err = required_strings(params, { "uploadId", "key", "filename", "idempotencyKey" }, "process_upload")
+  if not ok then return nil, err end
+  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/process", { body = params, safe = true })
+  if res == nil then return nil, rerr end
+  return request.unwrap(res)
+end
+
+--- POST /validation-jobs/file/confirm -> ValidationJob (reserves credits; the
+-- idempotency key makes a resend safe).
+function Service:confirm_upload(params)
+  local ok, err = required_strings(params, { "parseId", "idempotencyKey" }, "confirm_upload")
+  if not ok then return nil, err end
+  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/confirm", { body = params, safe = true })
+  if res == nil then return nil, rerr end
+  return wrap(self.client, request.unwrap(res))
+end
+
+--- GET /validation-jobs/{id} -> ValidationJob
+function Service:get(id)
+  local ok, err = campaigns.check_id(id)
+  if not ok then return nil, err end
+  local res, rerr = request.call(self.client, "GET", "/validation-jobs/{}", nil, id)
+  if res == nil then return nil, rerr end
+  return wrap(self.client, request.unwrap(res))
+end
+
+--- GET /validation-jobs -> {items={ValidationJob...}, jobs=(same), pagination=, total=, page=, pages=}
+function Service:list(query)
+  local ok, err = campaigns.check_query("validation_jobs", query)
+  if not ok then return nil, err end
+  return pagination.page(self.client, "validation_jobs", "ValidationJob", "/validation-jobs", query)
+end
+
+--- Iterator of ValidationJob over all pages.
+function Service:each(query)
+  local ok, err = campaigns.check_query("validation_jobs", query)
+  if not ok then errors.raise(err) end
+  return pagination.each(self.client, "validation_jobs", "ValidationJob", "/validation-jobs", query)
+end
+
+-- ---- ValidationJob methods ---------------------------------------------------
+local Job = core.methods.ValidationJob
+
+--- j:refresh() -> j, updated in place
+function Job.refresh(j)
+  local data, client = core.unwrap(j)
+  local res, err = request.call(client, "GET", "/validation-jobs/{}", nil, data.jobId)
+  if res == nil then return nil, err end
+  core.replace(j, request.unwrap(res))
+  return j
+end
+
+--- j:download_url() -> {downloadUrl, expiresIn} (404 until completed)
+function Job.download_url(j)
+  local data, client = core.unwrap(j)
+  local res, err = request.call(client, "GET", "/validation-jobs/{}/download", nil, data.jobId)
+  if res == nil then return nil, err end
+  return request.unwrap(res)
+end
+
+function Job.data(j)
+  return campaigns.deep_copy((core.unwrap(j)))
+end
+
+return M
