@@ -6,6 +6,7 @@ local pagination = require("scravio.pagination")
 local M = {}
 local Service = {}
 Service.__index = Service
+M.Service = Service -- workflows.lua adds the convenience methods here
 
 function M.service(client)
   return setmetatable({ client = client }, Service)

@@ -9,6 +9,7 @@ local validate = require("scravio.validate")
 local M = {}
 local Service = {}
 Service.__index = Service
+M.Service = Service -- workflows.lua adds the convenience methods here
 
 function M.service(client)
   return setmetatable({ client = client }, Service)

@@ -11,6 +11,7 @@ local body = require("scravio.body")
 local M = {}
 local Service = {}
 Service.__index = Service
+M.Service = Service -- workflows.lua adds the convenience methods here
 
 function M.service(client)
   return setmetatable({ client = client }, Service)
