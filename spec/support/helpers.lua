@@ -2,7 +2,10 @@
 local H = {}
 
 H.scravio = require("scravio")
-H.fake = require("spec.support.fake_server")
+--- Start the fake Scravio server (spec/support/fake_server.lua).
+function H.start(opts)
+  return require("spec.support.fake_server").start(opts)
+end
 
 --- A client for the fake server (account A by default); opts override.
 function H.client(srv, opts)

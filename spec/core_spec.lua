@@ -1,0 +1,263 @@
+-- The C core on its own: JSON, request building, classification, pagination
+-- state and resource objects. No server needed.
+local scravio = require("scravio")
+local core = require("scravio.core")
+local H = require("spec.support.helpers")
+
+local KEY = "sk_live_0123456789abcdefSECRET"
+
+local function client(opts)
+  local o = { api_key = KEY, base_url = "http://127.0.0.1:9/api" }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return assert(scravio.new(o))
+end
+
+describe("JSON codec", function()
+  it("keeps integers as integers and floats as floats", function()
+    local v = core.json_decode('{"credits":100000,"rate":0.5,"big":1e2,"neg":-7}')
+    assert.is_true(H.is_integer(v.credits))
+    assert.equals(100000, v.credits)
+    assert.equals(0.5, v.rate)
+    assert.equals(-7, v.neg)
+    if math.type then assert.equals("float", math.type(v.big)) end
+  end)
+
+  it("maps null to scravio.null and keeps arrays arrays", function()
+    local v = core.json_decode('{"a":null,"list":[],"obj":{}}')
+    assert.equals(scravio.null, v.a)
+    assert.is_true(scravio.is_array(v.list))
+    assert.is_false(scravio.is_array(v.obj))
+    assert.equals('{"a":null,"list":[],"obj":{}}', core.json_encode(v))
+  end)
+
+  it("encodes marked empty arrays as [] and sorts object keys", function()
+    assert.equals('{"a":[],"b":2,"c":"x"}', core.json_encode({ c = "x", b = 2, a = scravio.array() }))
+    assert.equals("[1,2,3]", core.json_encode({ 1, 2, 3 }))
+  end)
+
+  it("reports malformed input as nil, message", function()
+    local v, err = core.json_decode('{"a":')
+    assert.is_nil(v)
+    assert.is_string(err)
+  end)
+end)
+
+describe("request building", function()
+  local c = client()
+
+  it("sends integers as integers, booleans as true/false, arrays comma-joined, keys sorted", function()
+    local url = c._core:prepare("/campaigns", { perPage = 10, page = 2.0, hasEmail = true,
+      type = { "INSTAGRAM", "X" }, q = "a b&c=d", skip = scravio.null })
+    assert.equals("http://127.0.0.1:9/api/campaigns?hasEmail=true&page=2&perPage=10&q=a%20b%26c%3Dd&type=INSTAGRAM,X", url)
+  end)
+
+  it("omits an empty query", function()
+    assert.equals("http://127.0.0.1:9/api/campaigns", (c._core:prepare("/campaigns", {})))
+  end)
+
+  it("keeps hostile ids inside their path segment", function()
+    local url, path = c._core:prepare("/campaigns/{}/leads", nil, nil, "../../auth/me?x=1#frag")
+    assert.equals("/campaigns/..%2F..%2Fauth%2Fme%3Fx%3D1%23frag/leads", path)
+    assert.equals("http://127.0.0.1:9/api" .. path, url)
+    local _, p2 = c._core:prepare("/campaigns/{}", nil, nil, "a b%20\r\n")
+    assert.equals("/campaigns/a%20b%2520%0D%0A", p2)
+  end)
+
+  it("refuses dot segments and empty ids before sending", function()
+    for _, id in ipairs({ "", ".", ".." }) do
+      local res, err = c.campaigns:get(id)
+      assert.is_nil(res)
+      assert.equals("invalid", err.kind)
+      assert.equals("id", err.errors[1].param)
+    end
+  end)
+
+  it("refuses query values it cannot send", function()
+    local url, err = c._core:prepare("/campaigns", { page = function() end })
+    assert.is_nil(url)
+    assert.equals("invalid", err.kind)
+    assert.equals("query", err.errors[1].param)
+  end)
+
+  it("encodes the body and marks list inputs as arrays", function()
+    local _, _, body = c._core:prepare("/campaigns", nil,
+      require("scravio.body").campaign({ type = "X_KEYWORD_SEARCH", inputs = { keywords = {}, countries = {} }, targetEmails = 5 }))
+    assert.equals('{"inputs":{"countries":[],"keywords":[]},"targetEmails":5,"type":"X_KEYWORD_SEARCH"}', body)
+  end)
+
+  it("puts the auth header, workspace and user agent in the request head", function()
+    local head = client({ workspace_id = "ws_1" })._core:wire_head("GET", "http://127.0.0.1:9/api/auth/me")
+    assert.truthy(head:find("GET /api/auth/me HTTP/1.1\r\n", 1, true))
+    assert.truthy(head:find("X-API-Key: " .. KEY .. "\r\n", 1, true))
+    assert.truthy(head:find("X-Workspace-Id: ws_1\r\n", 1, true))
+    assert.truthy(head:find("User%-Agent: scravio%-lua/" .. scravio.version .. " %(.-; libcurl/[%d.]+%)\r\n"))
+    local bearer = assert(scravio.new{ access_token = "tok_abcdefghijklmnop", base_url = "http://127.0.0.1:9/api" })
+    local h2 = bearer._core:wire_head("GET", "http://127.0.0.1:9/api/auth/me")
+    assert.truthy(h2:find("Authorization: Bearer tok_abcdefghijklmnop\r\n", 1, true))
+    assert.falsy(h2:find("X-API-Key", 1, true))
+  end)
+
+  it("sends no credentials in a storage request head", function()
+    local head = client({ workspace_id = "ws_1" })._core:wire_head("PUT", "http://127.0.0.1:9/up", 3, true, "text/csv")
+    assert.falsy(head:find(KEY, 1, true))
+    assert.falsy(head:find("X-Workspace-Id", 1, true))
+    assert.truthy(head:find("Content-Type: text/csv\r\n", 1, true))
+  end)
+end)
+
+describe("client configuration", function()
+  it("masks the key in tostring and info", function()
+    local c = client()
+    assert.falsy(tostring(c):find(KEY, 1, true))
+    assert.truthy(tostring(c):find("...", 1, true))
+    for _, v in pairs(c:info()) do
+      assert.falsy(tostring(v):find(KEY, 1, true))
+    end
+  end)
+
+  it("refuses CR/LF in header values", function()
+    local c, err = scravio.new{ api_key = "sk_live_abc\r\nX-Evil: 1", base_url = "http://127.0.0.1:9/api" }
+    assert.is_nil(c)
+    assert.equals("invalid", err.kind)
+    c, err = scravio.new{ api_key = KEY, workspace_id = "w\n1", base_url = "http://127.0.0.1:9/api" }
+    assert.is_nil(c)
+    assert.equals("workspace_id", err.errors[1].param)
+  end)
+
+  it("refuses plain http to a non-loopback host unless allowed", function()
+    local c, err = scravio.new{ api_key = KEY, base_url = "http://api.example.com/api" }
+    assert.is_nil(c)
+    assert.equals("base_url", err.errors[1].param)
+    assert.truthy(scravio.new{ api_key = KEY, base_url = "http://api.example.com/api", allow_http = true })
+    assert.truthy(scravio.new{ api_key = KEY, base_url = "http://localhost:8080/api" })
+  end)
+
+  it("requires credentials and names the option", function()
+    local c, err = scravio.new{ base_url = "http://127.0.0.1:9/api", api_key = "" }
+    assert.is_nil(c)
+    assert.equals("invalid", err.kind)
+    c, err = scravio.new{ base_url = "http://127.0.0.1:9/api", api_key = KEY, timeout = "soon" }
+    assert.is_nil(c)
+    assert.equals("timeout", err.errors[1].param)
+  end)
+
+  it("reports an unreachable server as a network error with attempts", function()
+    local c = client({ max_retries = 0 })
+    local res, err = c:me()
+    assert.is_nil(res)
+    assert.equals("network", err.kind)
+    assert.equals(1, err.attempts)
+    assert.is_false(err.sent)
+  end)
+end)
+
+describe("classification", function()
+  it("builds API errors from the error body", function()
+    local v, err = core.classify(400, { ["content-type"] = "application/json" },
+      '{"message":"Validation failed","code":"VALIDATION_ERROR","errors":[{"param":"inputs.hashtag","msg":"Hashtag is required","location":"body"}],"requestId":"req_abc123"}',
+      "POST", "/campaigns")
+    assert.is_nil(v)
+    assert.is_true(scravio.is_error(err))
+    assert.equals("api", err.kind)
+    assert.equals(400, err.status)
+    assert.equals("VALIDATION_ERROR", err.code)
+    assert.equals("inputs.hashtag", err.errors[1].param)
+    assert.equals("req_abc123", err.request_id)
+    assert.is_false(err.retryable)
+    local s = tostring(err)
+    assert.truthy(s:find("VALIDATION_ERROR", 1, true))
+    assert.truthy(s:find("req_abc123", 1, true))
+    assert.truthy(s:find("POST /campaigns", 1, true))
+  end)
+
+  it("classifies HTML error pages by status, with Retry-After", function()
+    local _, err = core.classify(503, { ["content-type"] = "text/html", ["retry-after"] = "7", ["x-request-id"] = "req_h" },
+      "<html><body>Service Unavailable</body></html>", "GET", "/auth/me")
+    assert.equals("api", err.kind)
+    assert.equals(503, err.status)
+    assert.equals(7, err.retry_after)
+    assert.is_true(err.retryable)
+    assert.equals("req_h", err.request_id)
+    assert.falsy(err.message:find("<html>", 1, true))
+  end)
+
+  it("makes 429 rate_limited and never retries insufficient credits", function()
+    local _, err = core.classify(429, {}, '{"message":"slow down","code":"RATE_LIMITED"}', "POST", "/list-exports")
+    assert.equals("rate_limited", err.kind)
+    assert.is_true(err.retryable)
+    local _, e2 = core.classify(500, {}, '{"message":"no","code":"INSUFFICIENT_CREDITS"}', "POST", "/campaigns")
+    assert.is_false(e2.retryable)
+  end)
+
+  it("turns a malformed 2xx body into a decode error", function()
+    local v, err = core.classify(200, {}, '{"items":[', "GET", "/campaigns")
+    assert.is_nil(v)
+    assert.equals("decode", err.kind)
+  end)
+end)
+
+describe("pager", function()
+  it("walks the items/pagination envelope and stops on the last page", function()
+    local p = core.pager(1)
+    assert.equals(1, p:next())
+    local items = p:feed({ items = { 1, 2 }, pagination = { currentPage = 1, totalPages = 2, totalCount = 3 } })
+    assert.equals(2, #items)
+    assert.equals(2, p:next())
+    p:feed({ items = { 3 }, pagination = { currentPage = 2, totalPages = 2, totalCount = 3 } })
+    assert.is_nil(p:next())
+  end)
+
+  it("understands the exports, jobs and transactions envelopes", function()
+    local p = core.pager(1)
+    assert.equals(1, #p:feed({ success = true, data = { exports = { {} }, pagination = { currentPage = 1, totalPages = 3 } } }))
+    assert.equals(2, p:next())
+    local j = core.pager(1)
+    assert.equals(2, #j:feed({ success = true, data = { jobs = { {}, {} }, total = 2, page = 1, pages = 1 } }))
+    assert.is_nil(j:next())
+    local t = core.pager(1)
+    assert.equals(1, #t:feed({ transactions = { {} }, pagination = { currentPage = 1, totalPages = 1 } }))
+    assert.is_nil(t:next())
+  end)
+
+  it("refuses a server that repeats a page", function()
+    local p = core.pager(1)
+    p:feed({ items = { 1 }, pagination = { currentPage = 1, totalPages = 5 } })
+    local items, err = p:feed({ items = { 1 }, pagination = { currentPage = 1, totalPages = 5 } })
+    assert.is_nil(items)
+    assert.equals("decode", err.kind)
+  end)
+
+  it("stops on an empty page and rejects an unknown envelope", function()
+    local p = core.pager(1)
+    p:feed({ items = {}, pagination = {} })
+    assert.is_nil(p:next())
+    local _, err = core.pager(1):feed({ foo = 1 })
+    assert.equals("decode", err.kind)
+  end)
+end)
+
+describe("resource objects", function()
+  it("read fields through, map id, and are read-only", function()
+    local c = core.wrap("Campaign", { _id = "c1", status = "scraping", creditSettlement = { creditCharged = 5 } }, nil)
+    assert.equals("c1", c.id)
+    assert.equals("scraping", c.status)
+    assert.equals(5, c.creditSettlement.creditCharged)
+    assert.equals("Campaign", scravio.kind(c))
+    assert.has_error(function() c.status = "x" end)
+    assert.equals("scravio.Campaign(c1, scraping)", tostring(c))
+    local j = core.wrap("ValidationJob", { jobId = "j1" }, nil)
+    assert.equals("j1", j.id)
+    local e = core.wrap("Export", { exportId = "e1" }, nil)
+    assert.equals("e1", e.id)
+  end)
+
+  it("compare equal by kind and id, and data() is a deep copy", function()
+    local a = core.wrap("Campaign", { _id = "c1", inputs = { hashtags = scravio.array({ "x" }) } }, nil)
+    local b = core.wrap("Campaign", { _id = "c1" }, nil)
+    assert.is_true(a == b)
+    local d = a:data()
+    d.inputs.hashtags[1] = "changed"
+    assert.equals("x", a.inputs.hashtags[1])
+    assert.is_true(scravio.is_array(d.inputs.hashtags))
+  end)
+end)
