@@ -54,5 +54,10 @@ build = {
     ["scravio.transport.curl"] = "lua/scravio/transport/curl.lua",
     ["scravio.validate"] = "lua/scravio/validate.lua",
     ["scravio.validation_jobs"] = "lua/scravio/validation_jobs.lua",
+    ["scravio.workflows"] = "lua/scravio/workflows.lua",
+    ["scravio.wait"] = "lua/scravio/wait.lua",
+    ["scravio.download"] = "lua/scravio/download.lua",
+    ["scravio.upload"] = "lua/scravio/upload.lua",
+    ["scravio.progress"] = "lua/scravio/progress.lua",
   },
 }

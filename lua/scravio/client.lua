@@ -4,6 +4,9 @@ local core = require("scravio.core")
 local errors = require("scravio.errors")
 local request = require("scravio.request")
 local transports = require("scravio.transport")
+-- The pure-Lua workflows (launch, run, wait, download, submit_file) attach
+-- themselves to the services and resource objects when loaded.
+require("scravio.workflows")
 
 local Client = {}
 Client.__index = Client

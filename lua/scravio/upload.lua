@@ -1,0 +1,180 @@
+--- client.validation_jobs:submit_file(path, opts) --> ValidationJob, review | nil, err
+--
+-- The four steps of a file validation, as one call:
+--   1. POST /validation-jobs/file          upload ticket (filename, contentType, sizeBytes)
+--   2. PUT  <ticket.uploadUrl>             the file, streamed from disk by the transport,
+--                                          with no X-API-Key / Authorization / X-Workspace-Id
+--   3. POST /validation-jobs/file/process  parse review (columns, recommendedColumn)
+--   4. POST /validation-jobs/file/confirm  creates the job and reserves credits
+-- One idempotencyKey (core.uuid()) is used for steps 1, 3 and 4 and for every
+-- retry of them, so a resent confirm can never charge twice.
+--
+-- opts:
+--   column          the email column to validate; default the review's
+--                   recommendedColumn, or the only column. Several columns and
+--                   no recommendation: err.kind "invalid" (err.review lists
+--                   them) and nothing is charged.
+--   content_type    default from the extension: .csv text/csv, .txt text/plain
+--   progress        upload progress bar on stderr (drawn by C, TTY only)
+--   timeout         seconds without progress before the upload is abandoned
+--   idempotency_key reuse a key (to resume after an unknown outcome)
+--   max_retries     retries of the PUT on retryable failures (default: the client's)
+local core = require("scravio.core")
+local errors = require("scravio.errors")
+local request = require("scravio.request")
+local retry = require("scravio.retry")
+local runtime = require("scravio.runtime")
+
+local M = {}
+
+M.CONTENT_TYPES = { csv = "text/csv", txt = "text/plain" }
+
+local function invalid(param, msg)
+  return nil, errors.invalid({ { param = param, location = "argument", msg = msg } }, "submit_file")
+end
+
+function M.basename(path)
+  return path:match("([^/\\]+)$") or path
+end
+
+--- The content type for a file name, from its extension (nil when unknown).
+function M.content_type(name)
+  local ext = name:match("%.([%w]+)$")
+  return ext and M.CONTENT_TYPES[ext:lower()] or nil
+end
+
+--- Size of a readable regular file -> bytes | nil, message
+function M.file_size(path)
+  local f, oerr = io.open(path, "rb")
+  if not f then return nil, oerr end
+  local probe, rerr = f:read(1) -- a directory opens, but cannot be read
+  if probe == nil and rerr then
+    f:close()
+    return nil, path .. ": " .. tostring(rerr)
+  end
+  local size = f:seek("end")
+  f:close()
+  if math.tointeger then size = math.tointeger(size) or size end
+  return size
+end
+
+local function present(v)
+  if v == nil or v == core.null then return nil end
+  return v
+end
+
+-- Which column to confirm. -> column (may be nil: a plain list has no columns) | nil, err
+local function choose_column(review, wanted)
+  local columns = type(review.columns) == "table" and review.columns or {}
+  local keys = {}
+  for i, col in ipairs(columns) do keys[i] = type(col) == "table" and col.key or col end
+  local function listing()
+    local shown = {}
+    for i, k in ipairs(keys) do shown[i] = string.format("%q", tostring(k)) end
+    return table.concat(shown, ", ")
+  end
+  if wanted ~= nil then
+    if #keys > 0 then
+      local found = false
+      for _, k in ipairs(keys) do
+        if k == wanted then found = true break end
+      end
+      if not found then
+        return nil, errors.invalid({ { param = "column", location = "argument", msg = string.format(
+          "column %q is not one of the file's columns: %s", tostring(wanted), listing()) } }, "submit_file")
+      end
+    end
+    return wanted
+  end
+  local rec = present(review.recommendedColumn)
+  if rec ~= nil then return rec end
+  if #keys == 1 then return keys[1] end
+  if #keys == 0 then return nil end
+  return nil, errors.invalid({ { param = "column", location = "argument", msg = string.format(
+    "the file has %d candidate email columns and no recommended one; pass column= (one of %s)",
+    #keys, listing()) } }, "submit_file")
+end
+M.choose_column = choose_column
+
+-- PUT the file to storage, retrying retryable failures (a PUT of the same
+-- object is idempotent). -> status | nil, err
+local function put(client, url, path, content_type, opts)
+  local ok, aerr = client._core:allows_url(url)
+  if not ok then return nil, aerr end
+  local max_retries = opts.max_retries or client._max_retries or 0
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    request.emit(client, { type = "upload", path = "(upload)", file = path, attempt = attempt })
+    local status, err = client._transport:upload(url, path, content_type, opts.progress == true, opts.timeout)
+    if status then return status end
+    err.attempts = attempt
+    if not (err.retryable and attempt <= max_retries) then return nil, err end
+    local clock = client._runtime or runtime
+    local delay = err.retry_after or retry.backoff(attempt, clock.random)
+    request.emit(client, { type = "retry", method = "PUT", path = "(upload)", attempt = attempt,
+      delay = delay, kind = err.kind, status = err.status })
+    clock.sleep(delay)
+  end
+end
+
+--- Service:submit_file(path, opts) -> ValidationJob, review | nil, err
+function M.submit_file(service, path, opts)
+  if type(path) ~= "string" or path == "" then
+    return invalid("path", "path must be the name of a .csv or .txt file")
+  end
+  if opts ~= nil and type(opts) ~= "table" then return invalid("opts", "opts must be a table") end
+  opts = opts or {}
+  if opts.column ~= nil and (type(opts.column) ~= "string" or opts.column == "") then
+    return invalid("column", "column must be a non-empty string")
+  end
+  local filename = M.basename(path)
+  local content_type = opts.content_type or M.content_type(filename)
+  if type(content_type) ~= "string" then
+    return invalid("content_type", string.format(
+      "cannot tell the content type of %q: use a .csv or .txt file, or pass content_type=", filename))
+  end
+  local size, serr = M.file_size(path)
+  if not size then return invalid("path", "cannot read the file: " .. tostring(serr)) end
+  if size == 0 then return invalid("path", filename .. " is empty") end
+
+  local client = service.client
+  local key = opts.idempotency_key or core.uuid()
+
+  local ticket, err = service:request_upload{
+    filename = filename, contentType = content_type, sizeBytes = size, idempotencyKey = key,
+  }
+  if not ticket then return nil, err end
+  if type(ticket.uploadUrl) ~= "string" or type(ticket.uploadId) ~= "string" or type(ticket.key) ~= "string" then
+    return nil, errors.new("decode", "the upload ticket lacks uploadUrl, uploadId or key", { retryable = false })
+  end
+  local max = present(ticket.maxSizeBytes)
+  if type(max) == "number" and size > max then
+    return invalid("path", string.format("%s is %d bytes; the API accepts at most %d", filename, size, max))
+  end
+
+  local _, perr = put(client, ticket.uploadUrl, path, content_type, opts)
+  if perr then return nil, perr end
+
+  local review, rerr = service:process_upload{
+    uploadId = ticket.uploadId, key = ticket.key, filename = filename, idempotencyKey = key,
+  }
+  if not review then return nil, rerr end
+
+  local column, cerr = choose_column(review, opts.column)
+  if cerr then
+    cerr.review = review
+    return nil, cerr
+  end
+  if type(review.parseId) ~= "string" then
+    return nil, errors.new("decode", "the parse review has no parseId", { retryable = false })
+  end
+
+  local job, jerr = service:confirm_upload{
+    parseId = review.parseId, selectedColumn = column, idempotencyKey = key,
+  }
+  if not job then return nil, jerr end
+  return job, review
+end
+
+return M

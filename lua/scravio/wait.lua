@@ -1,0 +1,202 @@
+--- Waiting for a Campaign, ValidationJob or Export to finish: c:wait{...},
+-- j:wait{...}, e:wait{...}.
+--
+--   obj:wait{
+--     timeout     = nil,   -- seconds; nil waits as long as it takes
+--     interval    = 2,     -- first pause between refreshes (seconds)
+--     max_interval= 30,    -- the pause grows x1.5 per poll up to this ceiling
+--     on_progress = fn(obj),  -- called whenever status or progress changes
+--     progress    = false, -- a progress line on stderr (only when it is a terminal)
+--     max_errors  = 5,     -- consecutive retryable failures tolerated while polling
+--   } --> obj | nil, err
+--
+-- The object is returned once its status is terminal, whatever that status
+-- is: a campaign that ended "failed" or "stopped" is returned like a
+-- "fully_completed" one, so callers check `obj.status`. When the time is up
+-- the result is `nil, err` with err.kind "timeout"; err.message names the last
+-- status seen, err.last_status holds it, err.object is the (refreshed) object.
+--
+-- Every pause goes through runtime.sleep and every clock read through
+-- runtime.now (the client's injected runtime, client._runtime, when set, as in
+-- the request pipeline), so under OpenResty waiting yields and never blocks
+-- the worker, and tests can drive the clock.
+local core = require("scravio.core")
+local errors = require("scravio.errors")
+local progress = require("scravio.progress")
+local runtime = require("scravio.runtime")
+
+local M = {}
+
+M.DEFAULT_INTERVAL = 2
+M.MAX_INTERVAL = 30
+M.GROWTH = 1.5
+M.MAX_ERRORS = 5
+
+local function set(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+
+-- What "finished" means, and what counts as progress, per kind of object.
+M.KINDS = {
+  Campaign = {
+    label = "campaign",
+    terminal = set({ "fully_completed", "failed", "stopped" }),
+    progress = function(o) return o.progressPercentage end,
+    detail = function(o)
+      local emails = o.emailScanCount
+      if type(emails) == "number" then return string.format("%d emails", emails) end
+      return nil
+    end,
+  },
+  ValidationJob = {
+    label = "validation job",
+    -- "cancelled" is not a documented status, but statusReason mentions
+    -- cancellation: treat it as final rather than poll forever.
+    terminal = set({ "completed", "failed", "cancelled" }),
+    progress = function(o)
+      local done, total = o.processedCount, o.totalEmails
+      if type(done) == "number" and type(total) == "number" and total > 0 then
+        return math.floor(done * 100 / total)
+      end
+      return nil
+    end,
+    detail = function(o)
+      local done, total = o.processedCount, o.totalEmails
+      if type(done) == "number" and type(total) == "number" then
+        return string.format("%d/%d emails", done, total)
+      end
+      return nil
+    end,
+  },
+  Export = {
+    label = "export",
+    terminal = set({ "completed", "failed" }),
+    progress = function(o) return o.progress end,
+    detail = function() return nil end,
+  },
+}
+
+local function number_or_nil(v)
+  if type(v) == "number" then return v end
+  return nil
+end
+
+local function check_opts(opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    return nil, errors.invalid({ { param = "opts", location = "option",
+      msg = "wait expects a table of options" } }, "wait")
+  end
+  local problems = {}
+  for _, k in ipairs({ "timeout", "interval", "max_interval", "max_errors" }) do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0) then
+      problems[#problems + 1] = { param = k, location = "option", msg = k .. " must be a number >= 0" }
+    end
+  end
+  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
+    problems[#problems + 1] = { param = "on_progress", location = "option", msg = "on_progress must be a function" }
+  end
+  if #problems > 0 then return nil, errors.invalid(problems, "wait") end
+  return opts
+end
+
+--- Is this status final for this kind of object?
+function M.is_terminal(kind, status)
+  local spec = M.KINDS[kind]
+  return spec ~= nil and spec.terminal[status] == true
+end
+
+--- The pause before poll number n (1-based): interval * 1.5^(n-1), capped.
+function M.pause(n, interval, ceiling)
+  interval = interval or M.DEFAULT_INTERVAL
+  ceiling = ceiling or M.MAX_INTERVAL
+  if interval > ceiling then return interval end
+  local p = interval * M.GROWTH ^ (n - 1)
+  if p > ceiling then p = ceiling end
+  return p
+end
+
+--- M.wait(kind, obj, opts) -> obj | nil, err
+function M.wait(kind, obj, opts)
+  local spec = M.KINDS[kind]
+  local o, oerr = check_opts(opts)
+  if not o then return nil, oerr end
+  opts = o
+  local interval = opts.interval or M.DEFAULT_INTERVAL
+  local ceiling = opts.max_interval or M.MAX_INTERVAL
+  local max_errors = opts.max_errors or M.MAX_ERRORS
+  local on_progress = opts.on_progress
+  local line = progress.new(spec.label, opts.progress)
+  local _, client = core.unwrap(obj)
+  local clock = (type(client) == "table" and client._runtime) or runtime
+
+  local started = clock.now()
+  local deadline = opts.timeout and (started + opts.timeout) or nil
+  local last_status, last_progress
+  local polls, failures = 0, 0
+
+  local function observe()
+    local status, pct = obj.status, number_or_nil(spec.progress(obj))
+    if status ~= last_status or pct ~= last_progress then
+      last_status, last_progress = status, pct
+      line:update(obj.id, status, pct, spec.detail(obj))
+      if on_progress then on_progress(obj) end
+    end
+  end
+
+  -- A terminal status never changes again: no request needed.
+  if spec.terminal[obj.status] then
+    observe()
+    line:done()
+    return obj
+  end
+
+  while true do
+    local ok, err = obj:refresh()
+    local extra_wait = 0
+    if ok then
+      failures = 0
+      observe()
+      if spec.terminal[obj.status] then
+        line:done()
+        return obj
+      end
+    else
+      -- The pipeline already retried what was worth retrying. A permanent
+      -- failure ends the wait; a transient one (a network blip during an
+      -- hour-long wait) is tolerated a few times in a row.
+      failures = failures + 1
+      if not err.retryable or failures > max_errors then
+        line:done()
+        return nil, err
+      end
+      extra_wait = number_or_nil(err.retry_after) or 0
+    end
+
+    local now = clock.now()
+    if deadline and now >= deadline then
+      line:done()
+      local pct = number_or_nil(spec.progress(obj))
+      return nil, errors.new("timeout", string.format(
+        "gave up waiting for %s %s after %.0f s: status is still %s%s",
+        spec.label, tostring(obj.id), now - started, tostring(obj.status),
+        pct and string.format(" (%s%%)", tostring(pct)) or ""), {
+        last_status = obj.status, object = obj, retryable = true, waited = now - started,
+      })
+    end
+    polls = polls + 1
+    local pause = M.pause(polls, interval, ceiling)
+    if extra_wait > pause then pause = extra_wait end
+    if deadline and now + pause > deadline then pause = deadline - now end
+    clock.sleep(pause)
+  end
+end
+
+function M.campaign(c, opts) return M.wait("Campaign", c, opts) end
+function M.job(j, opts) return M.wait("ValidationJob", j, opts) end
+function M.export(e, opts) return M.wait("Export", e, opts) end
+
+return M

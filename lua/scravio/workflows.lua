@@ -1,0 +1,257 @@
+--- Workflows: the multi-step operations built on the resource services.
+-- Requiring this module attaches them (client.lua requires it):
+--
+--   client.campaigns:launch(params, {max_credits=, confirm=})  --> Campaign, preview
+--   client.campaigns:run(params, {max_credits=, out=, ...})    --> Campaign, path
+--   client.validation_jobs:submit_file(path, {column=, ...})   --> ValidationJob, review
+--   c:wait{...}  j:wait{...}  e:wait{...}                      (scravio.wait)
+--   e:download(path, {...})  j:download(path, {...})           (scravio.download)
+--
+-- Everything that waits goes through scravio.runtime, so these run unchanged
+-- in plain Lua and inside OpenResty.
+local core = require("scravio.core")
+local campaigns = require("scravio.campaigns")
+local download = require("scravio.download")
+local errors = require("scravio.errors")
+local exports = require("scravio.exports")
+local runtime = require("scravio.runtime")
+local upload = require("scravio.upload")
+local validate = require("scravio.validate")
+local validation_jobs = require("scravio.validation_jobs")
+local wait = require("scravio.wait")
+
+local M = {}
+
+local function number(v)
+  if type(v) == "number" and v == v then return v end
+  return nil
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+local function fmt(n)
+  if n == math.floor(n) and n < 2 ^ 53 and n > -2 ^ 53 then return string.format("%d", n) end
+  return string.format("%.2f", n)
+end
+
+--- The credits POST /campaigns will reserve for these params, given their
+-- reserve-preview. The reference: "If maxCreditCap is omitted, the backend
+-- uses the reserved credit estimate as the cap" and the preview's
+-- creditReserved is "Credits to reserve on launch". So: the caller's
+-- maxCreditCap when given, else creditReserved; older answers without it fall
+-- back to maxCreditCap, then recommendedMaxCreditCap, then estimatedCredits
+-- (the "recommended/default hard cap"). nil when the preview names none.
+function M.reservation(params, preview)
+  local cap = number(params.maxCreditCap)
+  if cap then return cap, "maxCreditCap" end
+  if type(preview) ~= "table" then return nil end
+  for _, k in ipairs({ "creditReserved", "maxCreditCap", "recommendedMaxCreditCap", "estimatedCredits" }) do
+    local v = number(preview[k])
+    if v then return v, k end
+  end
+  local s = preview.summary
+  if type(s) == "table" and number(s.maxCreditSpend) then return s.maxCreditSpend, "summary.maxCreditSpend" end
+  return nil
+end
+
+local function budget(msg, fields)
+  fields = fields or {}
+  fields.retryable = false
+  return errors.new("budget", msg, fields)
+end
+
+local function check_launch_opts(opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    return nil, errors.invalid({ { param = "opts", location = "option", msg = "opts must be a table" } }, "launch")
+  end
+  local problems = {}
+  local mc = opts.max_credits
+  if mc ~= nil and not (type(mc) == "number" and mc == mc and mc > 0 and mc < math.huge) then
+    problems[#problems + 1] = { param = "max_credits", location = "option",
+      msg = "max_credits must be a number of credits greater than 0" }
+  end
+  if opts.confirm ~= nil and type(opts.confirm) ~= "function" then
+    problems[#problems + 1] = { param = "confirm", location = "option", msg = "confirm must be a function(preview)" }
+  end
+  if #problems > 0 then return nil, errors.invalid(problems, "launch") end
+  return opts
+end
+
+--- client.campaigns:launch(params, {max_credits=, confirm=fn(preview, info)})
+--   --> Campaign, preview | nil, err, preview
+--
+-- 1. POST /campaigns/reserve-preview with params (nothing is reserved).
+-- 2. The reservation (see M.reservation) is checked against max_credits and
+--    against the balance (GET /auth/me credits); either one exceeded ->
+--    err.kind "budget" (err.reserve, err.max_credits, err.balance).
+-- 3. confirm(preview, {reserve=, balance=, max_credits=}) when given; a
+--    false/nil answer -> err.kind "cancelled".
+-- 4. POST /campaigns with the same params. With max_credits, maxCreditCap is
+--    pinned to the checked reservation (it is <= max_credits by step 2), so
+--    the server cannot reserve more than what was checked even if its
+--    estimate moved between preview and create.
+-- Any refusal happens before step 4: nothing is created, nothing is spent.
+function M.launch(service, params, opts)
+  local o, oerr = check_launch_opts(opts)
+  if not o then return nil, oerr end
+  opts = o
+  local client = service.client
+  -- The create rules (title included) up front: a launch that would fail at
+  -- the last step is refused before the first.
+  local valid, problems = validate.campaign(params)
+  if not valid then return nil, errors.invalid(problems, "campaign") end
+
+  local preview, perr = service:preview(params)
+  if not preview then return nil, perr end
+
+  local max_credits = opts.max_credits
+  local reserve, source = M.reservation(params, preview)
+  if reserve == nil then
+    if not max_credits then
+      return nil, budget("the reserve preview does not say how many credits launching reserves; " ..
+        "pass max_credits= (or maxCreditCap) to bound it", { preview = preview }), preview
+    end
+    reserve, source = max_credits, "max_credits"
+  end
+
+  if max_credits and reserve > max_credits then
+    return nil, budget(string.format(
+      "launching reserves %s credits (%s), more than max_credits %s; nothing was created",
+      fmt(reserve), source, fmt(max_credits)), {
+      reserve = reserve, max_credits = max_credits, preview = preview }), preview
+  end
+
+  local me, merr = client:me()
+  if not me then return nil, merr, preview end
+  local balance = number(me.credits)
+  if balance and reserve > balance then
+    return nil, budget(string.format(
+      "launching reserves %s credits but the balance is %s; nothing was created",
+      fmt(reserve), fmt(balance)), {
+      reserve = reserve, balance = balance, max_credits = max_credits, preview = preview }), preview
+  end
+
+  if opts.confirm then
+    local yes = opts.confirm(preview, { reserve = reserve, balance = balance, max_credits = max_credits })
+    if not yes then
+      return nil, errors.new("cancelled", "launch cancelled by confirm(); nothing was created", {
+        reserve = reserve, balance = balance, preview = preview, retryable = false }), preview
+    end
+  end
+
+  local create_params = params
+  if max_credits and params.maxCreditCap == nil then
+    create_params = copy(params)
+    create_params.maxCreditCap = reserve
+  end
+  local c, cerr = service:create(create_params)
+  if not c then return nil, cerr, preview end
+  return c, preview
+end
+
+local RUN_OPTS = {
+  max_credits = true, confirm = true, out = true, emailOnly = true, onlyValidEmails = true,
+  fileFormat = true, progress = true, timeout = true, interval = true, max_interval = true,
+  on_progress = true,
+}
+
+local function fail(err, fields)
+  for k, v in pairs(fields) do err[k] = v end
+  return nil, err, fields.campaign
+end
+
+--- client.campaigns:run(params, {max_credits=, confirm=, out="leads.csv",
+--   emailOnly=, onlyValidEmails=, fileFormat=, progress=, timeout=,
+--   interval=, max_interval=, on_progress=})
+--   --> Campaign, path, bytes | nil, err, campaign-or-preview
+--
+-- launch -> c:wait -> c:export -> e:wait -> e:download(out). timeout bounds
+-- the two waits together (seconds; nil = no bound); interval, max_interval,
+-- progress and on_progress go to both waits (on_progress sees the Campaign,
+-- then the Export: scravio.kind(x) tells them apart), progress also to the
+-- download's progress bar. A campaign that ends "failed" is an error (kind
+-- "api", code "CAMPAIGN_FAILED"); a "stopped" one still has leads and is
+-- exported. Once the campaign exists every error carries it (err.campaign,
+-- and the third return value), so a caller can resume from there. Unknown
+-- options are refused (kind "invalid"): a misspelt max_credits must not
+-- silently lift the budget.
+function M.run(service, params, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    return nil, errors.invalid({ { param = "opts", location = "option", msg = "opts must be a table" } }, "run")
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not RUN_OPTS[k] then
+      return nil, errors.invalid({ { param = tostring(k), location = "option",
+        msg = "unknown option " .. tostring(k) } }, "run")
+    end
+  end
+  local out = opts.out
+  if out == nil then out = (opts.fileFormat == "xlsx") and "leads.xlsx" or "leads.csv" end
+  if type(out) ~= "string" or out == "" then
+    return nil, errors.invalid({ { param = "out", location = "option", msg = "out must be a file path" } }, "run")
+  end
+  local timeout = opts.timeout
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
+    return nil, errors.invalid({ { param = "timeout", location = "option",
+      msg = "timeout must be seconds >= 0" } }, "run")
+  end
+  local clock = service.client._runtime or runtime
+  local started = clock.now()
+  local function remaining()
+    if timeout == nil then return nil end
+    local left = timeout - (clock.now() - started)
+    if left < 0 then left = 0 end
+    return left
+  end
+  local function wait_opts()
+    return { timeout = remaining(), progress = opts.progress, interval = opts.interval,
+      max_interval = opts.max_interval, on_progress = opts.on_progress }
+  end
+
+  local c, err, preview = M.launch(service, params, { max_credits = opts.max_credits, confirm = opts.confirm })
+  if not c then return nil, err, preview end
+
+  local done, werr = c:wait(wait_opts())
+  if not done then return fail(werr, { campaign = c }) end
+  if c.status == "failed" then
+    return fail(errors.new("api", string.format("campaign %s ended with status failed", tostring(c.id)), {
+      code = "CAMPAIGN_FAILED", retryable = false }), { campaign = c })
+  end
+
+  local e, eerr = c:export{ emailOnly = opts.emailOnly, onlyValidEmails = opts.onlyValidEmails,
+    fileFormat = opts.fileFormat }
+  if not e then return fail(eerr, { campaign = c }) end
+  local ready, xerr = e:wait(wait_opts())
+  if not ready then return fail(xerr, { campaign = c, export = e }) end
+  if e.status ~= "completed" then
+    return fail(errors.new("api", string.format("export %s ended with status %s",
+      tostring(e.id), tostring(e.status)), { code = "EXPORT_FAILED", retryable = false }),
+      { campaign = c, export = e })
+  end
+
+  local path, bytes_or_err = e:download(out, { progress = opts.progress })
+  if not path then return fail(bytes_or_err, { campaign = c, export = e }) end
+  return c, path, bytes_or_err
+end
+
+-- ---- attach ------------------------------------------------------------------
+campaigns.Service.launch = M.launch
+campaigns.Service.run = M.run
+validation_jobs.Service.submit_file = upload.submit_file
+
+core.methods.Campaign.wait = wait.campaign
+core.methods.ValidationJob.wait = wait.job
+core.methods.Export.wait = wait.export
+core.methods.ValidationJob.download = download.job
+core.methods.Export.download = download.export
+
+-- exports is required for its side effect (Export:refresh / download_url).
+M.exports = exports
+
+return M

@@ -1,0 +1,219 @@
+-- e:download / j:download: streamed to a temporary file next to the target,
+-- renamed into place only when complete; no credentials sent to storage; a
+-- failed download leaves no file, no .part file, and an existing file intact.
+local H = require("spec.support.helpers")
+require("scravio.workflows")
+local download = require("scravio.download")
+local runtime = require("scravio.runtime")
+
+local PARAMS = {
+  title = "download spec",
+  type = "INSTAGRAM_HASHTAG",
+  inputs = { hashtag = "fitness" },
+  targetEmails = 40,
+}
+
+-- Retries back off through the client's runtime (client._runtime, the
+-- pipeline's test hook): advance the fake clock instead of really sleeping.
+local function no_wait(srv, c)
+  c._runtime = setmetatable({ sleep = function(s) if s > 0 then srv:advance(s) end end }, { __index = runtime })
+  return c
+end
+
+local function tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p '" .. p .. "'"))
+  return p
+end
+
+local function listdir(dir)
+  local out = {}
+  local p = io.popen("ls -A '" .. dir .. "'")
+  for name in p:lines() do out[#out + 1] = name end
+  p:close()
+  table.sort(out)
+  return out
+end
+
+local function rmdir(dir) os.execute("rm -rf '" .. dir .. "'") end
+
+local function write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+describe("download", function()
+  local srv, client, dir
+
+  setup(function() srv = H.start() end)
+  teardown(function() if srv then srv:stop() end end)
+
+  before_each(function()
+    srv:reset()
+    client = no_wait(srv, H.client(srv))
+    dir = tmpdir()
+  end)
+
+  after_each(function()
+    rmdir(dir)
+  end)
+
+  -- A finished campaign and a completed export of it.
+  local function completed_export(c)
+    local campaign = c or assert(client.campaigns:create(PARAMS))
+    srv:advance(3600)
+    assert(campaign:refresh())
+    local e = assert(campaign:export{ fileFormat = "csv" })
+    srv:advance(3600)
+    assert(e:wait{ timeout = 0 })
+    assert.equals("completed", e.status)
+    return e, campaign
+  end
+
+  local function no_credentials(entries)
+    assert.is_true(#entries > 0)
+    for _, r in ipairs(entries) do
+      assert.is_nil(r.headers["x-api-key"])
+      assert.is_nil(r.headers["authorization"])
+      assert.is_nil(r.headers["x-workspace-id"])
+    end
+  end
+
+  it("streams a completed export to path and returns path, bytes", function()
+    local e = completed_export()
+    local path = dir .. "/leads.csv"
+    local got, bytes = e:download(path)
+    assert.equals(path, got, bytes)
+    local data = assert(H.read_file(path))
+    assert.equals(#data, bytes)
+    assert.is_true(H.is_integer(bytes))
+    assert.truthy(data:sub(1, 200):find("email", 1, true))
+    assert.same({ "leads.csv" }, listdir(dir))
+  end)
+
+  it("sends no API key, bearer token or workspace id to storage", function()
+    local ws = H.client(srv, { workspace_id = "ws_1" })
+    local c = assert(ws.campaigns:create(PARAMS))
+    local e = completed_export(c)
+    assert(e:download(dir .. "/a.csv"))
+    local bearer = H.client(srv, { access_token = srv.access_token, workspace_id = "ws_2" })
+    local e2 = assert(bearer.exports:list{ campaignId = c.id }).items[1]
+    assert(e2:download(dir .. "/b.csv"))
+    no_credentials(srv:storage_requests({ method = "GET" }))
+  end)
+
+  it("replaces an existing file only once the new one is complete", function()
+    local e = completed_export()
+    local path = dir .. "/leads.csv"
+    write(path, "OLD")
+    assert(e:download(path))
+    assert.are_not.equal("OLD", H.read_file(path))
+    assert.same({ "leads.csv" }, listdir(dir))
+  end)
+
+  it("returns the API's 400 for an export that is not completed, creating nothing", function()
+    srv:configure{ export_seconds = 1000 }
+    local c = assert(client.campaigns:create(PARAMS))
+    srv:advance(3600)
+    assert(c:refresh())
+    local e = assert(c:export{})
+    local got, err = e:download(dir .. "/x.csv")
+    assert.is_nil(got)
+    assert.equals("api", err.kind)
+    assert.equals(400, err.status)
+    assert.same({}, listdir(dir))
+    assert.equals(0, #srv:storage_requests({}))
+  end)
+
+  it("leaves an existing file untouched and no .part file when storage fails", function()
+    local e = completed_export()
+    local path = dir .. "/leads.csv"
+    write(path, "GOOD DATA")
+    srv:fault{ target = "storage", method = "GET", kind = "status", status = 500, count = -1 }
+    local got, err = e:download(path, { max_retries = 1 })
+    assert.is_nil(got)
+    assert.equals(500, err.status)
+    assert.equals(2, err.attempts)
+    assert.equals("GOOD DATA", H.read_file(path))
+    assert.same({ "leads.csv" }, listdir(dir))
+  end)
+
+  it("removes the partial file when the transfer dies mid-way", function()
+    local id = srv:seed_export{ bytes = 512 * 1024 * 1024 }
+    local e
+    for _, x in ipairs(assert(client.exports:list{}).items) do
+      if x.id == id then e = x end
+    end
+    assert.is_truthy(e)
+    local path = dir .. "/big.csv"
+    write(path, "GOOD DATA")
+    -- 512 MiB cannot arrive in 0.1 s: the transfer is cut after some of it was written
+    local got, err = e:download(path, { timeout = 0.1, max_retries = 0 })
+    assert.is_nil(got)
+    assert.equals("timeout", err.kind)
+    assert.equals("GOOD DATA", H.read_file(path))
+    assert.same({ "big.csv" }, listdir(dir))
+  end)
+
+  it("removes the partial file when storage drops the connection", function()
+    local e = completed_export()
+    srv:fault{ target = "storage", method = "GET", kind = "reset_before", count = -1 }
+    local got, err = e:download(dir .. "/x.csv", { max_retries = 0 })
+    assert.is_nil(got)
+    assert.equals("network", err.kind)
+    assert.same({}, listdir(dir))
+  end)
+
+  it("retries a retryable storage failure with a fresh URL", function()
+    local e = completed_export()
+    srv:fault{ target = "storage", method = "GET", kind = "status", status = 503, count = 1 }
+    local path = dir .. "/leads.csv"
+    local got, bytes = e:download(path)
+    assert.equals(path, got, bytes)
+    assert.equals(2, #srv:storage_requests({ method = "GET" }))
+    assert.equals(2, #srv:requests({ method = "GET", path = "/list-exports/" .. e.id .. "/download" }))
+    assert.same({ "leads.csv" }, listdir(dir))
+  end)
+
+  it("refuses a download URL that is not https (or loopback http) before fetching", function()
+    local got, err = download.to_file(client, function() return "http://storage.example.com/x.csv" end,
+      dir .. "/x.csv", {})
+    assert.is_nil(got)
+    assert.equals("invalid", err.kind)
+    assert.same({}, listdir(dir))
+  end)
+
+  it("rejects a bad path before any request", function()
+    local e = completed_export()
+    local before = #srv:requests({})
+    local got, err = e:download(42)
+    assert.is_nil(got)
+    assert.equals("invalid", err.kind)
+    assert.equals(before, #srv:requests({}))
+  end)
+
+  it("downloads a validation job's results CSV", function()
+    local j = assert(client.validation_jobs:submit({ "ok@example.com", "other@example.org" }))
+    srv:advance(3600)
+    assert(j:wait{ timeout = 0 })
+    assert.equals("completed", j.status)
+    local path = dir .. "/results.csv"
+    local got, bytes = j:download(path)
+    assert.equals(path, got, bytes)
+    local data = assert(H.read_file(path))
+    assert.equals(#data, bytes)
+    assert.truthy(data:find("ok@example.com", 1, true))
+    assert.same({ "results.csv" }, listdir(dir))
+    no_credentials(srv:storage_requests({ method = "GET" }))
+  end)
+
+  it("keeps server-suggested file names to a safe basename", function()
+    assert.equals("leads.csv", download.safe_basename("leads.csv"))
+    assert.equals("x.csv", download.safe_basename("../../etc/x.csv"))
+    assert.is_nil(download.safe_basename(".."))
+    assert.is_nil(download.safe_basename("a\nb"))
+    assert.is_nil(download.safe_basename(nil))
+  end)
+end)

@@ -1,0 +1,223 @@
+-- validation_jobs:submit_file: ticket -> PUT to storage (streamed, no
+-- credentials) -> process -> confirm, one idempotencyKey for every step and
+-- every retry, against the fake server.
+local H = require("spec.support.helpers")
+require("scravio.workflows")
+local runtime = require("scravio.runtime")
+local upload = require("scravio.upload")
+
+-- Retries back off through the client's runtime (client._runtime, the
+-- pipeline's test hook): advance the fake clock instead of really sleeping.
+local function no_wait(srv, c)
+  c._runtime = setmetatable({ sleep = function(s) if s > 0 then srv:advance(s) end end }, { __index = runtime })
+  return c
+end
+
+local function tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p '" .. p .. "'"))
+  return p
+end
+
+local function write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+  return path
+end
+
+local function decode(body) return H.scravio.json.decode(body) end
+
+local CSV = "name,email,notes\r\nAda,ada@example.com,x\r\nBob,bob@example.org,y\r\nAda again,ada@example.com,z\r\n"
+
+describe("validation_jobs:submit_file", function()
+  local srv, client, dir
+
+  setup(function() srv = H.start() end)
+  teardown(function() if srv then srv:stop() end end)
+
+  before_each(function()
+    srv:reset()
+    client = no_wait(srv, H.client(srv))
+    dir = tmpdir()
+  end)
+
+  after_each(function()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  local function bodies(path)
+    local out = {}
+    for i, r in ipairs(srv:requests({ method = "POST", path = path })) do out[i] = decode(r.body) end
+    return out
+  end
+
+  it("uploads, parses and confirms with one idempotencyKey; storage gets no credentials", function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    local ws = H.client(srv, { workspace_id = "ws_9" })
+    local job, review = ws.validation_jobs:submit_file(path)
+    assert.is_truthy(job, review)
+    assert.equals("ValidationJob", H.scravio.kind(job))
+    assert.is_string(job.id)
+    assert.equals("email", review.recommendedColumn)
+    assert.equals(2, job.totalEmails)
+
+    local tickets = bodies("/validation-jobs/file")
+    local processes = bodies("/validation-jobs/file/process")
+    local confirms = bodies("/validation-jobs/file/confirm")
+    assert.equals(1, #tickets)
+    assert.equals(1, #processes)
+    assert.equals(1, #confirms)
+    local key = tickets[1].idempotencyKey
+    assert.matches("^%x+%-%x+%-4%x+%-%x+%-%x+$", key)
+    assert.equals(key, processes[1].idempotencyKey)
+    assert.equals(key, confirms[1].idempotencyKey)
+    assert.equals("contacts.csv", tickets[1].filename)
+    assert.equals("text/csv", tickets[1].contentType)
+    assert.equals(#CSV, tickets[1].sizeBytes)
+    assert.is_true(H.is_integer(tickets[1].sizeBytes))
+    assert.equals("contacts.csv", processes[1].filename)
+    assert.equals("email", confirms[1].selectedColumn)
+    assert.equals(review.parseId, confirms[1].parseId)
+
+    local puts = srv:storage_requests({ method = "PUT" })
+    assert.equals(1, #puts)
+    local h = puts[1].headers
+    assert.is_nil(h["x-api-key"])
+    assert.is_nil(h["authorization"])
+    assert.is_nil(h["x-workspace-id"])
+    assert.equals("text/csv", h["content-type"])
+    assert.equals(#CSV, puts[1].bytes)
+
+    srv:advance(3600)
+    assert(job:wait{ timeout = 0 })
+    assert.equals("completed", job.status)
+    assert.equals(2, job.validCount + job.invalidCount)
+  end)
+
+  it("sends a .txt file as text/plain, with a bearer token that never reaches storage", function()
+    local path = write(dir .. "/list.TXT", "a@example.com\nb@example.com\nc@example.net\n")
+    local bearer = H.client(srv, { access_token = srv.access_token })
+    local job = assert(bearer.validation_jobs:submit_file(path))
+    assert.equals(3, job.totalEmails)
+    assert.equals("text/plain", bodies("/validation-jobs/file")[1].contentType)
+    local put = srv:storage_requests({ method = "PUT" })[1]
+    assert.equals("text/plain", put.headers["content-type"])
+    assert.is_nil(put.headers["authorization"])
+  end)
+
+  it("confirms the column the caller chose", function()
+    local path = write(dir .. "/two.csv",
+      "work,personal\r\nw1@example.com,p1@example.com\r\nw2@example.com,p2@example.com\r\n,p3@example.com\r\n")
+    local job = assert(client.validation_jobs:submit_file(path, { column = "work" }))
+    assert.equals("work", bodies("/validation-jobs/file/confirm")[1].selectedColumn)
+    assert.equals(2, job.totalEmails)
+  end)
+
+  it("refuses a column the file does not have, before confirming (nothing charged)", function()
+    local before = assert(client:me()).credits
+    local path = write(dir .. "/contacts.csv", CSV)
+    local job, err = client.validation_jobs:submit_file(path, { column = "mail" })
+    assert.is_nil(job)
+    assert.equals("invalid", err.kind)
+    assert.truthy(err.message:find('"email"', 1, true))
+    assert.is_table(err.review)
+    assert.equals(0, #srv:requests({ path = "/validation-jobs/file/confirm" }))
+    assert.equals(before, assert(client:me()).credits)
+  end)
+
+  it("rejects a missing, empty or unsupported file before sending anything", function()
+    local cases = {
+      dir .. "/nope.csv",
+      write(dir .. "/empty.csv", ""),
+      write(dir .. "/sheet.xlsx", "PK\3\4"),
+      dir, -- a directory (no extension)
+      dir .. "/folder.csv", -- a directory that looks like a CSV file
+    }
+    assert(os.execute("mkdir '" .. dir .. "/folder.csv'"))
+    for _, path in ipairs(cases) do
+      local job, err = client.validation_jobs:submit_file(path)
+      assert.is_nil(job)
+      assert.equals("invalid", err.kind)
+    end
+    local job, err = client.validation_jobs:submit_file(dir .. "/x.csv", { column = 3 })
+    assert.is_nil(job)
+    assert.equals("invalid", err.kind)
+    assert.equals(0, #srv:requests({}))
+    assert.equals(0, #srv:storage_requests({}))
+  end)
+
+  it("resends a confirm whose answer was lost with the same key: one job, one charge", function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    local before = assert(client:me()).credits
+    srv:fault{ method = "POST", path = "/validation-jobs/file/confirm", kind = "reset_after", count = 1 }
+    local job, err = client.validation_jobs:submit_file(path)
+    assert.is_truthy(job, err and tostring(err))
+    local confirms = bodies("/validation-jobs/file/confirm")
+    assert.equals(2, #confirms)
+    assert.equals(confirms[1].idempotencyKey, confirms[2].idempotencyKey)
+    assert.equals(bodies("/validation-jobs/file")[1].idempotencyKey, confirms[2].idempotencyKey)
+    assert.equals(1, #assert(client.validation_jobs:list()).items)
+    assert.equals(before - 2, assert(client:me()).credits)
+  end)
+
+  it("retries a failed PUT to storage", function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    srv:fault{ target = "storage", method = "PUT", kind = "status", status = 503, count = 1 }
+    local job, err = client.validation_jobs:submit_file(path)
+    assert.is_truthy(job, err and tostring(err))
+    assert.equals(2, #srv:storage_requests({ method = "PUT" }))
+  end)
+
+  it("returns a storage failure that persists, without processing or confirming", function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    srv:fault{ target = "storage", method = "PUT", kind = "status", status = 403, count = -1 }
+    local job, err = client.validation_jobs:submit_file(path)
+    assert.is_nil(job)
+    assert.equals(403, err.status)
+    assert.equals(0, #srv:requests({ path = "/validation-jobs/file/process" }))
+    assert.equals(0, #srv:requests({ path = "/validation-jobs/file/confirm" }))
+  end)
+
+  it("refuses an upload URL that is neither https nor loopback http", function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    srv:fault{ method = "POST", path = "/validation-jobs/file", kind = "status", status = 201,
+      content_type = "application/json",
+      body = '{"success":true,"data":{"uploadId":"upl_x","key":"k","uploadUrl":"http://storage.example.com/up"}}' }
+    local job, err = client.validation_jobs:submit_file(path)
+    assert.is_nil(job)
+    assert.equals("invalid", err.kind)
+    assert.equals(0, #srv:storage_requests({}))
+    assert.equals(0, #srv:requests({ path = "/validation-jobs/file/process" }))
+  end)
+
+  describe("column choice", function()
+    local function cols(...)
+      local out = {}
+      for i, k in ipairs({ ... }) do out[i] = { key = k, label = k, emailLikeCount = 1 } end
+      return out
+    end
+
+    it("takes the caller's column, else the recommended one, else the only one", function()
+      assert.equals("b", upload.choose_column({ columns = cols("a", "b"), recommendedColumn = "a" }, "b"))
+      assert.equals("a", upload.choose_column({ columns = cols("a", "b"), recommendedColumn = "a" }))
+      assert.equals("only", upload.choose_column({ columns = cols("only"), recommendedColumn = H.scravio.null }))
+      assert.is_nil((upload.choose_column({ columns = {} })))
+    end)
+
+    it("is invalid with several columns and no recommendation", function()
+      local col, err = upload.choose_column({ columns = cols("a", "b"), recommendedColumn = H.scravio.null })
+      assert.is_nil(col)
+      assert.equals("invalid", err.kind)
+      assert.truthy(err.message:find('"a", "b"', 1, true))
+    end)
+
+    it("guesses the content type from the extension", function()
+      assert.equals("text/csv", upload.content_type("x.CSV"))
+      assert.equals("text/plain", upload.content_type("dir.v2/list.txt"))
+      assert.is_nil(upload.content_type("x.xlsx"))
+      assert.is_nil(upload.content_type("csv"))
+    end)
+  end)
+end)

@@ -1,0 +1,303 @@
+-- campaigns:launch (preview, budget and balance checks, confirm, create) and
+-- campaigns:run (launch, wait, export, wait, download), against the fake
+-- server. Waiting runs on a virtual clock: every runtime.sleep advances the
+-- fake server's clock instead of sleeping, so nothing here waits in real time.
+local H = require("spec.support.helpers")
+require("scravio.workflows")
+local runtime = require("scravio.runtime")
+local workflows = require("scravio.workflows")
+
+local PARAMS = {
+  title = "workflow spec",
+  type = "INSTAGRAM_HASHTAG",
+  inputs = { hashtags = { "fitness", "gym" } },
+  targetEmails = 100,
+}
+
+local function params(over)
+  local p = {}
+  for k, v in pairs(PARAMS) do p[k] = v end
+  for k, v in pairs(over or {}) do p[k] = v end
+  return p
+end
+
+-- A virtual clock, injected as the client's runtime (client._runtime, the
+-- pipeline's test hook): sleeping advances the fake server's clock instead.
+local function virtual_clock(srv)
+  local clock = { t = runtime.now(), slept = {}, total = 0, random = math.random }
+  function clock.now() return clock.t end
+  function clock.time() return runtime.time() + (clock.t - clock.start) end
+  function clock.sleep(s)
+    clock.slept[#clock.slept + 1] = s
+    clock.total = clock.total + s
+    clock.t = clock.t + s
+    if s > 0 then srv:advance(s) end
+  end
+  clock.start = clock.t
+  return clock
+end
+
+local function decode(body) return H.scravio.json.decode(body) end
+
+local function tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p '" .. p .. "'"))
+  return p
+end
+
+local function listdir(dir)
+  local out = {}
+  local p = io.popen("ls -A '" .. dir .. "'")
+  for name in p:lines() do out[#out + 1] = name end
+  p:close()
+  return out
+end
+
+describe("workflows", function()
+  local srv, client, clock
+
+  setup(function() srv = H.start() end)
+  teardown(function() if srv then srv:stop() end end)
+
+  before_each(function()
+    srv:reset()
+    clock = virtual_clock(srv)
+    client = H.client(srv)
+    client._runtime = clock
+  end)
+
+  describe("reservation()", function()
+    it("is the caller's maxCreditCap when given, else the preview's creditReserved", function()
+      assert.equals(70, (workflows.reservation({ maxCreditCap = 70 }, { creditReserved = 240 })))
+      local r, src = workflows.reservation({}, { creditReserved = 240, recommendedMaxCreditCap = 300 })
+      assert.equals(240, r)
+      assert.equals("creditReserved", src)
+      assert.equals(300, (workflows.reservation({}, { recommendedMaxCreditCap = 300, estimatedCredits = 9 })))
+      assert.is_nil(workflows.reservation({}, { warnings = {} }))
+    end)
+  end)
+
+  describe("campaigns:launch", function()
+    it("previews, checks, creates with the same params and pins maxCreditCap to the reservation", function()
+      local c, preview = client.campaigns:launch(params(), { max_credits = 1000 })
+      assert.is_truthy(c, preview)
+      assert.equals("Campaign", H.scravio.kind(c))
+      assert.is_number(preview.creditReserved)
+      local previews = srv:requests({ method = "POST", path = "/campaigns/reserve-preview" })
+      local creates = srv:requests({ method = "POST", path = "/campaigns" })
+      assert.equals(1, #previews)
+      assert.equals(1, #creates)
+      local pb, cb = decode(previews[1].body), decode(creates[1].body)
+      assert.equals(pb.type, cb.type)
+      assert.equals(pb.targetEmails, cb.targetEmails)
+      assert.same(pb.inputs, cb.inputs)
+      assert.is_nil(pb.maxCreditCap)
+      assert.equals(preview.creditReserved, cb.maxCreditCap)
+      assert.is_true(cb.maxCreditCap <= 1000)
+      assert.equals(preview.creditReserved, c.creditSettlement.creditReserved)
+      -- the caller's table is untouched
+      assert.is_nil(PARAMS.maxCreditCap)
+    end)
+
+    it("sends the params unchanged when no max_credits is given", function()
+      local c, preview = client.campaigns:launch(params())
+      assert.is_truthy(c, preview)
+      local creates = srv:requests({ method = "POST", path = "/campaigns" })
+      assert.equals(1, #creates)
+      assert.is_nil(decode(creates[1].body).maxCreditCap)
+    end)
+
+    it("refuses over max_credits: err.kind budget, nothing created, nothing spent", function()
+      local before = assert(client:me()).credits
+      local c, err, preview = client.campaigns:launch(params(), { max_credits = 10 })
+      assert.is_nil(c)
+      assert.equals("budget", err.kind)
+      assert.is_false(err.retryable)
+      assert.equals(10, err.max_credits)
+      assert.is_true(err.reserve > 10)
+      assert.matches("max_credits", err.message)
+      assert.is_table(preview)
+      assert.equals(err.reserve, preview.creditReserved)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+      assert.equals(before, assert(client:me()).credits)
+      local page = assert(client.campaigns:list())
+      assert.equals(0, #page.items)
+    end)
+
+    it("refuses a maxCreditCap above max_credits", function()
+      local c, err = client.campaigns:launch(params({ maxCreditCap = 500 }), { max_credits = 400 })
+      assert.is_nil(c)
+      assert.equals("budget", err.kind)
+      assert.equals(500, err.reserve)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+    end)
+
+    it("accepts a maxCreditCap within max_credits even when the estimate is higher, and sends it as given", function()
+      local c, preview = client.campaigns:launch(params({ maxCreditCap = 50 }), { max_credits = 60 })
+      assert.is_truthy(c, preview)
+      local creates = srv:requests({ method = "POST", path = "/campaigns" })
+      assert.equals(1, #creates)
+      assert.equals(50, decode(creates[1].body).maxCreditCap)
+      assert.equals(50, c.creditSettlement.creditReserved)
+    end)
+
+    it("refuses over the balance (the low-balance account), creating nothing", function()
+      local poor = H.client(srv, { api_key = srv.poor_api_key })
+      poor._runtime = clock
+      local balance = assert(poor:me()).credits
+      local c, err, preview = poor.campaigns:launch(params(), { max_credits = 100000 })
+      assert.is_nil(c)
+      assert.equals("budget", err.kind)
+      assert.equals(balance, err.balance)
+      assert.is_true(err.reserve > balance)
+      assert.matches("balance", err.message)
+      assert.is_table(preview)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+      assert.equals(balance, assert(poor:me()).credits)
+    end)
+
+    it("checks the balance even without max_credits", function()
+      local poor = H.client(srv, { api_key = srv.poor_api_key })
+      local c, err = poor.campaigns:launch(params())
+      assert.is_nil(c)
+      assert.equals("budget", err.kind)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+    end)
+
+    it("asks confirm(preview, info) and cancels on a false answer", function()
+      local seen, info_seen
+      local c, err, preview = client.campaigns:launch(params(), {
+        max_credits = 1000,
+        confirm = function(p, info) seen, info_seen = p, info return false end,
+      })
+      assert.is_nil(c)
+      assert.equals("cancelled", err.kind)
+      assert.is_table(seen)
+      assert.equals(preview, seen)
+      assert.equals(seen.creditReserved, info_seen.reserve)
+      assert.is_number(info_seen.balance)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+    end)
+
+    it("creates when confirm answers true", function()
+      local calls = 0
+      local c = client.campaigns:launch(params(), { confirm = function() calls = calls + 1 return true end })
+      assert.is_truthy(c)
+      assert.equals(1, calls)
+      assert.equals(1, #srv:requests({ method = "POST", path = "/campaigns" }))
+    end)
+
+    it("does not ask confirm when the budget already refused", function()
+      local calls = 0
+      local c, err = client.campaigns:launch(params(), {
+        max_credits = 1, confirm = function() calls = calls + 1 return true end,
+      })
+      assert.is_nil(c)
+      assert.equals("budget", err.kind)
+      assert.equals(0, calls)
+    end)
+
+    it("rejects bad options and bad params before sending anything", function()
+      local c, err = client.campaigns:launch(params(), { max_credits = -5 })
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      c, err = client.campaigns:launch(params(), { confirm = "yes" })
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      c, err = client.campaigns:launch(params({ targetEmails = 0 }), { max_credits = 100 })
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      c, err = client.campaigns:launch(params({ title = string.rep("t", 101) }), { max_credits = 1000 })
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      assert.equals("title", err.errors[1].param)
+      assert.equals(0, #srv:requests({ path = "/campaigns/reserve-preview" }))
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+    end)
+  end)
+
+  describe("campaigns:run", function()
+    it("launches, waits, exports and downloads the leads to `out`", function()
+      local dir = tmpdir()
+      local out = dir .. "/leads.csv"
+      local statuses = {}
+      local c, path, bytes = client.campaigns:run(params(), {
+        max_credits = 1000, out = out, emailOnly = true, timeout = 600,
+        on_progress = function(x) statuses[#statuses + 1] = x.status end,
+      })
+      assert.is_truthy(c, path)
+      assert.equals("fully_completed", c.status)
+      assert.equals(out, path)
+      local data = assert(H.read_file(out))
+      assert.equals(#data, bytes)
+      assert.truthy(data:find("email", 1, true))
+      assert.same({ "leads.csv" }, listdir(dir)) -- no .part file left behind
+      assert.is_true(#statuses >= 1)
+      assert.equals("completed", statuses[#statuses]) -- the export's wait reports last
+      local ex = srv:requests({ method = "POST", path = "/list-exports" })
+      assert.equals(1, #ex)
+      assert.is_true(decode(ex[1].body).emailOnly)
+      assert.is_true(clock.total > 0) -- it waited, on the virtual clock
+      os.remove(out)
+      os.remove(dir)
+    end)
+
+    it("exports what a campaign stopped half-way collected", function()
+      srv:configure{ campaign_seconds = 1000 }
+      local out = H.tmpname(".csv")
+      local kinds = {}
+      local c, path = client.campaigns:run(params(), { out = out, timeout = 3600,
+        on_progress = function(x)
+          kinds[H.scravio.kind(x)] = true
+          if H.scravio.kind(x) == "Campaign" and x.status ~= "stopped" then assert(x:stop()) end
+        end })
+      assert.is_truthy(c, path)
+      assert.equals("stopped", c.status)
+      assert.equals(out, path)
+      assert.is_true(kinds.Campaign and kinds.Export)
+      os.remove(out)
+    end)
+
+    it("returns a budget refusal from launch and creates nothing", function()
+      local dir = tmpdir()
+      local c, err = client.campaigns:run(params(), { max_credits = 5, out = dir .. "/x.csv" })
+      assert.is_nil(c)
+      assert.equals("budget", err.kind)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+      assert.same({}, listdir(dir))
+      os.remove(dir)
+    end)
+
+    it("stops at a failed campaign: CAMPAIGN_FAILED, no export, no file", function()
+      local dir = tmpdir()
+      local c, err, campaign = client.campaigns:run(params({ title = "doomed [fail]" }),
+        { out = dir .. "/x.csv", timeout = 600 })
+      assert.is_nil(c)
+      assert.equals("api", err.kind)
+      assert.equals("CAMPAIGN_FAILED", err.code)
+      assert.equals("failed", err.campaign.status)
+      assert.equals(err.campaign, campaign)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/list-exports" }))
+      assert.same({}, listdir(dir))
+      os.remove(dir)
+    end)
+
+    it("times out with the campaign attached when it does not finish in time", function()
+      srv:configure{ campaign_seconds = 100000 }
+      local c, err, campaign = client.campaigns:run(params(), { out = H.tmpname(".csv"), timeout = 30 })
+      assert.is_nil(c)
+      assert.equals("timeout", err.kind)
+      assert.equals("Campaign", H.scravio.kind(campaign))
+      assert.is_true(clock.total <= 30 + 1e-9)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/list-exports" }))
+    end)
+
+    it("refuses unknown options before sending anything", function()
+      local c, err = client.campaigns:run(params(), { max_credit = 5 })
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      assert.equals(0, #srv:requests({}))
+    end)
+  end)
+end)
