@@ -52,6 +52,7 @@ build = {
     ["scravio.runtime"] = "lua/scravio/runtime.lua",
     ["scravio.transport"] = "lua/scravio/transport/init.lua",
     ["scravio.transport.curl"] = "lua/scravio/transport/curl.lua",
+    ["scravio.transport.ngx"] = "lua/scravio/transport/ngx.lua",
     ["scravio.validate"] = "lua/scravio/validate.lua",
     ["scravio.validation_jobs"] = "lua/scravio/validation_jobs.lua",
     ["scravio.workflows"] = "lua/scravio/workflows.lua",

@@ -396,7 +396,7 @@ static int l_tostring(lua_State *L) {
 /* client:info() -> the non-secret configuration, for logs and debugging. */
 static int l_info(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 9);
   lua_pushstring(L, c->base_url);
   lua_setfield(L, -2, "base_url");
   lua_pushstring(L, c->auth_kind);
@@ -413,6 +413,8 @@ static int l_info(lua_State *L) {
   lua_setfield(L, -2, "workspace");
   lua_pushboolean(L, c->ca_file != NULL);
   lua_setfield(L, -2, "custom_ca");
+  lua_pushnumber(L, (lua_Number)c->max_response_bytes);
+  lua_setfield(L, -2, "max_response_bytes");
   return 1;
 }
 

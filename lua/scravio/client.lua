@@ -18,6 +18,8 @@ local OPTION_TYPES = {
   timeout = "number", connect_timeout = "number", max_retries = "number", ca_file = "string",
   proxy = "string", on_event = "function", allow_http = "boolean", max_response_bytes = "number",
   max_retry_wait = "number", deadline = "number", pace = "boolean",
+  -- OpenResty (cosocket transport) only
+  pool_size = "number", keepalive_timeout = "number", ssl_verify = "boolean",
 }
 
 local function bad_option(param, msg)

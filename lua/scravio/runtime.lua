@@ -10,9 +10,12 @@ local in_ngx = type(ngx) == "table" and type(ngx.sleep) == "function" and type(n
 
 M.in_ngx = in_ngx
 
--- Phases of ngx_lua in which cosockets and ngx.sleep are available.
-local YIELDABLE = { rewrite = true, access = true, content = true, timer = true,
-  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true }
+-- Phases of ngx_lua in which cosockets and ngx.sleep are available. Not in
+-- init, init_worker, set, header_filter, body_filter, log, balancer,
+-- exit_worker: there the ngx transport answers nil, err (kind "invalid").
+local YIELDABLE = { rewrite = true, server_rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true, preread = true }
+M.YIELDABLE = YIELDABLE
 
 --- Current phase name under OpenResty, nil elsewhere.
 function M.phase()
@@ -34,13 +37,17 @@ M.now = core.monotime
 M.time = core.time
 
 --- Sleep without blocking other requests when under OpenResty.
+-- In an nginx phase that cannot yield, a worker serving requests must never
+-- block: the sleep is skipped (nothing the SDK does there waits, since every
+-- call answers nil, err at once). Only the master's init phase may block.
 function M.sleep(seconds)
   if seconds <= 0 then return end
-  if in_ngx and YIELDABLE[ngx.get_phase()] then
-    ngx.sleep(seconds)
-  else
-    core.sleep(seconds)
+  if in_ngx then
+    local phase = ngx.get_phase()
+    if YIELDABLE[phase] then return ngx.sleep(seconds) end
+    if phase ~= "init" then return end
   end
+  core.sleep(seconds)
 end
 
 --- Uniform random in [0, 1): full jitter for backoff.
