@@ -6,9 +6,6 @@ local scravio = require("scravio")
 local config = require("openresty_test_config")
 
 local json = scravio.json
--- The workflows (launch, wait, download, submit_file) attach themselves when
--- loaded; client.lua loads them once they are merged. Handlers that need one
--- that is missing answer {skipped = reason}.
 local M = {}
 
 -- One client per worker and per flavour, shared by every request: the ngx
@@ -65,10 +62,6 @@ end
 
 local function fail(err)
   return reply(200, { ok = false, err = error_fields(err) })
-end
-
-local function skipped(reason)
-  return reply(200, { ok = false, skipped = reason })
 end
 
 local function body_json()
@@ -135,9 +128,6 @@ end
 
 routes["/launch"] = function()
   local svc = client().campaigns
-  if type(svc.launch) ~= "function" then
-    return skipped("client.campaigns.launch is not available (workflows.lua not loaded)")
-  end
   local req = body_json()
   local c, preview = svc:launch(req.params, { max_credits = req.max_credits })
   if not c then return fail(preview) end
@@ -153,7 +143,6 @@ end
 routes["/wait"] = function(args)
   local c, err = client().campaigns:get(args.id)
   if not c then return fail(err) end
-  if type(c.wait) ~= "function" then return skipped("Campaign:wait is not available") end
   local polls = 0
   local done, werr = c:wait{ timeout = tonumber(args.timeout) or 30, interval = tonumber(args.interval) or 0.2,
     on_progress = function() polls = polls + 1 end }
@@ -181,9 +170,6 @@ routes["/export"] = function(args)
   if not c then return fail(err) end
   local e, eerr = c:export{ fileFormat = args.format or "csv" }
   if not e then return fail(eerr) end
-  if type(e.wait) ~= "function" or type(e.download) ~= "function" then
-    return skipped("Export:wait / Export:download are not available")
-  end
   local w, werr = e:wait{ timeout = 30, interval = 0.2 }
   if not w then return fail(werr) end
   local path, bytes = e:download(args.file)
@@ -202,9 +188,6 @@ end
 routes["/upload"] = function()
   local req = body_json()
   local svc = client().validation_jobs
-  if type(svc.submit_file) ~= "function" then
-    return skipped("client.validation_jobs.submit_file is not available")
-  end
   local job, review = svc:submit_file(req.file, { column = req.column })
   if not job then return fail(review) end
   return reply(200, { ok = true, id = job.id, status = job.status })
