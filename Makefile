@@ -23,7 +23,7 @@ LUAJIT_INC  := /usr/include/luajit-2.1
 # Debian packages everything needs (tests, demo, OpenResty specs, rock build).
 DEB_PKGS    := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
                luajit2 libluajit2-5.1-dev nginx-light libnginx-mod-http-lua \
-               lua-check luarocks openssl curl
+               lua-check luarocks openssl curl lua-socket
 STAMP       := build/.deps-ok
 
 .PHONY: all deps test test-fast demo asan valgrind fuzz bench lint install rock clean
