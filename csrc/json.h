@@ -1,0 +1,67 @@
+/*
+ * scravio-lua: JSON codec of the C core.
+ *
+ * Works against Lua 5.4 (integers map to lua_Integer) and LuaJIT 2.1 /
+ * Lua 5.1 (every number is a lua_Number).  No global mutable state: all
+ * scratch memory is owned by the Lua GC (userdata anchored on the stack),
+ * so nothing leaks if the Lua allocator raises a memory error mid-way.
+ */
+#ifndef SCV_JSON_H
+#define SCV_JSON_H
+
+#include <stddef.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+/* Registry key (string) of the shared array metatable. */
+#define SCV_ARRAY_MT "scravio.array"
+
+/* Depth used by scv_json_decode/scv_json_encode when max_depth <= 0. */
+#define SCV_JSON_DEFAULT_MAX_DEPTH 1000
+
+/* Create the array metatable in the registry if missing (call once from
+   luaopen).  Its __name is "scravio.array".  Leaves the stack unchanged. */
+void scv_json_init(lua_State *L);
+
+/* Decode `len` bytes at `s`.  On success pushes exactly one value and
+   returns 1.  On failure pushes nothing, writes a short message (with the
+   byte offset; never more than one byte of the input) into err and
+   returns 0.  Never raises a Lua error for bad input (memory errors from
+   the Lua allocator may still raise; nothing leaks then).
+   - JSON integers (no fraction, no exponent, within int64) -> Lua integer
+     (Lua 5.3+; lua_Number under 5.1/LuaJIT); other numbers -> lua_Number.
+     "-0" decodes to the float -0.0 (a Lua integer has no negative zero).
+     Numbers whose magnitude overflows a double (1e400) are rejected.
+   - null -> lightuserdata NULL (identical to cjson.null)
+   - arrays -> tables with the SCV_ARRAY_MT metatable; objects -> plain
+     tables (duplicate keys: the last one wins)
+   - strings: \uXXXX escapes and surrogate pairs -> UTF-8, lone surrogates
+     -> U+FFFD; raw control characters < 0x20 rejected.  Other bytes are
+     passed through unvalidated.
+   - nesting deeper than max_depth -> error; trailing non-whitespace ->
+     error; a UTF-8 BOM at the start is skipped.
+   max_depth <= 0 means SCV_JSON_DEFAULT_MAX_DEPTH.  err may be NULL. */
+int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
+                    char *err, size_t errlen);
+
+/* Encode the value at stack index idx.  On success pushes the JSON string
+   and returns 1; on failure pushes nothing, fills err, returns 0.
+   - tables with the SCV_ARRAY_MT metatable -> array of t[1..#t] (empty ->
+     [], a nil hole inside 1..#t -> null, non-integer keys ignored);
+     otherwise a non-empty table whose keys are exactly 1..n -> array; a
+     table with only string keys -> object with keys sorted bytewise; an
+     empty table -> {}; mixed / sparse / other keys -> error.
+   - lightuserdata NULL and nil -> null; booleans; integers as %lld;
+     floats: integral values below 1e15 as integers, otherwise the
+     shortest of %.15g/%.16g/%.17g that round-trips; NaN/Inf -> error.
+   - strings: '"', '\\' and bytes < 0x20 escaped (\b \f \n \r \t or
+     \u00xx); '/', DEL and non-ASCII bytes passed through.
+   - cycles, nesting deeper than max_depth, functions, full userdata,
+     threads, non-NULL lightuserdata -> error.
+   Metamethods are never called (raw access only).
+   max_depth <= 0 means SCV_JSON_DEFAULT_MAX_DEPTH.  err may be NULL. */
+int scv_json_encode(lua_State *L, int idx, int max_depth, char *err,
+                    size_t errlen);
+
+#endif /* SCV_JSON_H */
