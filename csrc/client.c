@@ -79,11 +79,22 @@ static int invalid(lua_State *L, const char *param, const char *msg) {
   return 2;
 }
 
-static const char *opt_string(lua_State *L, int t, const char *name) {
+/* A string option, or NULL. *has_nul reports an embedded NUL byte: C would
+ * silently cut the value there, so callers refuse such values. */
+static const char *opt_string_nul(lua_State *L, int t, const char *name, int *has_nul) {
   lua_getfield(L, t, name);
-  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  const char *s = NULL;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t n;
+    s = lua_tolstring(L, -1, &n);
+    if (has_nul && strlen(s) != n) *has_nul = 1;
+  }
   lua_pop(L, 1); /* the options table keeps the string alive */
   return s;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *name) {
+  return opt_string_nul(L, t, name, NULL);
 }
 
 static double opt_number(lua_State *L, int t, const char *name, double dflt) {
@@ -122,15 +133,20 @@ static struct curl_slist *append(struct curl_slist *l, const char *h, int *ok) {
 /* core.client(opts) -> Client | nil, err */
 static int l_client_new(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  const char *base = opt_string(L, 1, "base_url");
-  const char *key = opt_string(L, 1, "api_key");
-  const char *token = opt_string(L, 1, "access_token");
-  const char *ws = opt_string(L, 1, "workspace_id");
+  int key_nul = 0, token_nul = 0, ws_nul = 0, base_nul = 0;
+  const char *base = opt_string_nul(L, 1, "base_url", &base_nul);
+  const char *key = opt_string_nul(L, 1, "api_key", &key_nul);
+  const char *token = opt_string_nul(L, 1, "access_token", &token_nul);
+  const char *ws = opt_string_nul(L, 1, "workspace_id", &ws_nul);
   const char *ca = opt_string(L, 1, "ca_file");
   const char *proxy = opt_string(L, 1, "proxy");
   const char *luaver = opt_string(L, 1, "lua_version");
   int allow_http = opt_bool(L, 1, "allow_http");
 
+  if (base_nul) return invalid(L, "base_url", "base_url contains a NUL byte");
+  if (key_nul) return invalid(L, "api_key", "the credential contains a NUL byte");
+  if (token_nul) return invalid(L, "access_token", "the credential contains a NUL byte");
+  if (ws_nul) return invalid(L, "workspace_id", "workspace_id contains a NUL byte");
   if (base == NULL || base[0] == '\0') return invalid(L, "base_url", "base_url is required");
   int https = strncmp(base, "https://", 8) == 0, http = strncmp(base, "http://", 7) == 0;
   if (!https && !http) return invalid(L, "base_url", "base_url must start with https://");

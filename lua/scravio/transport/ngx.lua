@@ -77,7 +77,7 @@ function M.new(handle, opts)
     name = "ngx",
     timeout = info.timeout or 60,
     connect_timeout = info.connect_timeout or 10,
-    max_response_bytes = info.max_response_bytes or opts.max_response_bytes or M.DEFAULT_MAX_RESPONSE,
+    max_response_bytes = opts.max_response_bytes or info.max_response_bytes or M.DEFAULT_MAX_RESPONSE,
     ca_file = opts.ca_file or "",
     pool_size = opts.pool_size and floor(opts.pool_size) or nil,
     keepalive_ms = opts.keepalive_timeout and floor(opts.keepalive_timeout * 1000) or nil,
