@@ -85,7 +85,7 @@ fuzz: | $(STAMP)
 bench: all
 	@sh bench/run.sh
 
-lint:
+lint: | $(STAMP)
 	luacheck lua spec examples bench
 
 rock:

@@ -154,7 +154,8 @@ end)
 describe("classification", function()
   it("builds API errors from the error body", function()
     local v, err = core.classify(400, { ["content-type"] = "application/json" },
-      '{"message":"Validation failed","code":"VALIDATION_ERROR","errors":[{"param":"inputs.hashtag","msg":"Hashtag is required","location":"body"}],"requestId":"req_abc123"}',
+      '{"message":"Validation failed","code":"VALIDATION_ERROR","errors":[{"param":"inputs.hashtag",' ..
+        '"msg":"Hashtag is required","location":"body"}],"requestId":"req_abc123"}',
       "POST", "/campaigns")
     assert.is_nil(v)
     assert.is_true(scravio.is_error(err))

@@ -1,0 +1,10 @@
+-- luacheck configuration: `make lint` (Debian's lua-check).
+std = "max"
+max_line_length = 160
+-- `not (x > 0)` is deliberate: it also rejects NaN.
+ignore = { "581" }
+files["spec"] = { std = "+busted" }
+-- Handlers run inside nginx: ngx is a global whose fields they set.
+files["spec/support/fake"] = { globals = { "ngx" }, unused_args = false }
+files["spec/openresty"] = { std = "+busted", globals = { "ngx" } }
+files["examples/openresty"] = { globals = { "ngx" } }
