@@ -917,6 +917,8 @@ end
 -- characters. Characters are not restricted (the path encoder escapes them).
 -- param names the parameter in problems (default "id").
 function validate.id(value, param)
+  -- The common case costs one type check and a length (this runs on every get).
+  if type(value) == "string" and value ~= "" and #value <= LIMITS.ID_MAX then return true end
   param = param or "id"
   local P = {}
   if value == nil then
