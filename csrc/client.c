@@ -97,6 +97,21 @@ static const char *opt_string(lua_State *L, int t, const char *name) {
   return opt_string_nul(L, t, name, NULL);
 }
 
+/* Seconds as milliseconds, and a byte count as size_t: NaN and values <= 0
+ * become 0, and huge ones are clamped before the conversion (converting a
+ * double outside the target type's range is undefined behaviour). */
+static long to_ms(double seconds) {
+  if (!(seconds > 0)) return 0;
+  if (seconds > 30.0 * 24 * 3600) seconds = 30.0 * 24 * 3600;
+  return (long)(seconds * 1000.0);
+}
+
+static size_t to_size(double v) {
+  if (!(v > 0)) return 0;
+  if (v > 9.0e15) v = 9.0e15;
+  return (size_t)v;
+}
+
 static double opt_number(lua_State *L, int t, const char *name, double dflt) {
   lua_getfield(L, t, name);
   double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : dflt;
@@ -210,9 +225,9 @@ static int l_client_new(lua_State *L) {
   if (ca) c->ca_file = dupstr(ca);
   if (proxy) c->proxy = dupstr(proxy);
   ok = ok && c->user_agent && (!ca || c->ca_file) && (!proxy || c->proxy);
-  c->timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
-  c->connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
-  c->max_response_bytes = (size_t)opt_number(L, 1, "max_response_bytes", 16 * 1024 * 1024);
+  c->timeout_ms = to_ms(opt_number(L, 1, "timeout", 60));
+  c->connect_timeout_ms = to_ms(opt_number(L, 1, "connect_timeout", 10));
+  c->max_response_bytes = to_size(opt_number(L, 1, "max_response_bytes", 16 * 1024 * 1024));
   c->allow_http = allow_http;
 
   if (ok) {

@@ -53,7 +53,8 @@ static int l_time(lua_State *L) {
 /* core.sleep(seconds): plain Lua only; OpenResty sleeps through ngx.sleep. */
 static int l_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  if (s <= 0) return 0;
+  if (!(s > 0)) return 0; /* also NaN: it must never reach the time_t cast below */
+  if (s > 1e9) s = 1e9;   /* beyond time_t's range the cast is undefined behaviour */
   struct timespec ts;
   ts.tv_sec = (time_t)s;
   ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);

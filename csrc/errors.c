@@ -56,20 +56,36 @@ void scv_push_error(lua_State *L, const char *kind, const char *message, const c
   lua_setmetatable(L, -2);
 }
 
+/* The longest wait we report; anything longer is as good as "not soon". */
+#define RETRY_AFTER_MAX (366.0 * 24 * 3600)
+
 double scv_parse_retry_after(const char *v) {
   if (v == NULL) return -1;
   while (*v == ' ' || *v == '\t') v++;
   if (*v == '\0') return -1;
-  char *end;
-  double secs = strtod(v, &end);
-  if (end != v) {
-    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
-    if (*end == '\0') return secs < 0 ? 0 : secs;
+  if (*v >= '0' && *v <= '9') {
+    /* delta-seconds: digits only (a fraction is tolerated). strtod is not used
+     * on purpose: it would accept "inf", "nan" and hex, and NaN must never
+     * reach a sleep. */
+    double secs = 0;
+    const char *p = v;
+    while (*p >= '0' && *p <= '9') {
+      if (secs < RETRY_AFTER_MAX) secs = secs * 10 + (*p - '0');
+      p++;
+    }
+    if (*p == '.') {
+      double scale = 0.1;
+      for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10) secs += (*p - '0') * scale;
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+    if (*p != '\0') return -1;
+    return secs > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : secs;
   }
   time_t when = curl_getdate(v, NULL); /* HTTP-date form */
   if (when == (time_t)-1) return -1;
   double delta = difftime(when, time(NULL));
-  return delta < 0 ? 0 : delta;
+  if (!(delta > 0)) return 0;
+  return delta > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : delta;
 }
 
 /* Copy a string field from the table at -1 into the error table at err_idx. */
@@ -169,8 +185,17 @@ int scv_classify(lua_State *L, const scv_response *r) {
       copy_string(L, "requestId", err, "request_id");
       copy_param_errors(L, err);
       lua_getfield(L, -1, "retryAfter");
-      if (ra < 0 && lua_type(L, -1) == LUA_TNUMBER) lua_setfield(L, err, "retry_after");
-      else lua_pop(L, 1);
+      if (ra < 0 && lua_type(L, -1) == LUA_TNUMBER) {
+        /* Only a finite, non-negative number of seconds may reach a sleep. */
+        double v = (double)lua_tonumber(L, -1);
+        lua_pop(L, 1);
+        if (v >= 0 && v <= RETRY_AFTER_MAX) {
+          lua_pushnumber(L, (lua_Number)v);
+          lua_setfield(L, err, "retry_after");
+        }
+      } else {
+        lua_pop(L, 1);
+      }
     }
     lua_pop(L, 1);
   } else if (r->body_len > 0) {

@@ -24,7 +24,12 @@ typedef struct {
 static lua_Integer field_int(lua_State *L, int t, const char *name, lua_Integer dflt) {
   lua_getfield(L, t, name);
   lua_Integer v = dflt;
-  if (lua_type(L, -1) == LUA_TNUMBER) v = (lua_Integer)lua_tonumber(L, -1);
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    /* Server input may be any double: range first, converting one outside
+     * lua_Integer's range is undefined behaviour. */
+    lua_Number n = lua_tonumber(L, -1);
+    if (n >= -9007199254740992.0 && n <= 9007199254740992.0) v = (lua_Integer)n;
+  }
   lua_pop(L, 1);
   return v;
 }

@@ -21,6 +21,7 @@
 #include "client.h"
 
 #define DOWNLOAD_BUFFER (512L * 1024L)
+#define MAX_TIMEOUT_S (30.0 * 24 * 3600) /* longer than any transfer we would wait for */
 
 typedef struct {
   scv_client *c;
@@ -135,12 +136,16 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  /* Only ever set, never cleared: CAINFO = NULL would drop libcurl's built-in
+   * bundle instead of restoring it. A client's ca_file never changes. */
+  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  /* Clamp before converting: a double beyond LONG_MAX does not fit a long. */
+  if (!(timeout_s <= MAX_TIMEOUT_S)) timeout_s = MAX_TIMEOUT_S; /* also NaN */
   long tmo = timeout_s > 0 ? (long)(timeout_s * 1000.0) : c->timeout_ms;
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo < 1 ? 1L : tmo);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -153,16 +158,40 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER);
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
+  curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 }
 
-/* Did the request possibly reach the server? Once libcurl got past
- * connecting (pre-transfer), bytes may have been written. */
-static int maybe_sent(scv_client *c) {
+/* Did the request possibly reach the server? Failures while resolving,
+ * connecting or in the TLS handshake certainly happened before a byte of the
+ * request was written. Otherwise: once libcurl got past connecting
+ * (pre-transfer), or wrote request bytes, or read response bytes, the server
+ * may have it. When unsure, say "sent": a credit-spending request is then
+ * reconciled instead of resent. */
+static int maybe_sent(scv_client *c, CURLcode rc) {
+  switch (rc) {
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+    return 0;
+  default:
+    break;
+  }
   curl_off_t pre = 0;
+  long req_bytes = 0, hdr_bytes = 0;
   curl_easy_getinfo(c->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
-  return pre > 0;
+  curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &req_bytes);
+  curl_easy_getinfo(c->easy, CURLINFO_HEADER_SIZE, &hdr_bytes);
+  return pre > 0 || req_bytes > 0 || hdr_bytes > 0;
 }
 
 /* Turn a libcurl failure into nil, err. */
@@ -170,10 +199,12 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
   char msg[512];
   const char *kind = "network";
   int retryable = 1;
-  if (x->too_large) {
+  long status = 0;
+  if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
     snprintf(msg, sizeof msg, "response body larger than max_response_bytes (%zu bytes); refused", x->limit);
     kind = "decode";
     retryable = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
   } else if (x->write_failed) {
     snprintf(msg, sizeof msg, "writing the downloaded file failed: %s", strerror(x->write_failed));
     kind = "io";
@@ -184,15 +215,19 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
   } else {
     snprintf(msg, sizeof msg, "%s: %s", curl_easy_strerror(rc), c->errbuf[0] ? c->errbuf : "no detail");
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
-        rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
+        rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_CIPHER)
       retryable = 0; /* trying again will not change the certificate or the URL */
   }
   lua_pushnil(L);
   scv_push_error(L, kind, msg, method, path);
   lua_pushboolean(L, retryable);
   lua_setfield(L, -2, "retryable");
-  lua_pushboolean(L, maybe_sent(c));
+  lua_pushboolean(L, maybe_sent(c, rc));
   lua_setfield(L, -2, "sent");
+  if (status > 0) { /* the status line arrived before the body was refused */
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_setfield(L, -2, "status");
+  }
   lua_pushinteger(L, (lua_Integer)rc);
   lua_setfield(L, -2, "curl_code");
   return 2;
@@ -219,9 +254,12 @@ static void fill_response(scv_client *c, scv_response *r, char hv[4][256], const
  * a POST that spends credits. */
 static int l_send(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
-  const char *method = luaL_checkstring(L, 2);
+  size_t mlen;
+  const char *method = luaL_checklstring(L, 2, &mlen);
   const char *url = luaL_checkstring(L, 3);
   const char *path = luaL_optstring(L, 4, url);
+  if (mlen == 0 || mlen > 16 || !scv_header_value_ok(method, mlen) || strpbrk(method, " \t"))
+    return luaL_error(L, "scravio: bad HTTP method");
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 5, NULL, &blen);
   double timeout = (double)luaL_optnumber(L, 6, 0);
@@ -235,6 +273,9 @@ static int l_send(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, body ? c->api_json_headers : c->api_headers);
   if (strcmp(method, "GET") == 0) {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else if (strcmp(method, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L); /* a HEAD answer has no body to wait for */
   } else {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
@@ -242,6 +283,8 @@ static int l_send(lua_State *L) {
     if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
   }
   if (fresh) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+  /* A declared Content-Length over the limit fails before the body is read. */
+  if (x.limit < (size_t)0x7fffffffffffLL) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
   CURLcode rc = curl_easy_perform(e);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL); /* the Lua string may go away */
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);

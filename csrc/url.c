@@ -60,7 +60,8 @@ static int add_scalar(lua_State *L, int idx, scv_buf *b, const char *key, char *
         snprintf(err, errlen, "query parameter '%s' is not a finite number", key);
         return 0;
       }
-      if (v == (lua_Number)(long long)v && v > -9.2e18 && v < 9.2e18)
+      /* Range first: converting a double outside long long's range is undefined. */
+      if (v > -9.2e18 && v < 9.2e18 && v == (lua_Number)(long long)v)
         snprintf(num, sizeof num, "%lld", (long long)v);
       else {
         int prec;
