@@ -144,8 +144,10 @@ end
 --- c:stop() -> stop result (POST /campaigns/{id}/stop; idempotent, 5/min)
 function Campaign.stop(c)
   local data, client = core.unwrap(c)
-  return request.call(client, "POST", "/campaigns/{}/stop",
+  local res, err = request.call(client, "POST", "/campaigns/{}/stop",
     { safe = true, pace = { "stop", data._id } }, data._id)
+  if res == nil then return nil, err end
+  return request.unwrap(res)
 end
 
 --- c:leads_page(query) -> {items={lead...}, pagination={...}}
@@ -178,6 +180,10 @@ local function find_validation(client, id, started_wall)
   local res = request.call(client, "GET", "/campaigns/{}", { max_retries = 3 }, id)
   local pv = type(res) == "table" and request.unwrap(res).postValidation
   if type(pv) ~= "table" or (pv.status ~= "validating" and pv.status ~= "completed") then return nil end
+  -- One that started before this request (less a minute of clock skew) is an older validation.
+  if type(pv.startedAt) == "string" and pv.startedAt:sub(1, 19) < runtime.iso8601(started_wall - 60):sub(1, 19) then
+    return nil
+  end
   return { campaignId = id, status = pv.status, emailsToValidate = pv.total,
     creditCost = pv.creditReserved, reconciled = true, started_after = runtime.iso8601(started_wall) }
 end

@@ -111,10 +111,12 @@ function Client:request(method, path, opts)
   local safe = method == "GET" or method == "HEAD" or opts.retry == true
   -- A literal path: '{' would be read as a placeholder, so escape it.
   local template = path:gsub("{}", "%%7B%%7D")
-  return request.call(self, method, template, {
+  local body, err = request.call(self, method, template, {
     query = opts.query, body = opts.body, safe = safe, timeout = opts.timeout,
-    max_retries = opts.max_retries,
+    max_retries = opts.max_retries, deadline = opts.deadline,
   })
+  if body == nil then return nil, err end
+  return body -- (not request.call's status as a second value: callers read `body, err`)
 end
 
 --- Non-secret configuration (base_url, auth kind, masked key, timeouts).

@@ -2,11 +2,21 @@
 -- decoded.
 --
 --   build    client._core:prepare()  C: URL, encoded path segments, query, JSON body
---   pace     pacing.take()           client-side rate limits (opts.pace)
+--   pace     pacing.take()           client-side rate limits (opts.pace), per attempt
 --   send     transport:send()        C libcurl, or cosockets under OpenResty
 --   decode   inside send             C: JSON -> Lua, or a scravio.Error
 --   retry    retry.decide()          backoff, Retry-After, the overall deadline
 --   unknown  opts.reconcile()        a credit-spending request whose outcome is unknown
+--
+-- Requests that spend credits without an idempotency key (opts.safe = false)
+-- are never sent twice once they may have reached the server: they go out on
+-- a fresh connection (libcurl would otherwise resend them by itself when a
+-- kept-alive connection turns out dead), they are retried only when the server
+-- certainly did not act on them, and an unknown outcome is reconciled by
+-- looking for the result; failing that the caller gets kind "unknown_outcome".
+--
+-- Time comes from client._runtime (now, time, sleep, random) when set, else
+-- scravio.runtime: tests inject a fake clock there and never really wait.
 local errors = require("scravio.errors")
 local pacing = require("scravio.pacing")
 local retry = require("scravio.retry")
@@ -21,95 +31,181 @@ function M.emit(client, event)
   if hook then pcall(hook, event) end
 end
 
-local function unknown_outcome(err, method, path)
-  return errors.new("unknown_outcome", string.format(
-    "%s %s may or may not have taken effect (%s) and no matching result was found; " ..
-    "it was not resent. Check before retrying (for a campaign: GET /campaigns sorted by createdAt).",
-    method, path, err.message or err.kind), {
-      method = method, path = path, status = err.status, request_id = err.request_id,
-      cause = err, retryable = false,
-    })
+local function clock_of(client)
+  return client._runtime or runtime
+end
+M.clock = clock_of
+
+local function describe(err)
+  local m = err.message or err.kind or "failed"
+  if #m > 200 then m = m:sub(1, 200) .. "..." end
+  return m
+end
+
+local function unknown_outcome(err, method, path, attempts, reconciled, hint)
+  local msg = string.format(
+    "%s %s may or may not have taken effect (%s). It was not sent again, so that nothing is " ..
+    "created or charged twice%s. Check before trying again%s.",
+    method, path, describe(err),
+    reconciled and ", and no matching result was found when we looked" or "",
+    hint and (": " .. hint) or "")
+  return errors.new("unknown_outcome", msg, {
+    method = method, path = path, status = err.status, request_id = err.request_id,
+    cause = err, retryable = false, attempts = attempts, reconciled = reconciled or nil,
+  })
+end
+
+local function whole(n)
+  return type(n) == "number" and n >= 0 and n == math.floor(n) and n < math.huge
+end
+
+local function bad_option(param, msg)
+  return nil, errors.invalid({ { param = param, location = "option", msg = msg } })
+end
+
+local function finish(client, err, method, path, attempts, reason)
+  err.attempts = err.attempts or attempts
+  if reason and not err.gave_up then err.gave_up = reason end
+  M.emit(client, { type = "error", method = method, path = path, attempts = attempts,
+    kind = err.kind, status = err.status, code = err.code, request_id = err.request_id,
+    retry_after = err.retry_after, reason = reason })
+  return nil, err
 end
 
 --- request.call(client, method, template, opts, ...) -> body, status, request_id | nil, err
 -- template: an API path with "{}" for each id in `...` (encoded as one segment).
--- opts: query, body, safe (resending is harmless), timeout, max_retries,
---       pace = {name, scope}, reconcile = function(started_at) -> value|nil, fresh.
+-- opts: query, body, safe (resending is harmless; default: GET/HEAD only),
+--       timeout (per attempt), deadline (whole call), max_retries,
+--       pace = {name, scope}, fresh (new connection),
+--       reconcile = function(started_wall) -> value | nil  (for unsafe requests),
+--       unknown_hint (what to check, for the unknown_outcome message).
 function M.call(client, method, template, opts, ...)
   opts = opts or {}
-  local core = client._core
-  local url, path, body = core:prepare(template, opts.query, opts.body, ...)
+  local clock = clock_of(client)
+  local url, path, body = client._core:prepare(template, opts.query, opts.body, ...)
   if not url then return nil, path end -- path holds the error
 
-  local safe = opts.safe
-  if safe == nil then safe = method == "GET" end
-  if opts.pace and client._pace then
-    local ok, perr = pacing.take(client, opts.pace[1], opts.pace[2], function(ev)
-      ev.method, ev.path = method, path
-      M.emit(client, ev)
-    end)
-    if not ok then
-      perr.method, perr.path = method, path
-      return nil, perr
-    end
+  local max_retries = opts.max_retries
+  if max_retries == nil then max_retries = client._max_retries or 0 end
+  if not whole(max_retries) then return bad_option("max_retries", "max_retries must be a whole number >= 0") end
+  local limit = opts.deadline or client._deadline or math.huge
+  if type(limit) ~= "number" or not (limit > 0) then
+    return bad_option("deadline", "deadline must be a number of seconds greater than 0")
+  end
+  local per_attempt = opts.timeout or client._timeout or 60
+  if type(per_attempt) ~= "number" or not (per_attempt > 0) then
+    return bad_option("timeout", "timeout must be a number of seconds greater than 0")
   end
 
-  local transport = client._transport
-  local max_retries = opts.max_retries or client._max_retries
-  local started = runtime.now()
-  local started_wall = runtime.time()
-  local deadline = started + (opts.deadline or client._deadline)
+  local safe = opts.safe
+  if safe == nil then safe = method == "GET" or method == "HEAD" end
   -- Unsafe requests get a fresh connection: libcurl would otherwise resend
   -- them by itself when a reused connection dies before answering.
   local fresh = opts.fresh or not safe
-  local attempt = 0
+  local pace = client._pace ~= false and opts.pace or nil
+  local transport = client._transport
+  local started = clock.now()
+  local started_wall = clock.time()
+  local deadline = started + limit
+  local hook = client._on_event -- events are only built when someone listens
+  local on_pace = pace and hook and function(ev)
+    ev.method, ev.path = method, path
+    M.emit(client, ev)
+  end or nil
+
+  local attempt, last_err = 0, nil
   while true do
+    local left = deadline - clock.now()
+    if last_err and left < retry.MIN_ATTEMPT then
+      return finish(client, last_err, method, path, attempt, "deadline")
+    end
+    local stamp
+    if pace then
+      local perr
+      stamp, perr = pacing.take(client, pace[1], pace[2], on_pace, left)
+      if not stamp then
+        perr.method, perr.path, perr.attempts, perr.cause = method, path, attempt, last_err
+        return finish(client, perr, method, path, attempt, "paced")
+      end
+      left = deadline - clock.now()
+    end
+
     attempt = attempt + 1
-    local t0 = runtime.now()
-    local timeout = opts.timeout or client._timeout
-    local left = deadline - t0
+    local timeout = per_attempt
     if left < timeout then timeout = math.max(left, 0.001) end
-    M.emit(client, { type = "request", method = method, path = path, attempt = attempt })
+    local t0
+    if hook then
+      M.emit(client, { type = "request", method = method, path = path, attempt = attempt })
+      t0 = clock.now()
+    end
     local value, status, request_id = transport:send(method, url, path, body, timeout, fresh)
+    if pace then stamp = pacing.settle(client, pace[1], pace[2], stamp) end
+    if value ~= nil and type(value) ~= "table" then
+      -- Every Scravio answer is a JSON object: a bare string or number is a
+      -- broken response, handled like any other unreadable 2xx.
+      value, status = nil, errors.new("decode", string.format(
+        "HTTP %s response is JSON %s, not an object", tostring(status), type(value)),
+        { method = method, path = path, status = status, request_id = request_id, retryable = true })
+    end
     if value ~= nil then
-      M.emit(client, { type = "response", method = method, path = path, status = status,
-        attempt = attempt, request_id = request_id, elapsed = runtime.now() - t0 })
+      if hook then
+        M.emit(client, { type = "response", method = method, path = path, status = status,
+          attempt = attempt, request_id = request_id, elapsed = clock.now() - t0 })
+      end
       return value, status, request_id
     end
+
     local err = status
+    if type(err) ~= "table" then
+      err = errors.new("network", tostring(err or "the transport failed without a reason"),
+        { method = method, path = path, retryable = true })
+    end
     err.attempts = attempt
-    M.emit(client, { type = "response", method = method, path = path, status = err.status,
-      attempt = attempt, request_id = err.request_id, elapsed = runtime.now() - t0, error = err.kind })
+    if hook then
+      M.emit(client, { type = "response", method = method, path = path, status = err.status,
+        attempt = attempt, request_id = err.request_id, elapsed = clock.now() - t0, error = err.kind })
+    end
+    if pace and err.status == 429 then
+      -- Refused before counting: give the slot back, and wait as long as the server says.
+      pacing.release(client, pace[1], pace[2], stamp)
+      pacing.block(client, pace[1], pace[2], err.retry_after)
+    end
 
-    local retry_safe = safe
-    if not safe and opts.reconcile and (retry.outcome_unknown(err) or (err.status or 0) >= 500) then
-      -- Did it happen anyway? Look before answering, and before any resend.
-      M.emit(client, { type = "reconcile", method = method, path = path, attempt = attempt, error = err.kind })
-      local found = opts.reconcile(started_wall)
-      if found ~= nil then
-        M.emit(client, { type = "reconciled", method = method, path = path, attempt = attempt })
-        return found, err.status, err.request_id
+    if not safe and not retry.not_processed(err) and retry.outcome_unknown(err) then
+      -- It may have happened. Look before answering; never resend.
+      local reconciled = false
+      if opts.reconcile then
+        M.emit(client, { type = "reconcile", method = method, path = path, attempt = attempt,
+          error = err.kind, status = err.status })
+        local ok, found = pcall(opts.reconcile, started_wall)
+        reconciled = ok
+        if ok and found ~= nil then
+          M.emit(client, { type = "reconciled", method = method, path = path, attempt = attempt,
+            error = err.kind, status = err.status })
+          return found, nil, err.request_id
+        end
+        if not ok then err.reconcile_error = tostring(found) end
       end
-      if retry.outcome_unknown(err) then return nil, unknown_outcome(err, method, path) end
-      -- The server answered with a failure and nothing matching exists: resending is safe.
-      retry_safe = true
-    elseif not safe and retry.outcome_unknown(err) then
-      return nil, unknown_outcome(err, method, path)
+      if retry.no_answer(err) then
+        return finish(client, unknown_outcome(err, method, path, attempt, reconciled, opts.unknown_hint),
+          method, path, attempt, "outcome unknown")
+      end
+      -- A definite 5xx: the server says it failed (and nothing was found).
+      err.reconciled = reconciled or nil
+      return finish(client, err, method, path, attempt, "not safe to resend")
     end
 
-    local delay, why = retry.decide(err, {
-      attempt = attempt, max_retries = max_retries, safe = retry_safe,
-      remaining = deadline - runtime.now(), max_wait = client._max_retry_wait,
+    local delay, how = retry.decide(err, {
+      attempt = attempt, max_retries = max_retries, safe = safe,
+      remaining = deadline - clock.now(), max_wait = client._max_retry_wait or 0,
+      random = clock.random,
     })
-    if not delay then
-      err.gave_up = why
-      M.emit(client, { type = "error", method = method, path = path, attempts = attempt,
-        kind = err.kind, status = err.status, code = err.code, request_id = err.request_id, reason = why })
-      return nil, err
-    end
+    if not delay then return finish(client, err, method, path, attempt, how) end
     M.emit(client, { type = "retry", method = method, path = path, attempt = attempt, delay = delay,
-      kind = err.kind, status = err.status, request_id = err.request_id })
-    runtime.sleep(delay)
+      reason = how, kind = err.kind, status = err.status, request_id = err.request_id,
+      retry_after = err.retry_after })
+    clock.sleep(delay)
+    last_err = err
   end
 end
 

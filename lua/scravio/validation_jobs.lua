@@ -30,7 +30,7 @@ local function find_submitted(client, count, started_wall)
   local data = type(res) == "table" and request.unwrap(res)
   if type(data) ~= "table" or type(data.jobs) ~= "table" then return nil end
   for _, job in ipairs(data.jobs) do
-    if job.totalEmails == count then return { data = job } end
+    if job.totalEmails == count then return { success = true, data = job } end
   end
   return nil
 end
