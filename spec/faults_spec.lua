@@ -1,0 +1,493 @@
+-- Fault injection against the fake server, for three kinds of request:
+--   GET /campaigns/{id}                a read: retried on anything transient
+--   POST /campaigns/reserve-preview    an idempotent POST: retried the same way
+--   POST /list-exports                 API-idempotent: retried the same way
+--   POST /campaigns                    reserves credits: never resent once it may
+--                                      have reached the server; reconciled instead
+-- Each case asserts the outcome: the retried call succeeds, or the error kind is
+-- right; for POST /campaigns how many requests the server saw and how many
+-- campaigns exist (never two). Backoff and Retry-After waits go through an
+-- injected clock, so nothing here really sleeps except the "slow" faults.
+local H = require("spec.support.helpers")
+
+local CAMPAIGN = { type = "INSTAGRAM_HASHTAG", inputs = { hashtags = { "fitness", "gym" } }, targetEmails = 500 }
+local PREVIEW = CAMPAIGN
+
+-- A clock whose sleep returns at once (recording the wait) and moves `now`.
+local function instant_clock(client)
+  local runtime = require("scravio.runtime")
+  local clock = { sleeps = {}, offset = 0 }
+  function clock.now() return runtime.now() + clock.offset end
+  function clock.time() return runtime.time() + clock.offset end
+  function clock.sleep(s)
+    clock.sleeps[#clock.sleeps + 1] = s
+    clock.offset = clock.offset + s
+  end
+  function clock.random() return 0.5 end
+  client._runtime = clock
+  return clock
+end
+
+describe("fault injection", function()
+  local srv, events, client, clock
+
+  setup(function() srv = H.start() end)
+  teardown(function() if srv then srv:stop() end end)
+
+  local function new_client(opts)
+    local hook
+    hook, events = H.recorder()
+    local o = { on_event = hook, timeout = 1, max_retries = 2 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    local c = H.client(srv, o)
+    clock = instant_clock(c)
+    return c
+  end
+
+  before_each(function()
+    srv:reset()
+    client = new_client()
+  end)
+
+  local function posts(path)
+    return #srv:requests({ method = "POST", path = path })
+  end
+
+  local function gets(path)
+    return #srv:requests({ method = "GET", path = path })
+  end
+
+  -- Campaigns that exist for account A, asked through a clean client.
+  local function campaign_count()
+    local c = H.client(srv)
+    local page = assert(c.campaigns:list({ perPage = 100 }))
+    c:close()
+    return #page.items, page.items
+  end
+
+  local function retries()
+    return #H.events_of(events, "retry")
+  end
+
+  local function fault(spec)
+    spec.count = spec.count or 1
+    return srv:fault(spec)
+  end
+
+  -- ---------------------------------------------------------------------------
+  describe("GET /campaigns/{id}", function()
+    local id
+    before_each(function() id = srv:seed_campaign({ status = "fully_completed", leads = 3 }) end)
+
+    local function path() return "/api/campaigns/" .. id end
+
+    local function retried_ok(kind_seen)
+      local c, err = client.campaigns:get(id)
+      assert.is_nil(err)
+      assert.equals(id, c.id)
+      assert.equals(2, gets(path()))
+      assert.equals(1, retries())
+      local first = H.events_of(events, "response")[1]
+      assert.equals(kind_seen, first.error)
+    end
+
+    for _, status in ipairs({ 500, 502, 503 }) do
+      it("retries a " .. status .. " with an HTML body and succeeds", function()
+        fault({ method = "GET", path = path(), kind = "status", status = status })
+        retried_ok("api")
+      end)
+    end
+
+    it("gives up after max_retries on a persistent 503: kind api, attempts 3, a readable message", function()
+      fault({ method = "GET", path = path(), kind = "status", status = 503, count = -1 })
+      local c, err = client.campaigns:get(id)
+      assert.is_nil(c)
+      assert.equals("api", err.kind)
+      assert.equals(503, err.status)
+      assert.equals(3, err.attempts)
+      assert.is_true(err.retryable)
+      assert.equals("retries exhausted", err.gave_up)
+      assert.truthy(err.message:find("non-JSON", 1, true))
+      assert.falsy(err.message:find("<html>", 1, true))
+      assert.equals(3, gets(path()))
+      assert.equals(2, retries())
+    end)
+
+    it("honours Retry-After on a 429 and succeeds", function()
+      fault({ method = "GET", path = path(), kind = "rate_limit", retry_after = 1 })
+      retried_ok("rate_limited")
+      local ev = H.events_of(events, "retry")[1]
+      assert.equals(1, ev.delay)
+      assert.equals("retry_after", ev.reason)
+      assert.same({ 1 }, clock.sleeps)
+    end)
+
+    it("retries a connection closed before processing", function()
+      fault({ method = "GET", path = path(), kind = "reset_before" })
+      retried_ok("network")
+    end)
+
+    it("retries a connection closed after processing", function()
+      fault({ method = "GET", path = path(), kind = "reset_after" })
+      retried_ok("network")
+    end)
+
+    it("retries an answer slower than the client timeout", function()
+      fault({ method = "GET", path = path(), kind = "slow", delay = 2.5 })
+      retried_ok("timeout")
+    end)
+
+    it("retries a truncated JSON body", function()
+      fault({ method = "GET", path = path(), kind = "truncated" })
+      retried_ok("decode")
+    end)
+
+    it("retries a body cut short of its Content-Length", function()
+      fault({ method = "GET", path = path(), kind = "truncated_body" })
+      retried_ok("network")
+    end)
+
+    it("retries malformed JSON", function()
+      fault({ method = "GET", path = path(), kind = "malformed" })
+      retried_ok("decode")
+    end)
+
+    it("refuses a 20 MB body (over max_response_bytes) as kind decode, without retrying or crashing", function()
+      fault({ method = "GET", path = path(), kind = "huge", bytes = 20 * 1024 * 1024 })
+      local c, err = client.campaigns:get(id)
+      assert.is_nil(c)
+      assert.equals("decode", err.kind)
+      assert.truthy(err.message:find("max_response_bytes", 1, true))
+      assert.is_false(err.retryable)
+      assert.equals(1, err.attempts)
+      assert.equals(1, gets(path()))
+      -- the client is still usable
+      assert.equals(id, assert(client.campaigns:get(id)).id)
+    end)
+
+    it("refuses a chunked 20 MB body the same way", function()
+      fault({ method = "GET", path = path(), kind = "huge", chunked = true })
+      local _, err = client.campaigns:get(id)
+      assert.equals("decode", err.kind)
+      assert.equals(1, gets(path()))
+    end)
+
+    it("does not follow a redirect to another host, and nothing reaches it", function()
+      fault({ method = "GET", path = path(), kind = "redirect" })
+      local c, err = client.campaigns:get(id)
+      assert.is_nil(c)
+      assert.equals("api", err.kind)
+      assert.equals(302, err.status)
+      assert.is_false(err.retryable)
+      assert.truthy(err.message:find("not followed", 1, true))
+      assert.equals(1, gets(path()))
+      assert.same({}, srv:storage_requests({ path = "/capture" }))
+    end)
+  end)
+
+  -- ---------------------------------------------------------------------------
+  describe("hostile 200 answers (wrong types, absurd numbers, deep nesting)", function()
+    local id
+    before_each(function() id = srv:seed_campaign({ status = "fully_completed", leads = 3 }) end)
+
+    local function answer(path, body, count)
+      return fault({ method = "GET", path = path, kind = "status", status = 200,
+        content_type = "application/json", body = body, count = count or -1 })
+    end
+
+    for _, body in ipairs({ '"hello"', "42", "true", "null", string.rep("[", 100000) .. string.rep("]", 100000),
+      '{"a":' .. string.rep('{"a":', 300) .. "1" .. string.rep("}", 301) }) do
+      it("GET /campaigns/{id} answering " .. body:sub(1, 12) .. " is a decode error, retried, never raised", function()
+        answer("/api/campaigns/" .. id, body)
+        local ok, c, err = pcall(client.campaigns.get, client.campaigns, id)
+        assert.is_true(ok, "raised: " .. tostring(c))
+        assert.is_nil(c)
+        assert.equals("decode", err.kind)
+        assert.equals(3, err.attempts)
+      end)
+    end
+
+    it("a campaign whose fields have the wrong types still reads and prints", function()
+      answer("/api/campaigns/" .. id, '{"_id":5,"status":[],"creditSettlement":"x","inputs":null}', 1)
+      local c = assert(client.campaigns:get(id))
+      assert.is_string(tostring(c))
+      assert.equals(5, c.id)
+    end)
+
+    for name, body in pairs({
+      ["items that are not an array"] = '{"items":"nope","pagination":{}}',
+      ["no items at all"] = '{"pagination":{"totalPages":2}}',
+      ["absurd page numbers"] = '{"items":[{"_id":"a"}],"pagination":{"totalPages":1e300,"currentPage":-1e300,"totalCount":1e300}}',
+      ["fractional page numbers"] = '{"items":[{"_id":"a"}],"pagination":{"totalPages":2.5,"currentPage":0.5}}',
+    }) do
+      it("a list page with " .. name .. " is a page or an error object, never a crash", function()
+        answer("/api/campaigns", body)
+        local ok, page, err = pcall(client.campaigns.list, client.campaigns, {})
+        assert.is_true(ok, "raised: " .. tostring(page))
+        assert.is_true(page ~= nil or H.scravio.is_error(err))
+        -- iterating raises the error object, or ends
+        local ok2, e2 = pcall(function()
+          local n = 0
+          for _ in client.campaigns:each({}) do
+            n = n + 1
+            if n > 50 then break end
+          end
+        end)
+        assert.is_true(ok2 or H.scravio.is_error(e2), tostring(e2))
+      end)
+    end
+
+    it("an error body with the wrong types still makes a readable error", function()
+      fault({ method = "GET", path = "/api/campaigns/" .. id, kind = "status", status = 400,
+        content_type = "application/json", body = '{"message":5,"code":[],"errors":"x","requestId":{}}' })
+      local _, err = client.campaigns:get(id)
+      assert.equals("api", err.kind)
+      assert.equals(400, err.status)
+      assert.is_string(err.message)
+      assert.is_string(tostring(err))
+    end)
+  end)
+
+  -- ---------------------------------------------------------------------------
+  describe("POST /campaigns/reserve-preview (idempotent)", function()
+    local P = "/api/campaigns/reserve-preview"
+
+    local function retried_ok(kind_seen)
+      local pv, err = client.campaigns:preview(PREVIEW)
+      assert.is_nil(err)
+      assert.equals(500, pv.targetEmails)
+      assert.equals(2, posts(P))
+      assert.equals(1, retries())
+      assert.equals(kind_seen, H.events_of(events, "response")[1].error)
+    end
+
+    for _, status in ipairs({ 500, 502, 503 }) do
+      it("retries a " .. status .. " with an HTML body and succeeds", function()
+        fault({ method = "POST", path = P, kind = "status", status = status })
+        retried_ok("api")
+      end)
+    end
+
+    it("honours Retry-After on a 429 and succeeds", function()
+      fault({ method = "POST", path = P, kind = "rate_limit", retry_after = 1 })
+      retried_ok("rate_limited")
+      assert.same({ 1 }, clock.sleeps)
+    end)
+
+    for _, kind in ipairs({ "reset_before", "reset_after", "truncated_body" }) do
+      it("retries " .. kind, function()
+        fault({ method = "POST", path = P, kind = kind })
+        retried_ok("network")
+      end)
+    end
+
+    it("retries an answer slower than the client timeout", function()
+      fault({ method = "POST", path = P, kind = "slow", delay = 2.5 })
+      retried_ok("timeout")
+    end)
+
+    for _, kind in ipairs({ "truncated", "malformed" }) do
+      it("retries " .. kind .. " JSON", function()
+        fault({ method = "POST", path = P, kind = kind })
+        retried_ok("decode")
+      end)
+    end
+
+    it("refuses a 20 MB body as kind decode without retrying", function()
+      fault({ method = "POST", path = P, kind = "huge" })
+      local pv, err = client.campaigns:preview(PREVIEW)
+      assert.is_nil(pv)
+      assert.equals("decode", err.kind)
+      assert.equals(1, posts(P))
+    end)
+
+    it("does not follow a redirect, and nothing reaches the other host", function()
+      fault({ method = "POST", path = P, kind = "redirect" })
+      local _, err = client.campaigns:preview(PREVIEW)
+      assert.equals(302, err.status)
+      assert.equals(1, posts(P))
+      assert.same({}, srv:storage_requests({ path = "/capture" }))
+    end)
+  end)
+
+  -- ---------------------------------------------------------------------------
+  describe("POST /list-exports (API-idempotent)", function()
+    local P = "/api/list-exports"
+    local campaign
+    before_each(function()
+      campaign = assert(client.campaigns:get(srv:seed_campaign({ status = "fully_completed", leads = 5 })))
+    end)
+
+    for _, kind in ipairs({ "reset_after", "truncated", "slow" }) do
+      it("retries " .. kind .. " and the server holds one export", function()
+        fault({ method = "POST", path = P, kind = kind, delay = 2.5 })
+        local e, err = campaign:export({ fileFormat = "csv" })
+        assert.is_nil(err)
+        assert.is_string(e.id)
+        assert.equals(2, posts(P))
+        local list = assert(client.exports:list({ campaignId = campaign.id }))
+        assert.equals(1, #list.items)
+        assert.equals(e.id, list.items[1].id)
+      end)
+    end
+
+    it("retries a 503 and succeeds", function()
+      fault({ method = "POST", path = P, kind = "status", status = 503 })
+      assert(campaign:export({}))
+      assert.equals(2, posts(P))
+    end)
+  end)
+
+  -- ---------------------------------------------------------------------------
+  describe("POST /campaigns (reserves credits)", function()
+    local P = "/api/campaigns"
+
+    local function reconciled_to_one(kind_seen)
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(err)
+      assert.equals(1, posts(P), "POST /campaigns was resent")
+      local n, items = campaign_count()
+      assert.equals(1, n)
+      assert.equals(items[1].id, c.id)
+      assert.equals("INSTAGRAM_HASHTAG", c.type)
+      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(1, #H.events_of(events, "reconciled"))
+      assert.equals(kind_seen, H.events_of(events, "reconciled")[1].error)
+      assert.equals(0, retries())
+      return c
+    end
+
+    local function unknown_none(kind_seen)
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(kind_seen, err.cause.kind)
+      assert.is_false(err.retryable)
+      assert.equals(1, err.attempts)
+      assert.truthy(err.message:find("not sent again", 1, true))
+      assert.equals(1, posts(P), "POST /campaigns was resent")
+      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(0, #H.events_of(events, "reconciled"))
+      assert.equals(0, retries())
+      return err
+    end
+
+    it("after a 500 with an HTML body: looks for the campaign, does not resend, returns the 500", function()
+      fault({ method = "POST", path = P, kind = "status", status = 500 })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("api", err.kind)
+      assert.equals(500, err.status)
+      assert.is_true(err.reconciled)
+      assert.equals(1, posts(P))
+      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(0, (campaign_count()))
+      -- The caller's own retry then creates exactly one.
+      assert(client.campaigns:create(CAMPAIGN))
+      assert.equals(1, (campaign_count()))
+    end)
+
+    it("after a 503: not resent, returns the 503", function()
+      fault({ method = "POST", path = P, kind = "status", status = 503 })
+      local _, err = client.campaigns:create(CAMPAIGN)
+      assert.equals(503, err.status)
+      assert.equals(1, posts(P))
+      assert.equals(0, (campaign_count()))
+    end)
+
+    it("after a 502 (a gateway lost the upstream): unknown_outcome when nothing is found", function()
+      fault({ method = "POST", path = P, kind = "status", status = 502 })
+      local err = unknown_none("api")
+      assert.equals(502, err.status)
+      assert.equals(0, (campaign_count()))
+    end)
+
+    it("after a 429 (refused before processing): resent after Retry-After, one campaign", function()
+      fault({ method = "POST", path = P, kind = "rate_limit", retry_after = 1 })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(err)
+      assert.equals(2, posts(P))
+      assert.equals(1, retries())
+      assert.same({ 1 }, clock.sleeps)
+      local n, items = campaign_count()
+      assert.equals(1, n)
+      assert.equals(items[1].id, c.id)
+    end)
+
+    it("after a 429 whose Retry-After is beyond max_retry_wait: rate_limited at once", function()
+      client = new_client({ max_retry_wait = 5 })
+      fault({ method = "POST", path = P, kind = "rate_limit", retry_after = 120 })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("rate_limited", err.kind)
+      assert.equals(120, err.retry_after)
+      assert.equals(1, err.attempts)
+      assert.same({}, clock.sleeps)
+      assert.equals(1, posts(P))
+      assert.equals(0, (campaign_count()))
+    end)
+
+    it("after reset_before: unknown_outcome, not resent, nothing created", function()
+      fault({ method = "POST", path = P, kind = "reset_before" })
+      unknown_none("network")
+      assert.equals(0, (campaign_count()))
+    end)
+
+    it("after reset_after: reconciled to the one campaign the server created", function()
+      fault({ method = "POST", path = P, kind = "reset_after" })
+      reconciled_to_one("network")
+    end)
+
+    it("after truncated_body: reconciled to the one campaign", function()
+      fault({ method = "POST", path = P, kind = "truncated_body" })
+      reconciled_to_one("network")
+    end)
+
+    it("after a truncated JSON answer: reconciled to the one campaign", function()
+      fault({ method = "POST", path = P, kind = "truncated" })
+      reconciled_to_one("decode")
+    end)
+
+    it("after a timeout on a server that created it first: reconciled to the one campaign", function()
+      fault({ method = "POST", path = P, kind = "slow", delay = 2.5, process_first = true })
+      reconciled_to_one("timeout")
+    end)
+
+    it("after a timeout on a server still working: unknown_outcome, and never a second campaign", function()
+      fault({ method = "POST", path = P, kind = "slow", delay = 2 })
+      unknown_none("timeout")
+      -- The server finishes the request it was holding: one campaign, not two.
+      local n = 0
+      for _ = 1, 50 do
+        n = campaign_count()
+        if n > 0 then break end
+        os.execute("sleep 0.1")
+      end
+      assert.equals(1, n)
+      assert.equals(1, posts(P))
+    end)
+
+    it("after malformed JSON: unknown_outcome, nothing created", function()
+      fault({ method = "POST", path = P, kind = "malformed" })
+      unknown_none("decode")
+      assert.equals(0, (campaign_count()))
+    end)
+
+    it("after a 20 MB answer: unknown_outcome, no crash, nothing created", function()
+      fault({ method = "POST", path = P, kind = "huge" })
+      local err = unknown_none("decode")
+      assert.truthy(err.cause.message:find("max_response_bytes", 1, true))
+      assert.equals(0, (campaign_count()))
+    end)
+
+    it("after a redirect: not followed, not resent, nothing reaches the other host", function()
+      fault({ method = "POST", path = P, kind = "redirect" })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals(302, err.status)
+      assert.equals(1, posts(P))
+      assert.same({}, srv:storage_requests({ path = "/capture" }))
+      assert.equals(0, (campaign_count()))
+    end)
+  end)
+end)

@@ -1,0 +1,514 @@
+-- The retry policy and the "never charge twice" rules.
+--   * retry.lua's decisions, as a table of cases (no network);
+--   * the pipeline against the fake server: which statuses are retried, the
+--     max_retries and deadline bounds, on_event visibility, err.attempts;
+--   * credit-spending requests: the fresh connection that stops libcurl's own
+--     silent resend, and the reconcile functions of campaign creation,
+--     campaign validation and text validation jobs;
+--   * requests that carry an idempotency key are retried like GETs.
+-- Backoff and Retry-After waits go through an injected clock: nothing sleeps.
+local H = require("spec.support.helpers")
+local retry = require("scravio.retry")
+
+local CAMPAIGN = { type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "running" }, targetEmails = 300 }
+
+local function instant_clock(client)
+  local runtime = require("scravio.runtime")
+  local clock = { sleeps = {}, offset = 0 }
+  function clock.now() return runtime.now() + clock.offset end
+  function clock.time() return runtime.time() + clock.offset end
+  function clock.sleep(s)
+    clock.sleeps[#clock.sleeps + 1] = s
+    clock.offset = clock.offset + s
+  end
+  function clock.random() return 0.999 end
+  client._runtime = clock
+  return clock
+end
+
+-- ---------------------------------------------------------------------------
+describe("retry policy (retry.lua)", function()
+  local function e(t)
+    return t
+  end
+  local ctx = { attempt = 1, max_retries = 2, safe = true, remaining = 100, max_wait = 60,
+    random = function() return 0.5 end }
+  local function with(over)
+    local c = {}
+    for k, v in pairs(ctx) do c[k] = v end
+    for k, v in pairs(over or {}) do c[k] = v end
+    return c
+  end
+
+  it("retries network errors, timeouts, 408, 429 and 5xx on safe requests", function()
+    for _, err in ipairs({
+      e({ kind = "network", retryable = true, sent = true }),
+      e({ kind = "timeout", retryable = true, sent = true }),
+      e({ kind = "api", status = 408, retryable = true }),
+      e({ kind = "rate_limited", status = 429, retryable = true }),
+      e({ kind = "api", status = 500, retryable = true }),
+      e({ kind = "api", status = 502, retryable = true }),
+      e({ kind = "api", status = 503, retryable = true }),
+      e({ kind = "api", status = 504, retryable = true }),
+    }) do
+      assert.is_number((retry.decide(err, ctx)), tostring(err.status or err.kind))
+    end
+  end)
+
+  it("never retries what the error marks as not retryable (400/401/403/404/409, INSUFFICIENT_CREDITS)", function()
+    for _, status in ipairs({ 400, 401, 403, 404, 409 }) do
+      local d, why = retry.decide({ kind = "api", status = status, retryable = false }, ctx)
+      assert.is_nil(d)
+      assert.equals("not retryable", why)
+    end
+  end)
+
+  it("stops after max_retries", function()
+    local err = { kind = "api", status = 503, retryable = true }
+    assert.is_number((retry.decide(err, with({ attempt = 2 }))))
+    local d, why = retry.decide(err, with({ attempt = 3 }))
+    assert.is_nil(d)
+    assert.equals("retries exhausted", why)
+    assert.is_nil((retry.decide(err, with({ attempt = 1, max_retries = 0 }))))
+  end)
+
+  it("resends an unsafe request only when the server certainly did not act on it", function()
+    local unsafe = with({ safe = false })
+    assert.is_number((retry.decide({ kind = "network", retryable = true, sent = false }, unsafe)))
+    assert.is_number((retry.decide({ kind = "timeout", retryable = true, sent = false }, unsafe)))
+    assert.is_number((retry.decide({ kind = "rate_limited", status = 429, retryable = true }, unsafe)))
+    for _, err in ipairs({
+      { kind = "network", retryable = true, sent = true },
+      { kind = "timeout", retryable = true },
+      { kind = "api", status = 500, retryable = true },
+      { kind = "api", status = 503, retryable = true },
+      { kind = "decode", status = 200, retryable = true },
+    }) do
+      local d, why = retry.decide(err, unsafe)
+      assert.is_nil(d)
+      assert.equals("not safe to resend", why)
+    end
+  end)
+
+  it("tells certain, unknown and silent outcomes apart", function()
+    assert.is_true(retry.not_processed({ kind = "network", sent = false }))
+    assert.is_false(retry.not_processed({ kind = "network", sent = true }))
+    assert.is_false(retry.not_processed({ kind = "network" })) -- unknown counts as sent
+    assert.is_true(retry.outcome_unknown({ kind = "timeout" }))
+    assert.is_true(retry.outcome_unknown({ kind = "decode", status = 201 }))
+    assert.is_true(retry.outcome_unknown({ kind = "api", status = 500 }))
+    assert.is_false(retry.outcome_unknown({ kind = "api", status = 400 }))
+    assert.is_false(retry.outcome_unknown({ kind = "api", status = 302 }))
+    assert.is_true(retry.no_answer({ kind = "api", status = 502 }))
+    assert.is_false(retry.no_answer({ kind = "api", status = 500 }))
+  end)
+
+  it("backs off exponentially with full jitter, capped", function()
+    local zero, one = function() return 0 end, function() return 0.999999 end
+    for n = 1, 10 do
+      assert.equals(0, retry.backoff(n, zero))
+      local ceiling = math.min(retry.MAX_DELAY, retry.BASE_DELAY * 2 ^ (n - 1))
+      assert.near(ceiling, retry.backoff(n, one), 1e-3)
+    end
+    assert.near(0.25, retry.backoff(1, function() return 0.5 end), 1e-9)
+    assert.near(4, retry.backoff(6, function() return 0.5 end), 1e-9)
+  end)
+
+  it("honours Retry-After up to max_wait, and no further", function()
+    local d, how = retry.decide({ kind = "rate_limited", status = 429, retryable = true, retry_after = 7 }, ctx)
+    assert.equals(7, d)
+    assert.equals("retry_after", how)
+    local none, why = retry.decide({ kind = "rate_limited", status = 429, retryable = true, retry_after = 61 }, ctx)
+    assert.is_nil(none)
+    assert.equals("Retry-After beyond max_retry_wait", why)
+  end)
+
+  it("ignores a Retry-After that is not a finite, non-negative number", function()
+    for _, ra in ipairs({ 0 / 0, math.huge, -1, "5" }) do
+      local d, how = retry.decide({ kind = "api", status = 503, retryable = true, retry_after = ra }, ctx)
+      assert.equals("backoff", how)
+      assert.is_true(d >= 0 and d <= retry.MAX_DELAY)
+    end
+  end)
+
+  it("never waits past the deadline", function()
+    local err = { kind = "rate_limited", status = 429, retryable = true, retry_after = 5 }
+    local d, why = retry.decide(err, with({ remaining = 5 }))
+    assert.is_nil(d)
+    assert.equals("deadline", why)
+    assert.equals(5, (retry.decide(err, with({ remaining = 6 }))))
+  end)
+end)
+
+-- ---------------------------------------------------------------------------
+describe("reliability against the fake server", function()
+  local srv, client, events, clock
+
+  setup(function() srv = H.start() end)
+  teardown(function() if srv then srv:stop() end end)
+
+  local function new_client(opts)
+    local hook
+    hook, events = H.recorder()
+    local o = { on_event = hook, timeout = 2, max_retries = 2 }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    local c = H.client(srv, o)
+    clock = instant_clock(c)
+    return c
+  end
+
+  before_each(function()
+    srv:reset()
+    client = new_client()
+  end)
+
+  local function count(method, path)
+    return #srv:requests({ method = method, path = path })
+  end
+
+  local function campaigns_on_server()
+    local c = H.client(srv)
+    local page = assert(c.campaigns:list({ perPage = 100 }))
+    c:close()
+    return #page.items
+  end
+
+  describe("what is retried", function()
+    local id
+    before_each(function() id = srv:seed_campaign({ status = "fully_completed", leads = 3 }) end)
+
+    it("makes every retry visible through on_event, and the final error carries attempts", function()
+      srv:fault({ method = "GET", path = "/api/campaigns/" .. id, kind = "status", status = 500, count = -1 })
+      local c, err = client.campaigns:get(id)
+      assert.is_nil(c)
+      assert.equals(3, err.attempts)
+      local reqs, rets = H.events_of(events, "request"), H.events_of(events, "retry")
+      assert.equals(3, #reqs)
+      assert.equals(2, #rets)
+      for i, ev in ipairs(rets) do
+        assert.equals(i, ev.attempt)
+        assert.equals("GET", ev.method)
+        assert.equals("/campaigns/" .. id, ev.path)
+        assert.equals(500, ev.status)
+        assert.equals("backoff", ev.reason)
+        assert.is_true(ev.delay >= 0 and ev.delay <= retry.MAX_DELAY)
+      end
+      local final = H.events_of(events, "error")
+      assert.equals(1, #final)
+      assert.equals(3, final[1].attempts)
+      assert.equals("retries exhausted", final[1].reason)
+      assert.equals(2, #clock.sleeps)
+    end)
+
+    it("honours the client's max_retries", function()
+      client = new_client({ max_retries = 0 })
+      srv:fault({ method = "GET", path = "/api/campaigns/" .. id, kind = "status", status = 503 })
+      local _, err = client.campaigns:get(id)
+      assert.equals(503, err.status)
+      assert.equals(1, err.attempts)
+      assert.equals(1, count("GET", "/api/campaigns/" .. id))
+    end)
+
+    it("honours a per-call max_retries, and refuses a bad one before sending", function()
+      client = new_client({ max_retries = 5 })
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503, count = -1 })
+      local _, err = client:request("GET", "/auth/me", { max_retries = 1 })
+      assert.equals(2, err.attempts)
+      assert.equals(2, count("GET", "/api/auth/me"))
+      local _, bad = client:request("GET", "/auth/me", { max_retries = -1 })
+      assert.equals("invalid", bad.kind)
+      assert.equals(2, count("GET", "/api/auth/me"))
+    end)
+
+    it("bounds a whole call by the client's deadline", function()
+      client = new_client({ max_retries = 10, deadline = 2.5 })
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "rate_limit", retry_after = 1, count = -1 })
+      local _, err = client:me()
+      assert.equals("rate_limited", err.kind)
+      assert.equals("deadline", err.gave_up)
+      assert.equals(3, err.attempts)
+      assert.same({ 1, 1 }, clock.sleeps)
+    end)
+
+    it("returns a Retry-After beyond max_retry_wait at once, with retry_after", function()
+      client = new_client({ max_retry_wait = 10 })
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "rate_limit", retry_after = 30 })
+      local _, err = client:me()
+      assert.equals("rate_limited", err.kind)
+      assert.equals(30, err.retry_after)
+      assert.equals(1, err.attempts)
+      assert.same({}, clock.sleeps)
+    end)
+
+    it("reads Retry-After as an HTTP date", function()
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "rate_limit",
+        retry_after = "Thu, 01 Jan 1970 00:00:01 GMT" })
+      assert(client:me())
+      assert.same({ 0 }, clock.sleeps)
+    end)
+
+    it("falls back to backoff on a Retry-After it cannot read", function()
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503, retry_after = "nan" })
+      assert(client:me())
+      assert.equals("backoff", H.events_of(events, "retry")[1].reason)
+    end)
+
+    it("retries a 408", function()
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 408 })
+      assert(client:me())
+      assert.equals(2, count("GET", "/api/auth/me"))
+    end)
+
+    it("never retries 400, 401, 403, 404, 409 or INSUFFICIENT_CREDITS", function()
+      local cases = {
+        { 400, function() return client:request("GET", "/campaigns", { query = { perPage = 1000 } }) end, "/api/campaigns" },
+        { 401, function()
+          local bad = new_client({ api_key = "sk_live_not_a_real_key_000000000000" })
+          return bad:me()
+        end, "/api/auth/me" },
+        { 404, function() return client.campaigns:get("ffffffffffffffffffffffff") end,
+          "/api/campaigns/ffffffffffffffffffffffff" },
+      }
+      for _, case in ipairs(cases) do
+        srv:clear_requests()
+        local res, err = case[2]()
+        assert.is_nil(res)
+        assert.equals(case[1], err.status)
+        assert.equals(1, err.attempts)
+        assert.equals(1, #srv:requests({ path = case[3] }))
+      end
+      -- 403 and 409 as the server would send them
+      for _, status in ipairs({ 403, 409 }) do
+        srv:clear_requests()
+        srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = status,
+          content_type = "application/json", body = '{"message":"no","code":"X","errors":[]}' })
+        local _, err = client:me()
+        assert.equals(status, err.status)
+        assert.equals(1, err.attempts)
+        assert.equals(1, count("GET", "/api/auth/me"))
+      end
+      -- a 5xx that says INSUFFICIENT_CREDITS is not retried either
+      srv:clear_requests()
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 500,
+        content_type = "application/json",
+        body = '{"message":"Insufficient credits","code":"INSUFFICIENT_CREDITS","errors":[]}' })
+      local _, err = client:me()
+      assert.equals("INSUFFICIENT_CREDITS", err.code)
+      assert.is_false(err.retryable)
+      assert.equals(1, count("GET", "/api/auth/me"))
+    end)
+
+    it("does not retry an insufficient-credits refusal of POST /campaigns", function()
+      local poor = new_client({ api_key = srv.poor_api_key })
+      local c, err = poor.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("INSUFFICIENT_CREDITS", err.code)
+      assert.equals(1, err.attempts)
+      assert.equals(0, #H.events_of(events, "retry"))
+    end)
+
+    it("sends HEAD as HEAD and does not wait for a body", function()
+      local res = client:request("HEAD", "/auth/me")
+      assert.same({}, res)
+      local log = srv:requests({ path = "/api/auth/me" })
+      assert.equals(1, #log)
+      assert.equals("HEAD", log[1].method)
+    end)
+
+    it("takes absurd but legal numeric options (math.huge timeouts, 1e30 bytes) without undefined behaviour", function()
+      -- (under `make asan` a double converted out of range aborts the run)
+      local c = H.client(srv, { timeout = math.huge, connect_timeout = 1e300, max_response_bytes = 1e30 })
+      assert(c:me())
+      assert(c:request("GET", "/auth/me", { timeout = math.huge }))
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503, retry_after = "1e999" })
+      instant_clock(c)
+      assert(c:me())
+    end)
+
+    it("survives an on_event hook that raises", function()
+      client = H.client(srv, { on_event = function() error("hook failure") end })
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503 })
+      instant_clock(client)
+      assert(client:me())
+    end)
+
+    it("retries a connection refused even for a request that spends credits (nothing was sent)", function()
+      local port = srv.api_port + 0
+      -- a port nothing listens on: the fake server's own port + 1 is not guaranteed free, so
+      -- find one by trying to connect through a throwaway client.
+      local dead
+      for p = 1, 50 do
+        local base = "http://127.0.0.1:" .. ((port + 7 * p) % 10000 + 40000) .. "/api"
+        local probe = H.client(srv, { base_url = base, max_retries = 0, timeout = 1 })
+        local _, perr = probe:me()
+        probe:close()
+        if perr and perr.kind == "network" and perr.sent == false then dead = base break end
+      end
+      assert.is_string(dead)
+      local c2 = new_client({ base_url = dead, max_retries = 2, timeout = 1 })
+      local res, err = c2.campaigns:create(CAMPAIGN)
+      assert.is_nil(res)
+      assert.equals("network", err.kind)
+      assert.is_false(err.sent)
+      assert.equals(3, err.attempts) -- resent: the server never saw it
+      assert.equals(0, #H.events_of(events, "reconcile"))
+    end)
+  end)
+
+  describe("POST /campaigns is never sent twice", function()
+    it("uses a fresh connection, so libcurl cannot silently resend it on a dead kept-alive one", function()
+      -- Warm up a kept-alive connection with other requests, then the server
+      -- creates the campaign and drops the connection without answering.
+      assert(client:me())
+      assert(client.campaigns:list())
+      assert(client.campaigns:preview(CAMPAIGN))
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_after" })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(err)
+      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.equals(1, campaigns_on_server())
+      assert.equals(1, #H.events_of(events, "reconciled"))
+      assert.is_string(c.id)
+    end)
+
+    it("reconciles a reset_after to the campaign just created, not an older identical one", function()
+      local first = assert(client.campaigns:create(CAMPAIGN))
+      srv:advance(120)
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_after" })
+      local second, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(err)
+      assert.are_not.equal(first.id, second.id)
+      assert.equals(2, campaigns_on_server())
+      assert.equals(2, count("POST", "/api/campaigns"))
+    end)
+
+    it("answers unknown_outcome with the cause when a reconcile function fails", function()
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_before" })
+      -- the reconcile lookup (GET /campaigns) fails as well, every time
+      srv:fault({ method = "GET", path = "/api/campaigns", kind = "status", status = 500, count = -1 })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals("network", err.cause.kind)
+      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.truthy(tostring(err):find("unknown_outcome", 1, true))
+    end)
+  end)
+
+  describe("campaign validation (reserves credits)", function()
+    local campaign
+    before_each(function()
+      campaign = assert(client.campaigns:get(srv:seed_campaign({ status = "fully_completed", leads = 20 })))
+    end)
+
+    local P = function() return "/api/campaigns/" .. campaign.id .. "/validate" end
+
+    it("reconciles a reset_after to the validation the server started; never resent", function()
+      srv:fault({ method = "POST", path = P(), kind = "reset_after" })
+      local res, err = campaign:validate()
+      assert.is_nil(err)
+      assert.equals(campaign.id, res.campaignId)
+      assert.equals("validating", res.status)
+      assert.equals(1, count("POST", P()))
+      assert.equals(1, #H.events_of(events, "reconciled"))
+    end)
+
+    it("answers unknown_outcome after reset_before, and nothing is running", function()
+      srv:fault({ method = "POST", path = P(), kind = "reset_before" })
+      local res, err = campaign:validate()
+      assert.is_nil(res)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(1, count("POST", P()))
+      local fresh = assert(client.campaigns:get(campaign.id))
+      local pv = fresh.postValidation
+      assert.is_true(pv == nil or pv == H.scravio.null or pv.status ~= "validating")
+    end)
+
+    it("does not take an earlier, finished validation for this one", function()
+      local done = assert(client.campaigns:get(srv:seed_campaign({ status = "fully_completed", leads = 20,
+        validated = true })))
+      srv:fault({ method = "POST", path = "/api/campaigns/" .. done.id .. "/validate", kind = "reset_before" })
+      local res, err = done:validate()
+      assert.is_nil(res)
+      assert.equals("unknown_outcome", err.kind)
+    end)
+
+    it("is resent after a 429 (not processed) and starts once", function()
+      srv:fault({ method = "POST", path = P(), kind = "rate_limit", retry_after = 1 })
+      local res, err = campaign:validate()
+      assert.is_nil(err)
+      assert.equals("validating", res.status)
+      assert.equals(2, count("POST", P()))
+    end)
+
+    it("is never retried on 409 (validation already running)", function()
+      assert(campaign:validate())
+      local res, err = campaign:validate()
+      assert.is_nil(res)
+      assert.equals(409, err.status)
+      assert.equals(1, err.attempts)
+      assert.equals(2, count("POST", P()))
+    end)
+  end)
+
+  describe("text validation jobs (reserve credits)", function()
+    local P = "/api/validation-jobs/text"
+    local EMAILS = { "ann@example.com", "bob@example.com", "cid@example.org" }
+
+    local function jobs_on_server()
+      local page = assert(client.validation_jobs:list({}))
+      return #page.items, page.items
+    end
+
+    it("reconciles a reset_after to the job the server created; never resent", function()
+      srv:fault({ method = "POST", path = P, kind = "reset_after" })
+      local job, err = client.validation_jobs:submit(EMAILS)
+      assert.is_nil(err)
+      assert.equals(1, count("POST", P))
+      local n, items = jobs_on_server()
+      assert.equals(1, n)
+      assert.equals(items[1].id, job.id)
+      assert.equals(3, job.totalEmails)
+    end)
+
+    it("answers unknown_outcome after reset_before, and no job exists", function()
+      srv:fault({ method = "POST", path = P, kind = "reset_before" })
+      local job, err = client.validation_jobs:submit(EMAILS)
+      assert.is_nil(job)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(1, count("POST", P))
+      assert.equals(0, (jobs_on_server()))
+    end)
+
+    it("is never retried on 409 (a job is already active)", function()
+      assert(client.validation_jobs:submit(EMAILS))
+      local job, err = client.validation_jobs:submit({ "dan@example.com" })
+      assert.is_nil(job)
+      assert.equals(409, err.status)
+      assert.equals(1, err.attempts)
+    end)
+  end)
+
+  describe("requests with an idempotency key are retried", function()
+    it("resends request_upload after reset_after and gets the same ticket", function()
+      local P = "/api/validation-jobs/file"
+      srv:fault({ method = "POST", path = P, kind = "reset_after" })
+      local params = { filename = "list.csv", contentType = "text/csv", sizeBytes = 100, idempotencyKey = "k-123" }
+      local t1, err = client.validation_jobs:request_upload(params)
+      assert.is_nil(err)
+      assert.equals(2, count("POST", P))
+      local t2 = assert(client.validation_jobs:request_upload(params))
+      assert.equals(t1.uploadId, t2.uploadId)
+    end)
+
+    it("resends POST /campaigns/{id}/stop (idempotent) after a 503", function()
+      local c = assert(client.campaigns:get(srv:seed_campaign({ status = "scraping", frozen = true })))
+      srv:fault({ method = "POST", path = "/api/campaigns/" .. c.id .. "/stop", kind = "status", status = 503 })
+      -- (only the first value: Campaign.stop passes request.call's status through as a 2nd value)
+      local res = c:stop()
+      assert.is_table(res)
+      assert.equals("stopped", res.status)
+      assert.equals(2, count("POST", "/api/campaigns/" .. c.id .. "/stop"))
+    end)
+  end)
+end)
