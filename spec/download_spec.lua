@@ -177,6 +177,21 @@ describe("download", function()
     assert.same({ "leads.csv" }, listdir(dir))
   end)
 
+  it("does not sleep through a storage Retry-After longer than max_retry_wait", function()
+    local e = completed_export()
+    local slept = 0
+    client._runtime = setmetatable({ sleep = function(s) slept = slept + s end }, { __index = runtime })
+    srv:fault{ target = "storage", method = "GET", kind = "rate_limit", retry_after = 3600, count = 1 }
+    local path = dir .. "/leads.csv"
+    local got, err = e:download(path)
+    assert.is_nil(got)
+    assert.equals(429, err.status)
+    assert.equals(3600, err.retry_after)
+    assert.equals(0, slept)
+    assert.equals(1, #srv:storage_requests({ method = "GET" }))
+    assert.same({}, listdir(dir))
+  end)
+
   it("refuses a download URL that is not https (or loopback http) before fetching", function()
     local got, err = download.to_file(client, function() return "http://storage.example.com/x.csv" end,
       dir .. "/x.csv", {})

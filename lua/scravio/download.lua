@@ -92,13 +92,17 @@ function M.to_file(client, get_url, path, opts)
     end
     os.remove(tmp) -- never leave a truncated file behind
     err.attempts = attempt
-    if not (err.retryable and attempt <= max_retries) then
+    -- The shared policy: a storage GET is safe to resend; Retry-After is
+    -- honoured only up to max_retry_wait.
+    local clock = client._runtime or runtime
+    local delay, why = retry.decide(err, { attempt = attempt, max_retries = max_retries, safe = true,
+      max_wait = client._max_retry_wait or 0, random = clock.random })
+    if not delay then
+      err.gave_up = why
       request.emit(client, { type = "error", method = "GET", path = "(download)", kind = err.kind,
-        status = err.status, attempts = attempt })
+        status = err.status, attempts = attempt, reason = why })
       return nil, err
     end
-    local clock = client._runtime or runtime
-    local delay = err.retry_after or retry.backoff(attempt, clock.random)
     request.emit(client, { type = "retry", method = "GET", path = "(download)", attempt = attempt,
       delay = delay, kind = err.kind, status = err.status })
     clock.sleep(delay)

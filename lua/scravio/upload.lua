@@ -109,9 +109,14 @@ local function put(client, url, path, content_type, opts)
     local status, err = client._transport:upload(url, path, content_type, opts.progress == true, opts.timeout)
     if status then return status end
     err.attempts = attempt
-    if not (err.retryable and attempt <= max_retries) then return nil, err end
+    -- The shared policy (a PUT of the same object is safe to resend).
     local clock = client._runtime or runtime
-    local delay = err.retry_after or retry.backoff(attempt, clock.random)
+    local delay, why = retry.decide(err, { attempt = attempt, max_retries = max_retries, safe = true,
+      max_wait = client._max_retry_wait or 0, random = clock.random })
+    if not delay then
+      err.gave_up = why
+      return nil, err
+    end
     request.emit(client, { type = "retry", method = "PUT", path = "(upload)", attempt = attempt,
       delay = delay, kind = err.kind, status = err.status })
     clock.sleep(delay)
