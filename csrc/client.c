@@ -246,6 +246,7 @@ static int l_client_new(lua_State *L) {
   if (ok) {
     c->easy = curl_easy_init();
     ok = c->easy != NULL;
+    if (ok) scv_transport_init(c);
   }
   if (!ok) {
     client_release(c);

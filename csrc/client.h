@@ -28,5 +28,7 @@ struct scv_client {
 };
 
 scv_client *scv_check_client(lua_State *L, int idx);
+/* Set the options that stay the same for every transfer of this client. */
+void scv_transport_init(scv_client *c);
 
 #endif

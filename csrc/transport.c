@@ -122,12 +122,10 @@ static const char *find_header(scv_client *c, const char *name, char *out, size_
 }
 
 /* Options every transfer sets, so nothing leaks from the previous one. */
-static void common_setup(scv_client *c, xfer *x, const char *url, double timeout_s) {
+/* Options that never change for a client: set once, when the handle is made
+ * (libcurl re-parses some of them, like the protocol lists, on every set). */
+void scv_transport_init(scv_client *c) {
   CURL *e = c->easy;
-  c->hdr.len = 0;
-  c->body.len = 0;
-  c->errbuf[0] = '\0';
-  curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
@@ -136,26 +134,33 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  /* Only ever set, never cleared: CAINFO = NULL would drop libcurl's built-in
-   * bundle instead of restoring it. A client's ca_file never changes. */
+  /* Only set when given: CAINFO = NULL would drop libcurl's built-in bundle. */
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER);
+}
+
+/* Options that differ between transfers, so nothing leaks from the previous one. */
+static void common_setup(scv_client *c, xfer *x, const char *url, double timeout_s) {
+  CURL *e = c->easy;
+  c->hdr.len = 0;
+  c->body.len = 0;
+  c->errbuf[0] = '\0';
+  curl_easy_setopt(e, CURLOPT_URL, url);
   /* Clamp before converting: a double beyond LONG_MAX does not fit a long. */
   if (!(timeout_s <= MAX_TIMEOUT_S)) timeout_s = MAX_TIMEOUT_S; /* also NaN */
   long tmo = timeout_s > 0 ? (long)(timeout_s * 1000.0) : c->timeout_ms;
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo < 1 ? 1L : tmo);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress ? 0L : 1L);
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER);
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
