@@ -16,22 +16,13 @@ function M.service(client)
   return setmetatable({ client = client }, Service)
 end
 
-local function check_query(kind, query)
-  if query ~= nil and type(query) ~= "table" then
-    return nil, errors.invalid({ { param = "query", location = "query", msg = "query must be a table" } })
-  end
-  local ok, problems = validate.query(kind, query)
-  if not ok then return nil, errors.invalid(problems, "query") end
-  return true
-end
-
 local function check_id(id, param)
   local ok, problems = validate.id(id, param or "id")
   if not ok then return nil, errors.invalid(problems) end
   return true
 end
 M.check_id = check_id
-M.check_query = check_query
+local check_query = pagination.check_query
 
 --- POST /campaigns/reserve-preview -> preview table (the `data` object)
 function Service:preview(params)
@@ -103,19 +94,9 @@ function Service:get(id)
   return core.wrap("Campaign", request.unwrap(res), self.client)
 end
 
---- GET /campaigns -> {items={Campaign...}, pagination={...}}
-function Service:list(query)
-  local ok, err = check_query("campaigns", query)
-  if not ok then return nil, err end
-  return pagination.page(self.client, "campaigns", "Campaign", "/campaigns", query)
-end
-
---- Iterator of Campaign over all pages (raises the error object on failure).
-function Service:each(query)
-  local ok, err = check_query("campaigns", query)
-  if not ok then errors.raise(err) end
-  return pagination.each(self.client, "campaigns", "Campaign", "/campaigns", query)
-end
+--- GET /campaigns -> {items={Campaign...}, pagination={...}}   (list)
+--- Iterator of Campaign over all pages, raising the error object   (each)
+pagination.define(Service, "campaigns", "Campaign", "/campaigns")
 
 -- ---- Campaign methods ------------------------------------------------------
 local Campaign = core.methods.Campaign

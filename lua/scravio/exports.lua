@@ -29,19 +29,9 @@ function Service:create(params)
   return core.wrap("Export", data, self.client)
 end
 
---- GET /list-exports -> {items={Export...}, exports=(same), pagination={...}}
-function Service:list(query)
-  local ok, err = campaigns.check_query("exports", query)
-  if not ok then return nil, err end
-  return pagination.page(self.client, "exports", "Export", "/list-exports", query)
-end
-
---- Iterator of Export over all pages.
-function Service:each(query)
-  local ok, err = campaigns.check_query("exports", query)
-  if not ok then errors.raise(err) end
-  return pagination.each(self.client, "exports", "Export", "/list-exports", query)
-end
+--- GET /list-exports -> {items={Export...}, exports=(same), pagination={...}}   (list)
+--- Iterator of Export over all pages   (each)
+pagination.define(Service, "exports", "Export", "/list-exports")
 
 -- ---- Export methods ----------------------------------------------------------
 local Export = core.methods.Export

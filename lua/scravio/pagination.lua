@@ -3,6 +3,7 @@
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local request = require("scravio.request")
+local validate = require("scravio.validate")
 
 local M = {}
 
@@ -17,6 +18,16 @@ M.KINDS = {
 
 -- Iterating fetches big pages unless the caller chose a size.
 M.ITER_PAGE_SIZE = 100
+
+--- Check a list query before anything is sent. -> true | nil, err
+function M.check_query(kind, query)
+  if query ~= nil and type(query) ~= "table" then
+    return nil, errors.invalid({ { param = "query", location = "query", msg = "query must be a table" } })
+  end
+  local ok, problems = validate.query(kind, query)
+  if not ok then return nil, errors.invalid(problems, "query") end
+  return true
+end
 
 local function copy(t)
   local c = {}
@@ -94,6 +105,23 @@ function M.each(client, kind, wrap, template, query, ...)
     buf[i] = nil -- let a long iteration release what it has handed out
     if wrap then return core.wrap(wrap, item, client) end
     return item
+  end
+end
+
+--- Give a service its list(query) and each(query) for one list endpoint:
+-- list returns one normalised page (or nil, err), each iterates every page
+-- (raising the error object, as iterators must).
+function M.define(Service, kind, wrap, template)
+  function Service:list(query)
+    local ok, err = M.check_query(kind, query)
+    if not ok then return nil, err end
+    return M.page(self.client, kind, wrap, template, query)
+  end
+
+  function Service:each(query)
+    local ok, err = M.check_query(kind, query)
+    if not ok then errors.raise(err) end
+    return M.each(self.client, kind, wrap, template, query)
   end
 end
 

@@ -114,19 +114,9 @@ function Service:get(id)
   return wrap(self.client, request.unwrap(res))
 end
 
---- GET /validation-jobs -> {items={ValidationJob...}, jobs=(same), pagination=, total=, page=, pages=}
-function Service:list(query)
-  local ok, err = campaigns.check_query("validation_jobs", query)
-  if not ok then return nil, err end
-  return pagination.page(self.client, "validation_jobs", "ValidationJob", "/validation-jobs", query)
-end
-
---- Iterator of ValidationJob over all pages.
-function Service:each(query)
-  local ok, err = campaigns.check_query("validation_jobs", query)
-  if not ok then errors.raise(err) end
-  return pagination.each(self.client, "validation_jobs", "ValidationJob", "/validation-jobs", query)
-end
+--- GET /validation-jobs -> {items={ValidationJob...}, jobs=(same), pagination=, total=, page=, pages=}   (list)
+--- Iterator of ValidationJob over all pages   (each)
+pagination.define(Service, "validation_jobs", "ValidationJob", "/validation-jobs")
 
 -- ---- ValidationJob methods ---------------------------------------------------
 local Job = core.methods.ValidationJob
