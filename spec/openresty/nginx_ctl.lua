@@ -143,9 +143,10 @@ function Nginx:launch(opts, template, user_line)
     for k, v in pairs(opts.vars or {}) do vars[k] = v end
     local conf = prefix .. "/conf/nginx.conf"
     write_file(conf, render(template, vars))
-    local env = ""
+    -- nginx never inherits a sanitizer preload (make asan): it is not
+    -- instrumented, and an ASan runtime preloaded into it can hang it.
+    local env = "env -u LD_PRELOAD "
     for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. sh_quote(v) .. " " end
-    if env ~= "" then env = "env " .. env end
     local started, out = run(env .. M.NGINX .. " -p " .. sh_quote(prefix) .. " -c " .. sh_quote(conf) ..
       " -e " .. sh_quote(prefix .. "/logs/error.log"))
     if started then
@@ -184,7 +185,7 @@ function Nginx:request(method, path, body, max_time)
     write_file(inp, body)
     cmd = cmd .. " -H 'Content-Type: application/json' --data-binary @" .. sh_quote(inp)
   end
-  local _, code = run(cmd .. " " .. sh_quote(self:url(path)))
+  local _, code = run("env -u LD_PRELOAD " .. cmd .. " " .. sh_quote(self:url(path)))
   local text = read_file(out) or ""
   os.remove(out)
   if inp then os.remove(inp) end
@@ -205,7 +206,7 @@ function Nginx:get_async(path, max_time)
   local out = os.tmpname()
   local codef = os.tmpname()
   os.remove(codef)
-  local cmd = "curl -s -o " .. sh_quote(out) .. " -w '%{http_code}' --max-time " .. tostring(max_time or 60) ..
+  local cmd = "env -u LD_PRELOAD curl -s -o " .. sh_quote(out) .. " -w '%{http_code}' --max-time " .. tostring(max_time or 60) ..
     " " .. sh_quote(self:url(path)) .. " > " .. sh_quote(codef .. ".tmp") .. " 2>/dev/null; mv " ..
     sh_quote(codef .. ".tmp") .. " " .. sh_quote(codef)
   local p = assert(io.popen("sh -c " .. sh_quote(cmd) .. " >/dev/null 2>&1 & echo $!"))
