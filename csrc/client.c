@@ -31,6 +31,7 @@ static void wipe_free(char *s) {
 static void client_release(scv_client *c) {
   if (c->closed) return;
   c->closed = 1;
+  scv_prefetch_free(c); /* before the header lists it points at */
   if (c->easy) curl_easy_cleanup(c->easy);
   c->easy = NULL;
   /* The header lists hold copies of the secret: wipe them before freeing. */

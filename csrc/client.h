@@ -24,11 +24,15 @@ struct scv_client {
   scv_buf body;           /* last response body, reused between calls */
   scv_buf hdr;            /* last response's header block */
   scv_buf scratch;        /* URL building */
+  struct scv_prefetch *pf; /* the list-page prefetch handle (transport.c), made on first use */
   char errbuf[CURL_ERROR_SIZE];
 };
 
 scv_client *scv_check_client(lua_State *L, int idx);
+typedef struct scv_prefetch scv_prefetch;
 /* Set the options that stay the same for every transfer of this client. */
 void scv_transport_init(scv_client *c);
+/* Drop the prefetch handle and whatever it has in flight (client_release). */
+void scv_prefetch_free(scv_client *c);
 
 #endif

@@ -2,7 +2,9 @@
  * transport.c - the libcurl transport.
  *
  * One easy handle per client, reused for every call, so libcurl keeps the
- * connection (and TLS session) alive between requests. Callbacks only copy
+ * connection (and TLS session) alive between requests. A second one, in a
+ * multi handle, prefetches the next page of a list iteration (see "prefetch"
+ * below); it is made only when an iteration first asks for it. Callbacks only copy
  * bytes into C buffers or files: they never call into Lua, so a Lua error can
  * never unwind through libcurl's frames and nothing here waits on Lua.
  *
@@ -20,11 +22,15 @@
 #include <unistd.h>
 #include "client.h"
 
-#define DOWNLOAD_BUFFER (512L * 1024L)
+#define DOWNLOAD_BUFFER (512L * 1024L) /* file transfers: large reads beat curl -o */
+#define API_BUFFER (64L * 1024L)       /* API answers (libcurl allocates it per transfer) */
 #define MAX_TIMEOUT_S (30.0 * 24 * 3600) /* longer than any transfer we would wait for */
 
 typedef struct {
   scv_client *c;
+  CURL *easy;        /* the handle this transfer runs on */
+  scv_buf *body;     /* where the body goes (NULL while held) */
+  scv_buf *hdr;      /* where the header block goes */
   FILE *file;        /* downloads: where a 2xx body goes */
   size_t limit;      /* cap on bytes kept in memory */
   int too_large;
@@ -33,24 +39,33 @@ typedef struct {
   /* progress bar (downloads, TTY only) */
   int progress;
   double last_draw;
+  /* prefetch only: while `hold` is set the body callback pauses the transfer
+   * (the response waits in the socket buffer, not in our memory); `discard`
+   * drops what an abandoned transfer still delivers. */
+  int hold, paused, discard;
 } xfer;
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
   /* A new status line (after a 100 Continue or a followed redirect) starts a new header block. */
-  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) x->c->hdr.len = 0;
-  if (x->c->hdr.len + n > 256 * 1024) return n; /* ignore absurd header blocks */
-  if (scv_buf_add(&x->c->hdr, ptr, n)) return 0;
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) x->hdr->len = 0;
+  if (x->hdr->len + n > 256 * 1024) return n; /* ignore absurd header blocks */
+  if (scv_buf_add(x->hdr, ptr, n)) return 0;
   return n;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
+  if (x->discard) return n;
+  if (x->hold || x->body == NULL) {
+    x->paused = 1;
+    return CURL_WRITEFUNC_PAUSE; /* libcurl keeps this chunk and stops reading */
+  }
   if (x->file) {
     long code = 0;
-    curl_easy_getinfo(x->c->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     if (code >= 200 && code < 300) {
       if (fwrite(ptr, 1, n, x->file) != n) {
         x->write_failed = errno ? errno : EIO;
@@ -60,11 +75,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
       return n;
     }
   }
-  if (x->c->body.len + n > x->limit) {
+  if (x->body->len + n > x->limit) {
     x->too_large = 1;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
-  if (scv_buf_add(&x->c->body, ptr, n)) return 0;
+  if (scv_buf_add(x->body, ptr, n)) return 0;
   return n;
 }
 
@@ -97,10 +112,10 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return 0;
 }
 
-/* Find a header's value in the last header block; copies into out. */
-static const char *find_header(scv_client *c, const char *name, char *out, size_t outlen) {
+/* Find a header's value in a header block; copies into out. */
+static const char *find_header(const scv_buf *hdr, const char *name, char *out, size_t outlen) {
   size_t nl = strlen(name);
-  const char *p = c->hdr.data, *end = c->hdr.data + c->hdr.len;
+  const char *p = hdr->data, *end = hdr->data + hdr->len;
   if (p == NULL) return NULL;
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -121,12 +136,11 @@ static const char *find_header(scv_client *c, const char *name, char *out, size_
   return NULL;
 }
 
-/* Options every transfer sets, so nothing leaks from the previous one. */
-/* Options that never change for a client: set once, when the handle is made
- * (libcurl re-parses some of them, like the protocol lists, on every set). */
-void scv_transport_init(scv_client *c) {
-  CURL *e = c->easy;
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+/* Options that never change for a handle: set once, when the handle is made
+ * (libcurl re-parses some of them, like the protocol lists, on every set).
+ * The prefetch handle gets the same ones (see prefetch_handle). */
+static void fixed_options(scv_client *c, CURL *e, char *errbuf) {
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
   curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* bytes we encoded are sent as they are */
@@ -143,12 +157,20 @@ void scv_transport_init(scv_client *c) {
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER);
+}
+
+void scv_transport_init(scv_client *c) {
+  fixed_options(c, c->easy, c->errbuf);
 }
 
 /* Options that differ between transfers, so nothing leaks from the previous one. */
-static void common_setup(scv_client *c, xfer *x, const char *url, double timeout_s) {
+static void common_setup(scv_client *c, xfer *x, const char *url, double timeout_s, long bufsize) {
   CURL *e = c->easy;
+  /* libcurl allocates the read buffer for each transfer: large for files only. */
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, bufsize);
+  x->easy = e;
+  x->body = &c->body;
+  x->hdr = &c->hdr;
   c->hdr.len = 0;
   c->body.len = 0;
   c->errbuf[0] = '\0';
@@ -175,7 +197,7 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
  * (pre-transfer), or wrote request bytes, or read response bytes, the server
  * may have it. When unsure, say "sent": a credit-spending request is then
  * reconciled instead of resent. */
-static int maybe_sent(scv_client *c, CURLcode rc) {
+static int maybe_sent(CURL *e, CURLcode rc) {
   switch (rc) {
   case CURLE_UNSUPPORTED_PROTOCOL:
   case CURLE_URL_MALFORMAT:
@@ -193,63 +215,100 @@ static int maybe_sent(scv_client *c, CURLcode rc) {
   }
   curl_off_t pre = 0;
   long req_bytes = 0, hdr_bytes = 0;
-  curl_easy_getinfo(c->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
-  curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &req_bytes);
-  curl_easy_getinfo(c->easy, CURLINFO_HEADER_SIZE, &hdr_bytes);
+  curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &req_bytes);
+  curl_easy_getinfo(e, CURLINFO_HEADER_SIZE, &hdr_bytes);
   return pre > 0 || req_bytes > 0 || hdr_bytes > 0;
 }
 
-/* Turn a libcurl failure into nil, err. */
-static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *x, const char *method, const char *path) {
+/* A libcurl failure, described in C first: everything is read from the
+ * handle before Lua allocates (an allocation may run finalizers). */
+typedef struct {
   char msg[512];
-  const char *kind = "network";
-  int retryable = 1;
-  long status = 0;
+  const char *kind;
+  int retryable, sent;
+  long status;
+  CURLcode rc;
+} transport_failure;
+
+static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, CURLcode rc, const xfer *x) {
+  f->kind = "network";
+  f->retryable = 1;
+  f->status = 0;
+  f->rc = rc;
   if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-    snprintf(msg, sizeof msg, "response body larger than max_response_bytes (%zu bytes); refused", x->limit);
-    kind = "decode";
-    retryable = 0;
-    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    snprintf(f->msg, sizeof f->msg, "response body larger than max_response_bytes (%zu bytes); refused", x->limit);
+    f->kind = "decode";
+    f->retryable = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   } else if (x->write_failed) {
-    snprintf(msg, sizeof msg, "writing the downloaded file failed: %s", strerror(x->write_failed));
-    kind = "io";
-    retryable = 0;
+    snprintf(f->msg, sizeof f->msg, "writing the downloaded file failed: %s", strerror(x->write_failed));
+    f->kind = "io";
+    f->retryable = 0;
   } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-    snprintf(msg, sizeof msg, "timed out: %s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
-    kind = "timeout";
+    snprintf(f->msg, sizeof f->msg, "timed out: %s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    f->kind = "timeout";
   } else {
-    snprintf(msg, sizeof msg, "%s: %s", curl_easy_strerror(rc), c->errbuf[0] ? c->errbuf : "no detail");
+    snprintf(f->msg, sizeof f->msg, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
         rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_CIPHER)
-      retryable = 0; /* trying again will not change the certificate or the URL */
+      f->retryable = 0; /* trying again will not change the certificate or the URL */
   }
+  f->sent = maybe_sent(e, rc);
+}
+
+/* Push nil, err for a described failure; returns 2. */
+static int push_failure(lua_State *L, const transport_failure *f, const char *method, const char *path) {
   lua_pushnil(L);
-  scv_push_error(L, kind, msg, method, path);
-  lua_pushboolean(L, retryable);
+  scv_push_error(L, f->kind, f->msg, method, path);
+  lua_pushboolean(L, f->retryable);
   lua_setfield(L, -2, "retryable");
-  lua_pushboolean(L, maybe_sent(c, rc));
+  lua_pushboolean(L, f->sent);
   lua_setfield(L, -2, "sent");
-  if (status > 0) { /* the status line arrived before the body was refused */
-    lua_pushinteger(L, (lua_Integer)status);
+  if (f->status > 0) { /* the status line arrived before the body was refused */
+    lua_pushinteger(L, (lua_Integer)f->status);
     lua_setfield(L, -2, "status");
   }
-  lua_pushinteger(L, (lua_Integer)rc);
+  lua_pushinteger(L, (lua_Integer)f->rc);
   lua_setfield(L, -2, "curl_code");
   return 2;
 }
 
-static void fill_response(scv_client *c, scv_response *r, char hv[4][256], const char *method, const char *path) {
+/* Turn a libcurl failure on the client's main handle into nil, err. */
+static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *x, const char *method, const char *path) {
+  transport_failure f;
+  describe_failure(&f, c->easy, c->errbuf, rc, x);
+  return push_failure(L, &f, method, path);
+}
+
+/* The parts of a finished response classify needs. Header values are copied
+ * into hv, so the header buffer may be reused before classification. */
+static void fill_response(CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r, char hv[4][256],
+                          const char *method, const char *path) {
   memset(r, 0, sizeof *r);
-  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r->status);
-  r->body = c->body.data ? c->body.data : "";
-  r->body_len = c->body.len;
-  r->content_type = find_header(c, "content-type", hv[0], 256);
-  r->request_id = find_header(c, "x-request-id", hv[1], 256);
-  r->retry_after = find_header(c, "retry-after", hv[2], 256);
-  r->location = find_header(c, "location", hv[3], 256);
+  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+  r->body = body->data ? body->data : "";
+  r->body_len = body->len;
+  r->content_type = find_header(hdr, "content-type", hv[0], 256);
+  r->request_id = find_header(hdr, "x-request-id", hv[1], 256);
+  r->retry_after = find_header(hdr, "retry-after", hv[2], 256);
+  r->location = find_header(hdr, "location", hv[3], 256);
   r->method = method;
   r->path = path;
   r->max_depth = 256;
+}
+
+/* Push what classify made: value, status, request_id (returns 3) or nil, err (returns 2). */
+static int push_classified(lua_State *L, const scv_response *r) {
+  if (scv_classify(L, r)) {
+    lua_pushinteger(L, (lua_Integer)r->status);
+    if (r->request_id) lua_pushstring(L, r->request_id);
+    else lua_pushnil(L);
+    return 3;
+  }
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
 }
 
 /* client:send(method, url, path, body, timeout, fresh)
@@ -273,7 +332,7 @@ static int l_send(lua_State *L) {
   memset(&x, 0, sizeof x);
   x.c = c;
   x.limit = c->max_response_bytes;
-  common_setup(c, &x, url, timeout);
+  common_setup(c, &x, url, timeout, API_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, body ? c->api_json_headers : c->api_headers);
   if (strcmp(method, "GET") == 0) {
@@ -295,22 +354,14 @@ static int l_send(lua_State *L) {
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
   char hv[4][256];
-  fill_response(c, &r, hv, method, path);
-  if (scv_classify(L, &r)) {
-    lua_pushinteger(L, (lua_Integer)r.status);
-    if (r.request_id) lua_pushstring(L, r.request_id);
-    else lua_pushnil(L);
-    return 3;
-  }
-  lua_pushnil(L);
-  lua_insert(L, -2);
-  return 2;
+  fill_response(e, &c->body, &c->hdr, &r, hv, method, path);
+  return push_classified(L, &r);
 }
 
 static int storage_error(lua_State *L, scv_client *c, const char *method, const char *what) {
   scv_response r;
   char hv[4][256];
-  fill_response(c, &r, hv, method, what);
+  fill_response(c->easy, &c->body, &c->hdr, &r, hv, method, what);
   if (scv_classify(L, &r)) { /* a 2xx we did not expect here cannot happen; keep the stack sane */
     lua_pop(L, 1);
     scv_push_error(L, "api", "unexpected storage response", method, what);
@@ -342,7 +393,7 @@ static int l_download(lua_State *L) {
   x.file = f;
   x.limit = 64 * 1024;
   x.progress = progress && isatty(2);
-  common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0);
+  common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->storage_headers);
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -401,7 +452,7 @@ static int l_upload(lua_State *L) {
   x.c = c;
   x.limit = 64 * 1024;
   x.progress = progress && isatty(2);
-  common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0);
+  common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
@@ -427,8 +478,296 @@ static int l_upload(lua_State *L) {
   return 1;
 }
 
+/* ---- prefetch: the next page's GET, in flight while the current one decodes ----
+ *
+ * A second easy handle inside a multi handle, made on first use and used for
+ * nothing but API GETs of list pages. No thread: prefetch() writes the request
+ * to the socket (a few non-blocking curl_multi_perform rounds) and returns; the
+ * server answers while Lua works and the answer waits in the kernel's socket
+ * buffer (the body callback pauses the transfer instead of buffering it: at
+ * most the one chunk libcurl holds is ours). collect() resumes it, reads it to the
+ * end into the client's body buffer and classifies it exactly like send().
+ * collect() can start the following page's prefetch as soon as this page's
+ * bytes are in, before decoding them: that is what overlaps the transfer of
+ * page N+1 with the decoding of page N. The main handle is never touched, so
+ * any other call on the client in between is unaffected. */
+#define PREFETCH_BUFFER (128L * 1024L)
+#define PREFETCH_START_ROUNDS 4 /* curl_multi_perform rounds to get the request out */
+
+struct scv_prefetch {
+  CURLM *multi;
+  CURL *easy;
+  xfer x;       /* the callbacks' state; body is NULL (held) until collect */
+  scv_buf hdr;  /* the prefetch's own header block */
+  char *url;    /* the URL in flight */
+  size_t url_cap;
+  int active;   /* the easy handle is in the multi */
+  int done;     /* its transfer ended; rc says how */
+  CURLcode rc;
+  double timeout; /* seconds, from prefetch(); collect may give its own */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* The prefetch handle, made on first use; NULL when out of memory. */
+static scv_prefetch *prefetch_handle(scv_client *c) {
+  if (c->pf) return c->pf;
+  scv_prefetch *p = calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  scv_buf_init(&p->hdr);
+  p->multi = curl_multi_init();
+  p->easy = curl_easy_init();
+  if (p->multi == NULL || p->easy == NULL) {
+    if (p->easy) curl_easy_cleanup(p->easy);
+    if (p->multi) curl_multi_cleanup(p->multi);
+    free(p);
+    return NULL;
+  }
+  CURL *e = p->easy;
+  fixed_options(c, e, p->errbuf);
+  /* Only ever an API GET: credentials, no redirects, no progress, the
+   * response size cap; a 128 KB read buffer (512 KB is for downloads). */
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, PREFETCH_BUFFER);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->api_headers);
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &p->x);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &p->x);
+  curl_easy_setopt(e, CURLOPT_XFERINFODATA, &p->x);
+  /* No total timeout in libcurl: the request may wait, paused, while Lua
+   * iterates; collect() bounds the wait for the answer itself. */
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 0L);
+  if (c->max_response_bytes < (size_t)0x7fffffffffffLL)
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
+  p->x.c = c;
+  p->x.easy = e;
+  p->x.hdr = &p->hdr;
+  p->x.limit = c->max_response_bytes;
+  c->pf = p;
+  return p;
+}
+
+static void prefetch_reap(scv_prefetch *p) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+    if (m->msg == CURLMSG_DONE && m->easy_handle == p->easy) {
+      p->done = 1;
+      p->rc = m->data.result;
+    }
+  }
+}
+
+/* Leave the prefetch handle idle: whatever is in flight is dropped. */
+static void prefetch_stop(scv_prefetch *p) {
+  if (p == NULL || !p->active) return;
+  if (p->x.paused && !p->done) {
+    /* Unpause before removing, dropping what libcurl kept, so no pause state
+     * outlives this transfer. */
+    p->x.discard = 1;
+    p->x.hold = 0;
+    p->x.paused = 0;
+    curl_easy_pause(p->easy, CURLPAUSE_CONT);
+  }
+  curl_multi_remove_handle(p->multi, p->easy);
+  p->active = 0;
+  p->done = 0;
+  p->x.hold = p->x.paused = p->x.discard = 0;
+  p->x.body = NULL;
+}
+
+static int prefetch_sent(scv_prefetch *p) {
+  long req_bytes = 0;
+  curl_easy_getinfo(p->easy, CURLINFO_REQUEST_SIZE, &req_bytes);
+  return req_bytes > 0;
+}
+
+/* Start a GET of url on the prefetch handle (dropping any other one in
+ * flight). Returns 1 when it is under way, 0 when it could not be started.
+ * settle > 0 (tests) keeps driving it for up to that many seconds, until the
+ * answer's first body bytes arrive and are held. */
+static int prefetch_start(scv_client *c, const char *url, double timeout, double settle) {
+  scv_prefetch *p = prefetch_handle(c);
+  if (p == NULL) return 0;
+  if (p->active && strcmp(p->url, url) == 0) return 1; /* already in flight */
+  prefetch_stop(p);
+  size_t n = strlen(url) + 1;
+  if (n > p->url_cap) {
+    char *u = realloc(p->url, n);
+    if (u == NULL) return 0;
+    p->url = u;
+    p->url_cap = n;
+  }
+  memcpy(p->url, url, n);
+  p->hdr.len = 0;
+  p->errbuf[0] = '\0';
+  p->done = 0;
+  p->rc = CURLE_OK;
+  p->timeout = timeout;
+  p->x.too_large = p->x.write_failed = 0;
+  p->x.paused = p->x.discard = 0;
+  p->x.hold = 1;
+  p->x.body = NULL;
+  curl_easy_setopt(p->easy, CURLOPT_URL, p->url);
+  if (curl_multi_add_handle(p->multi, p->easy) != CURLM_OK) return 0;
+  p->active = 1;
+  /* Get the request onto the wire and return: on a kept-alive connection one
+   * round does it; a new connection may take a few (no long waits here: a
+   * request still unsent is sent by collect). */
+  for (int i = 0; i < PREFETCH_START_ROUNDS; i++) {
+    int running = 0;
+    curl_multi_perform(p->multi, &running);
+    prefetch_reap(p);
+    if (p->done || prefetch_sent(p)) break;
+    curl_multi_wait(p->multi, NULL, 0, 1, NULL);
+  }
+  if (settle > 0) {
+    double until = mono_now() + (settle < 10 ? settle : 10);
+    while (!p->done && !p->x.paused && mono_now() < until) {
+      int running = 0;
+      curl_multi_wait(p->multi, NULL, 0, 10, NULL);
+      curl_multi_perform(p->multi, &running);
+      prefetch_reap(p);
+    }
+  }
+  return 1;
+}
+
+static double clamp_timeout(double s, double dflt) {
+  if (!(s > 0)) s = dflt;
+  if (!(s <= MAX_TIMEOUT_S)) s = MAX_TIMEOUT_S; /* also NaN */
+  return s;
+}
+
+/* client:prefetch(url, path, timeout[, settle]) -> true | false, held
+ * Starts a GET of url on the prefetch handle and returns once the request is
+ * written (or after a few short rounds). At most one prefetch is in flight:
+ * another URL replaces the one in flight; the same URL keeps it. timeout is
+ * collect's default wait. settle is for tests (see prefetch_start). */
+static int l_prefetch(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  size_t n;
+  const char *url = luaL_checklstring(L, 2, &n);
+  double timeout = (double)luaL_optnumber(L, 4, 0);
+  double settle = (double)luaL_optnumber(L, 5, 0);
+  if (!scv_header_value_ok(url, n) || strchr(url, ' ')) return luaL_error(L, "scravio: bad URL");
+  int started = prefetch_start(c, url, timeout, settle);
+  lua_pushboolean(L, started);
+  lua_pushboolean(L, started && c->pf && c->pf->x.paused); /* (tests: the answer's first bytes are held) */
+  return 2;
+}
+
+/* client:collect(url, path, timeout, next_url)
+ *   -> value, status, request_id, next_started | nil, err | nil, nil
+ * nil, nil when no prefetch of exactly this url is in flight (the caller
+ * sends the request itself). Otherwise waits for it (at most timeout seconds)
+ * and answers exactly like send(). With next_url, and a 2xx answer, the
+ * prefetch of next_url starts before this answer is decoded. On any failure
+ * the prefetch handle is left idle. */
+static int l_collect(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  const char *url = luaL_checkstring(L, 2);
+  const char *path = luaL_optstring(L, 3, url);
+  double timeout = (double)luaL_optnumber(L, 4, 0);
+  size_t nlen = 0;
+  const char *next = luaL_optlstring(L, 5, NULL, &nlen);
+  if (next && (!scv_header_value_ok(next, nlen) || strchr(next, ' '))) return luaL_error(L, "scravio: bad URL");
+  scv_prefetch *p = c->pf;
+  if (p == NULL || !p->active || strcmp(p->url, url) != 0) {
+    prefetch_stop(p); /* a stale one (an abandoned iteration) goes */
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 2;
+  }
+  timeout = clamp_timeout(timeout, p->timeout > 0 ? p->timeout : (double)c->timeout_ms / 1000.0);
+  double deadline = mono_now() + timeout;
+  c->body.len = 0;
+  p->x.body = &c->body;
+  p->x.hold = 0;
+  if (p->x.paused) {
+    p->x.paused = 0;
+    CURLcode prc = curl_easy_pause(p->easy, CURLPAUSE_CONT); /* delivers the chunk libcurl kept */
+    if (prc != CURLE_OK) { /* e.g. that chunk alone was over max_response_bytes */
+      p->done = 1;
+      p->rc = prc;
+    }
+  }
+  while (!p->done) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(p->multi, &running);
+    prefetch_reap(p);
+    if (p->done) break;
+    if (mc != CURLM_OK) {
+      p->done = 1;
+      p->rc = CURLE_RECV_ERROR;
+      snprintf(p->errbuf, sizeof p->errbuf, "%s", curl_multi_strerror(mc));
+      break;
+    }
+    double left = deadline - mono_now();
+    if (left <= 0) {
+      p->done = 1;
+      p->rc = CURLE_OPERATION_TIMEDOUT;
+      snprintf(p->errbuf, sizeof p->errbuf, "no complete answer within %.3g s", timeout);
+      break;
+    }
+    int ms = left >= 1.0 ? 1000 : (int)(left * 1000.0) + 1;
+    curl_multi_poll(p->multi, NULL, 0, ms, NULL);
+  }
+  if (p->rc != CURLE_OK) {
+    transport_failure f;
+    describe_failure(&f, p->easy, p->errbuf, p->rc, &p->x);
+    prefetch_stop(p);
+    return push_failure(L, &f, "GET", path);
+  }
+  scv_response r;
+  char hv[4][256];
+  fill_response(p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
+  prefetch_stop(p); /* done: the connection goes back to the multi's cache */
+  int started = 0;
+  if (next && r.status >= 200 && r.status < 300) started = prefetch_start(c, next, p->timeout, 0);
+  /* From here on Lua allocates (finalizers may run): no more libcurl state is read. */
+  int nret = push_classified(L, &r);
+  p = c->pf; /* (a finalizer that closed the client would have freed it) */
+  if (nret == 2) {
+    if (started) prefetch_stop(p); /* failed: the caller refetches this page the normal way */
+    return 2;
+  }
+  lua_pushboolean(L, started && p != NULL && p->active);
+  return 4;
+}
+
+/* client:cancel_prefetch([url]) -> true if one was dropped
+ * With url, only a prefetch of that url is dropped. Safe on a closed client. */
+static int l_cancel_prefetch(lua_State *L) {
+  scv_client *c = luaL_checkudata(L, 1, SCV_CLIENT_MT);
+  const char *url = luaL_optstring(L, 2, NULL);
+  scv_prefetch *p = c->closed ? NULL : c->pf;
+  if (p == NULL || !p->active || (url && strcmp(p->url, url) != 0)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  prefetch_stop(p);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+void scv_prefetch_free(scv_client *c) {
+  scv_prefetch *p = c->pf;
+  if (p == NULL) return;
+  c->pf = NULL;
+  prefetch_stop(p);
+  curl_easy_cleanup(p->easy);
+  curl_multi_cleanup(p->multi);
+  scv_buf_free(&p->hdr);
+  free(p->url);
+  free(p);
+}
+
 void scv_transport_open(lua_State *L, int methods_idx) {
-  static const luaL_Reg m[] = {{"send", l_send}, {"download", l_download}, {"upload", l_upload}, {NULL, NULL}};
+  static const luaL_Reg m[] = {{"send", l_send},         {"download", l_download},
+                               {"upload", l_upload},     {"prefetch", l_prefetch},
+                               {"collect", l_collect},   {"cancel_prefetch", l_cancel_prefetch},
+                               {NULL, NULL}};
   lua_pushvalue(L, methods_idx);
   scv_setfuncs(L, m, 0);
   lua_pop(L, 1);

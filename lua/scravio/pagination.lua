@@ -3,6 +3,7 @@
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local request = require("scravio.request")
+local retry = require("scravio.retry")
 local validate = require("scravio.validate")
 
 local M = {}
@@ -73,8 +74,27 @@ function M.page(client, kind, wrap, template, query, ...)
   return result
 end
 
+-- Lua 5.4 closes the fourth value of a generic for when the loop is left by
+-- break, return or an error: each() hands one back that drops its prefetch.
+local CLOSES = _VERSION == "Lua 5.4" and rawget(_G, "jit") == nil
+
 --- An iterator over every item of every page; raises the error object on
 -- failure (a for loop cannot receive `nil, err`), never truncates silently.
+--
+-- With a transport that can prefetch (libcurl; not the OpenResty one), the
+-- next page's GET goes out before the current page is decoded, once the page
+-- count from an earlier page says that page exists: the server answers and the
+-- kernel buffers the answer while this side decodes and the loop body runs.
+-- Page 1 is never speculative and nothing is asked past the last page. A
+-- prefetched page that fails in a way request.call would retry (network,
+-- timeout, 408, 429, 5xx, an unreadable 2xx) is fetched again through
+-- request.call, after the backoff it would have waited; one it would not
+-- retry (a 404, retries exhausted) is raised as request.call raises it
+-- (attempts, gave_up, the "error" event), without asking a second time.
+-- Prefetched pages report "request"/"response" events with prefetched = true.
+-- Leaving the loop early (break, an error) drops the prefetch on Lua 5.4;
+-- otherwise it stays in flight, harmless, until the client's next prefetch or
+-- close: the client's other calls use its main handle.
 function M.each(client, kind, wrap, template, query, ...)
   local spec = M.KINDS[kind]
   local q = copy(query)
@@ -82,23 +102,123 @@ function M.each(client, kind, wrap, template, query, ...)
   local pager = core.pager(q.page or 1)
   local args = { n = select("#", ...), ... }
   local unpack = table.unpack or unpack -- luacheck: ignore 143
+  local transport = client._transport
+  local ahead = type(transport) == "table" and transport.prefetch ~= nil and transport.collect ~= nil
+    and transport.cancel ~= nil
+  local pending = nil -- {page, url, path, t0}: this iteration's prefetch in flight
+  local pages = nil   -- the page count the last page fed said
+
+  local function url_of(page)
+    q.page = page
+    local url, path = client._core:prepare(template, q, nil, unpack(args, 1, args.n))
+    if url then return url, path end -- (a bad query or id: the normal path reports it)
+  end
+
+  local function cancel()
+    if pending then
+      local url = pending.url
+      pending = nil
+      transport:cancel(url)
+    end
+  end
+
+  local function fail(err)
+    cancel()
+    errors.raise(err)
+  end
+
+  local function start(page)
+    local url, path = url_of(page)
+    if url and transport:prefetch(url, path, client._timeout or 60) then
+      pending = { page = page, url = url, path = path, t0 = request.clock(client).now() }
+    end
+  end
+
+  -- The prefetched page, or nil when there is none or it failed in a way
+  -- request.call would try again (the caller then asks through request.call).
+  -- A failure request.call would not retry (a 404, with max_retries = 0, ...)
+  -- is raised as request.call would raise it, without asking a second time.
+  local function collect(page)
+    local p = pending
+    pending = nil
+    if p.page ~= page then
+      transport:cancel(p.url)
+      return nil
+    end
+    local next_url, next_path
+    if pages and page < pages then next_url, next_path = url_of(page + 1) end
+    local value, status, request_id, started = transport:collect(p.url, p.path, client._timeout or 60, next_url)
+    local clock = request.clock(client)
+    if started then pending = { page = page + 1, url = next_url, path = next_path, t0 = clock.now() } end
+    local ok = type(value) == "table"
+    local err = not ok and value == nil and type(status) == "table" and status or nil
+    local hook = client._on_event
+    if hook and (ok or err) then
+      request.emit(client, { type = "request", method = "GET", path = p.path, attempt = 1, prefetched = true })
+      local ev = { type = "response", method = "GET", path = p.path, attempt = 1, elapsed = clock.now() - p.t0,
+        prefetched = true }
+      if ok then
+        ev.status, ev.request_id = status, request_id
+      else
+        ev.status, ev.request_id, ev.error = err.status, err.request_id, err.kind
+      end
+      request.emit(client, ev)
+    end
+    if ok then return value end
+    if value ~= nil then -- JSON that is not an object: refetched, and reported, the normal way
+      cancel()
+      return nil
+    end
+    if not err then return nil end -- none in flight for this page
+    err.attempts = 1
+    local delay, how = retry.decide(err, { attempt = 1, max_retries = client._max_retries or 0, safe = true,
+      max_wait = client._max_retry_wait or 0, random = clock.random })
+    if not delay then
+      err.gave_up = err.gave_up or how
+      request.emit(client, { type = "error", method = "GET", path = p.path, attempts = 1, kind = err.kind,
+        status = err.status, code = err.code, request_id = err.request_id, retry_after = err.retry_after,
+        reason = how })
+      fail(err)
+    end
+    request.emit(client, { type = "retry", method = "GET", path = p.path, attempt = 1, delay = delay, reason = how,
+      kind = err.kind, status = err.status, request_id = err.request_id, retry_after = err.retry_after,
+      prefetched = true })
+    clock.sleep(delay)
+    return nil
+  end
+
   local buf, i, n = nil, 0, 0
-  return function()
+  local function iterate()
     while i >= n do
       local page = pager:next()
-      if not page then return nil end
-      q.page = page
-      local body, err = request.call(client, "GET", template, { query = q }, unpack(args, 1, args.n))
-      if body == nil then errors.raise(err) end
+      if not page then
+        cancel() -- (a page turned out empty before the count said so)
+        return nil
+      end
+      local body = pending and collect(page) or nil
+      if body == nil then
+        q.page = page
+        local err
+        body, err = request.call(client, "GET", template, { query = q }, unpack(args, 1, args.n))
+        if body == nil then fail(err) end
+      end
       local items, perr = pager:feed(body)
       if not items then
         perr.method, perr.path = "GET", template
-        errors.raise(perr)
+        fail(perr)
       end
       buf, i, n = items, 0, #items
-      -- A decoded page of 1,000 leads is ~1.5 MB of Lua heap; a small GC step
-      -- per page keeps a million-lead iteration from holding several pages.
-      collectgarbage("step", 0)
+      pages = select(2, pager:info())
+      if ahead and not pending then
+        -- Fetched the normal way (page 1, or after a failure): the next page
+        -- goes out before this page's items are handed out.
+        local following = pager:next()
+        if following then start(following) end
+      end
+      -- A decoded page of 1,000 leads is ~1.5 MB of Lua heap; a GC step per
+      -- page, sized by the page (about 1 KB per item), keeps a million-lead
+      -- iteration from holding several pages.
+      collectgarbage("step", n)
     end
     i = i + 1
     local item = buf[i]
@@ -106,6 +226,10 @@ function M.each(client, kind, wrap, template, query, ...)
     if wrap then return core.wrap(wrap, item, client) end
     return item
   end
+  if ahead and CLOSES then
+    return iterate, nil, nil, setmetatable({}, { __close = cancel })
+  end
+  return iterate
 end
 
 --- Give a service its list(query) and each(query) for one list endpoint:

@@ -17,6 +17,29 @@ function Curl:download(url, file, progress, timeout)
   return self.handle:download(url, file, progress, timeout)
 end
 
+--- The list-page prefetch (pagination.each uses it when a transport has
+-- all three; the OpenResty transport has none). A second libcurl handle
+-- sends the next page's GET and the answer waits in the socket buffer.
+--
+-- prefetch(url, path, timeout) -> true | false: the GET is on the wire (at
+-- most one in flight: another url replaces it).
+function Curl:prefetch(url, path, timeout)
+  return self.handle:prefetch(url, path, timeout)
+end
+
+--- collect(url, path, timeout, next_url) -> value, status, request_id, next_started
+-- | nil, err (failed as send would fail) | nil, nil (none in
+-- flight for url). With next_url, that page's prefetch starts before this
+-- answer is decoded.
+function Curl:collect(url, path, timeout, next_url)
+  return self.handle:collect(url, path, timeout, next_url)
+end
+
+--- cancel([url]) -> true if a prefetch (of url, when given) was dropped
+function Curl:cancel(url)
+  return self.handle:cancel_prefetch(url)
+end
+
 --- upload(url, file, content_type, progress, timeout) -> status | nil, err
 function Curl:upload(url, file, content_type, progress, timeout)
   return self.handle:upload(url, file, content_type, progress, timeout)
