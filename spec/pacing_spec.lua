@@ -145,7 +145,7 @@ describe("pacing against the fake server (its rate limits on)", function()
     end)
 
     it("waits when max_retry_wait allows it, reports the wait, and the server accepts", function()
-      client = new_client({ max_retry_wait = 7200, deadline = 7200 })
+      client = new_client({ max_retry_wait = 7200, max_pace_wait = 7200, deadline = 7200 })
       for i = 1, 3 do assert(submit(i)) end
       local j, err = client.validation_jobs:submit({ "late@example.com" })
       assert.is_nil(err)
@@ -175,7 +175,8 @@ describe("pacing against the fake server (its rate limits on)", function()
   end)
 
   describe("POST /campaigns/{id}/stop (5 per minute per campaign)", function()
-    it("takes the short wait for the 6th stop of a campaign, not for another campaign", function()
+    it("takes the wait for the 6th stop of a campaign when max_pace_wait allows it, not for another campaign", function()
+      client = new_client({ max_pace_wait = 60 })
       local a = assert(client.campaigns:get(srv:seed_campaign({ status = "scraping", frozen = true })))
       local b = assert(client.campaigns:get(srv:seed_campaign({ status = "scraping", frozen = true })))
       for _ = 1, 5 do assert.is_table((a:stop())) end
@@ -192,8 +193,20 @@ describe("pacing against the fake server (its rate limits on)", function()
       no_429("/api/campaigns/" .. a.id .. "/stop")
     end)
 
+    it("by default refuses the 6th stop at once: a minute is not a short wait", function()
+      local a = assert(client.campaigns:get(srv:seed_campaign({ status = "scraping", frozen = true })))
+      for _ = 1, 5 do assert.is_table((a:stop())) end
+      local res, err = a:stop()
+      assert.is_nil(res)
+      assert.equals("rate_limited", err.kind)
+      assert.is_true(err.paced)
+      assert.is_true(err.retry_after > 50 and err.retry_after <= 60)
+      assert.same({}, clock.sleeps)
+      assert.equals(5, posts("/api/campaigns/" .. a.id .. "/stop"))
+    end)
+
     it("refuses at once when even a minute is more than max_retry_wait", function()
-      client = new_client({ max_retry_wait = 10 })
+      client = new_client({ max_retry_wait = 10, max_pace_wait = 3600 }) -- the smaller bound wins
       local a = assert(client.campaigns:get(srv:seed_campaign({ status = "scraping", frozen = true })))
       for _ = 1, 5 do assert.is_table((a:stop())) end
       local res, err = a:stop()
@@ -206,6 +219,7 @@ describe("pacing against the fake server (its rate limits on)", function()
 
   describe("POST /campaigns/{id}/validate (3 per minute per campaign)", function()
     it("paces the 4th validate of a campaign", function()
+      client = new_client({ max_pace_wait = 60 })
       local c = assert(client.campaigns:get(srv:seed_campaign({ status = "fully_completed", leads = 10 })))
       assert(c:validate())
       for _ = 1, 2 do c:validate() end -- 409 while running: still counted

@@ -17,7 +17,7 @@ local OPTION_TYPES = {
   api_key = "string", access_token = "string", workspace_id = "string", base_url = "string",
   timeout = "number", connect_timeout = "number", max_retries = "number", ca_file = "string",
   proxy = "string", on_event = "function", allow_http = "boolean", max_response_bytes = "number",
-  max_retry_wait = "number", deadline = "number", pace = "boolean",
+  max_retry_wait = "number", max_pace_wait = "number", deadline = "number", pace = "boolean",
   -- OpenResty (cosocket transport) only
   pool_size = "number", keepalive_timeout = "number", ssl_verify = "boolean",
 }
@@ -78,6 +78,10 @@ function Client.new(opts)
     _timeout = timeout,
     _max_retries = max_retries,
     _max_retry_wait = opts.max_retry_wait or 60,
+    -- Pacing only takes short waits by default: the 6th stop of a minute
+    -- comes back as rate_limited (retry_after ~60) instead of a silent minute.
+    -- It never exceeds max_retry_wait, the longest wait the client takes at all.
+    _max_pace_wait = math.min(opts.max_pace_wait or 10, opts.max_retry_wait or 60),
     _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
     _pace = opts.pace ~= false,
   }, Client)

@@ -6,8 +6,9 @@
 --   POST /list-exports              5 per hour
 -- Every attempt that goes on the wire takes a slot (retries count on the
 -- server too). A short wait is taken and reported through on_event as a
--- "pace" event; a wait longer than max_retry_wait (or than what is left of the
--- call's deadline) returns the rate_limited error at once, with retry_after,
+-- "pace" event; a wait longer than max_pace_wait (default: 10 s, at most
+-- max_retry_wait) or than what is left of the call's deadline returns the
+-- rate_limited error at once, with retry_after,
 -- and nothing is sent. A 429 from the server gives its slot back and blocks
 -- the limit for the Retry-After it announced, so another process sharing the
 -- account is respected too.
@@ -73,13 +74,13 @@ function M.take(client, name, scope, emit, remaining)
   local rule = M.LIMITS[name]
   if not rule then return true end
   local clock = rt(client)
-  local max_wait = client._max_retry_wait or 0
+  local max_wait = client._max_pace_wait or client._max_retry_wait or 0
   local waited = 0
   for _ = 1, 4 do -- after one wait the slot is normally free; the bound is a safety net
     local wait = M.wait_needed(client, name, scope)
     if wait <= 0 then break end
     if wait > max_wait or (remaining and waited + wait > remaining) then
-      local why = wait > max_wait and string.format("longer than max_retry_wait = %g s", max_wait)
+      local why = wait > max_wait and string.format("longer than max_pace_wait = %g s", max_wait)
         or "longer than what is left of the call's deadline"
       return nil, errors.new("rate_limited", string.format(
         "client-side pacing: at most %d %s requests per %d s; next slot in %.0f s (%s; nothing was sent)",
