@@ -48,6 +48,7 @@ build = {
     ["scravio.pacing"] = "lua/scravio/pacing.lua",
     ["scravio.pagination"] = "lua/scravio/pagination.lua",
     ["scravio.request"] = "lua/scravio/request.lua",
+    ["scravio.resource"] = "lua/scravio/resource.lua",
     ["scravio.retry"] = "lua/scravio/retry.lua",
     ["scravio.runtime"] = "lua/scravio/runtime.lua",
     ["scravio.transport"] = "lua/scravio/transport/init.lua",

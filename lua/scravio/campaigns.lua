@@ -4,6 +4,7 @@ local body = require("scravio.body")
 local errors = require("scravio.errors")
 local pagination = require("scravio.pagination")
 local request = require("scravio.request")
+local resource = require("scravio.resource")
 local runtime = require("scravio.runtime")
 local validate = require("scravio.validate")
 
@@ -89,9 +90,7 @@ end
 function Service:get(id)
   local ok, err = check_id(id)
   if not ok then return nil, err end
-  local res, rerr = request.call(self.client, "GET", "/campaigns/{}", nil, id)
-  if res == nil then return nil, rerr end
-  return core.wrap("Campaign", request.unwrap(res), self.client)
+  return resource.get(self.client, "Campaign", "/campaigns/{}", id)
 end
 
 --- GET /campaigns -> {items={Campaign...}, pagination={...}}   (list)
@@ -102,13 +101,7 @@ pagination.define(Service, "campaigns", "Campaign", "/campaigns")
 local Campaign = core.methods.Campaign
 
 --- c:refresh() -> c, updated in place
-function Campaign.refresh(c)
-  local data, client = core.unwrap(c)
-  local res, err = request.call(client, "GET", "/campaigns/{}", nil, data._id)
-  if res == nil then return nil, err end
-  core.replace(c, request.unwrap(res))
-  return c
-end
+Campaign.refresh = resource.refresher("/campaigns/{}", "_id")
 
 --- c:data() -> a plain deep copy of the API object
 function Campaign.data(c)

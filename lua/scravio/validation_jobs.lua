@@ -4,6 +4,7 @@ local campaigns = require("scravio.campaigns")
 local errors = require("scravio.errors")
 local pagination = require("scravio.pagination")
 local request = require("scravio.request")
+local resource = require("scravio.resource")
 local runtime = require("scravio.runtime")
 local validate = require("scravio.validate")
 local body = require("scravio.body")
@@ -109,9 +110,7 @@ end
 function Service:get(id)
   local ok, err = campaigns.check_id(id)
   if not ok then return nil, err end
-  local res, rerr = request.call(self.client, "GET", "/validation-jobs/{}", nil, id)
-  if res == nil then return nil, rerr end
-  return wrap(self.client, request.unwrap(res))
+  return resource.get(self.client, "ValidationJob", "/validation-jobs/{}", id)
 end
 
 --- GET /validation-jobs -> {items={ValidationJob...}, jobs=(same), pagination=, total=, page=, pages=}   (list)
@@ -122,13 +121,7 @@ pagination.define(Service, "validation_jobs", "ValidationJob", "/validation-jobs
 local Job = core.methods.ValidationJob
 
 --- j:refresh() -> j, updated in place
-function Job.refresh(j)
-  local data, client = core.unwrap(j)
-  local res, err = request.call(client, "GET", "/validation-jobs/{}", nil, data.jobId)
-  if res == nil then return nil, err end
-  core.replace(j, request.unwrap(res))
-  return j
-end
+Job.refresh = resource.refresher("/validation-jobs/{}", "jobId")
 
 --- j:download_url() -> {downloadUrl, expiresIn} (404 until completed)
 function Job.download_url(j)
