@@ -4,7 +4,6 @@
 local H = require("spec.support.helpers")
 require("scravio.workflows")
 local download = require("scravio.download")
-local runtime = require("scravio.runtime")
 
 local PARAMS = {
   title = "download spec",
@@ -12,13 +11,6 @@ local PARAMS = {
   inputs = { hashtag = "fitness" },
   targetEmails = 40,
 }
-
--- Retries back off through the client's runtime (client._runtime, the
--- pipeline's test hook): advance the fake clock instead of really sleeping.
-local function no_wait(srv, c)
-  c._runtime = setmetatable({ sleep = function(s) if s > 0 then srv:advance(s) end end }, { __index = runtime })
-  return c
-end
 
 local function tmpdir()
   local p = os.tmpname()
@@ -52,7 +44,8 @@ describe("download", function()
 
   before_each(function()
     srv:reset()
-    client = no_wait(srv, H.client(srv))
+    client = H.client(srv)
+    H.fake_clock(client, { srv = srv }) -- backoff advances the fake clock, never really sleeps
     dir = tmpdir()
   end)
 
@@ -179,15 +172,14 @@ describe("download", function()
 
   it("does not sleep through a storage Retry-After longer than max_retry_wait", function()
     local e = completed_export()
-    local slept = 0
-    client._runtime = setmetatable({ sleep = function(s) slept = slept + s end }, { __index = runtime })
+    local clock = H.fake_clock(client)
     srv:fault{ target = "storage", method = "GET", kind = "rate_limit", retry_after = 3600, count = 1 }
     local path = dir .. "/leads.csv"
     local got, err = e:download(path)
     assert.is_nil(got)
     assert.equals(429, err.status)
     assert.equals(3600, err.retry_after)
-    assert.equals(0, slept)
+    assert.equals(0, clock.total)
     assert.equals(1, #srv:storage_requests({ method = "GET" }))
     assert.same({}, listdir(dir))
   end)

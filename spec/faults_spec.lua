@@ -14,20 +14,6 @@ local CAMPAIGN = { type = "INSTAGRAM_HASHTAG", inputs = { hashtags = { "fitness"
 local PREVIEW = CAMPAIGN
 
 -- A clock whose sleep returns at once (recording the wait) and moves `now`.
-local function instant_clock(client)
-  local runtime = require("scravio.runtime")
-  local clock = { sleeps = {}, offset = 0 }
-  function clock.now() return runtime.now() + clock.offset end
-  function clock.time() return runtime.time() + clock.offset end
-  function clock.sleep(s)
-    clock.sleeps[#clock.sleeps + 1] = s
-    clock.offset = clock.offset + s
-  end
-  function clock.random() return 0.5 end
-  client._runtime = clock
-  return clock
-end
-
 describe("fault injection", function()
   local srv, events, client, clock
 
@@ -40,7 +26,7 @@ describe("fault injection", function()
     local o = { on_event = hook, timeout = 1, max_retries = 2 }
     for k, v in pairs(opts or {}) do o[k] = v end
     local c = H.client(srv, o)
-    clock = instant_clock(c)
+    clock = H.fake_clock(c)
     return c
   end
 

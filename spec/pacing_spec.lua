@@ -9,29 +9,11 @@
 local H = require("spec.support.helpers")
 local pacing = require("scravio.pacing")
 
-local function synced_clock(client, srv)
-  local runtime = require("scravio.runtime")
-  local clock = { sleeps = {}, offset = 0 }
-  function clock.now() return runtime.now() + clock.offset end
-  function clock.time() return runtime.time() + clock.offset end
-  function clock.advance(s)
-    clock.offset = clock.offset + s
-    if srv then srv:advance(s) end
-  end
-  function clock.sleep(s)
-    clock.sleeps[#clock.sleeps + 1] = s
-    clock.advance(s)
-  end
-  function clock.random() return 0.5 end
-  client._runtime = clock
-  return clock
-end
-
 -- ---------------------------------------------------------------------------
 describe("pacing (no server)", function()
   local function client_with(max_wait)
     local c = { _max_retry_wait = max_wait }
-    local clock = synced_clock(c, nil)
+    local clock = H.fake_clock(c)
     return c, clock
   end
 
@@ -100,7 +82,7 @@ describe("pacing against the fake server (its rate limits on)", function()
     local o = { on_event = hook }
     for k, v in pairs(opts or {}) do o[k] = v end
     local c = H.client(srv, o)
-    clock = synced_clock(c, srv)
+    clock = H.fake_clock(c, { srv = srv })
     return c
   end
 

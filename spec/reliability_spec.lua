@@ -12,20 +12,6 @@ local retry = require("scravio.retry")
 
 local CAMPAIGN = { type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "running" }, targetEmails = 300 }
 
-local function instant_clock(client)
-  local runtime = require("scravio.runtime")
-  local clock = { sleeps = {}, offset = 0 }
-  function clock.now() return runtime.now() + clock.offset end
-  function clock.time() return runtime.time() + clock.offset end
-  function clock.sleep(s)
-    clock.sleeps[#clock.sleeps + 1] = s
-    clock.offset = clock.offset + s
-  end
-  function clock.random() return 0.999 end
-  client._runtime = clock
-  return clock
-end
-
 -- ---------------------------------------------------------------------------
 describe("retry policy (retry.lua)", function()
   local function e(t)
@@ -153,7 +139,7 @@ describe("reliability against the fake server", function()
     local o = { on_event = hook, timeout = 2, max_retries = 2 }
     for k, v in pairs(opts or {}) do o[k] = v end
     local c = H.client(srv, o)
-    clock = instant_clock(c)
+    clock = H.fake_clock(c, { random = 0.999 })
     return c
   end
 
@@ -321,14 +307,14 @@ describe("reliability against the fake server", function()
       assert(c:me())
       assert(c:request("GET", "/auth/me", { timeout = math.huge }))
       srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503, retry_after = "1e999" })
-      instant_clock(c)
+      H.fake_clock(c, { random = 0.999 })
       assert(c:me())
     end)
 
     it("survives an on_event hook that raises", function()
       client = H.client(srv, { on_event = function() error("hook failure") end })
       srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503 })
-      instant_clock(client)
+      H.fake_clock(client, { random = 0.999 })
       assert(client:me())
     end)
 

@@ -54,16 +54,6 @@ local function write(path, data)
   f:close()
 end
 
-local function instant_clock(client)
-  local runtime = require("scravio.runtime")
-  local clock = { offset = 0 }
-  function clock.now() return runtime.now() + clock.offset end
-  function clock.time() return runtime.time() + clock.offset end
-  function clock.sleep(s) clock.offset = clock.offset + s end
-  function clock.random() return 0.5 end
-  client._runtime = clock
-end
-
 describe("secrets", function()
   local srv, secrets
 
@@ -125,7 +115,7 @@ describe("secrets", function()
       local events = {}
       local c = H.client(srv, { workspace_id = "ws_secret_check", timeout = 1, max_retries = 2, max_retry_wait = 5,
         on_event = function(ev) events[#events + 1] = ev end })
-      instant_clock(c)
+      H.fake_clock(c)
       assert(c:me())
       srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503 })
       assert(c:me())

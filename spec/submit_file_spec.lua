@@ -3,15 +3,7 @@
 -- every retry, against the fake server.
 local H = require("spec.support.helpers")
 require("scravio.workflows")
-local runtime = require("scravio.runtime")
 local upload = require("scravio.upload")
-
--- Retries back off through the client's runtime (client._runtime, the
--- pipeline's test hook): advance the fake clock instead of really sleeping.
-local function no_wait(srv, c)
-  c._runtime = setmetatable({ sleep = function(s) if s > 0 then srv:advance(s) end end }, { __index = runtime })
-  return c
-end
 
 local function tmpdir()
   local p = os.tmpname()
@@ -39,7 +31,8 @@ describe("validation_jobs:submit_file", function()
 
   before_each(function()
     srv:reset()
-    client = no_wait(srv, H.client(srv))
+    client = H.client(srv)
+    H.fake_clock(client, { srv = srv }) -- backoff advances the fake clock, never really sleeps
     dir = tmpdir()
   end)
 

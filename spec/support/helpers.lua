@@ -23,6 +23,31 @@ function H.recorder()
   return function(ev) events[#events + 1] = ev end, events
 end
 
+--- A clock for client._runtime (the pipeline's test hook) so specs never
+-- really wait: every sleep is recorded (clock.sleeps, clock.total) and moves
+-- this clock forward, and the fake server's clock too when opts.srv is given.
+-- opts.random fixes the backoff jitter (default 0.5).
+function H.fake_clock(client, opts)
+  opts = opts or {}
+  local runtime = require("scravio.runtime")
+  local clock = { sleeps = {}, total = 0, offset = 0 }
+  local jitter = opts.random or 0.5
+  function clock.now() return runtime.now() + clock.offset end
+  function clock.time() return runtime.time() + clock.offset end
+  function clock.random() return jitter end
+  function clock.advance(s)
+    clock.offset = clock.offset + s
+    if opts.srv and s > 0 then opts.srv:advance(s) end
+  end
+  function clock.sleep(s)
+    clock.sleeps[#clock.sleeps + 1] = s
+    clock.total = clock.total + s
+    clock.advance(s)
+  end
+  if client then client._runtime = clock end
+  return clock
+end
+
 --- Events of one type from a recorded list.
 function H.events_of(events, kind)
   local out = {}
