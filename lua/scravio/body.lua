@@ -37,10 +37,7 @@ end
 --- Deep equality of plain values (used to recognise a campaign we created).
 function M.same(a, b)
   if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then
-    if type(a) == "number" and type(b) == "number" then return a == b end
-    return false
-  end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
   for k, v in pairs(a) do
     if not M.same(v, b[k]) then return false end
   end

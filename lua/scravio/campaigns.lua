@@ -159,7 +159,7 @@ local function find_validation(client, id, started_wall)
     return nil
   end
   return { campaignId = id, status = pv.status, emailsToValidate = pv.total,
-    creditCost = pv.creditReserved, reconciled = true, started_after = runtime.iso8601(started_wall) }
+    creditCost = pv.creditReserved, reconciled = true }
 end
 
 --- c:validate() -> {campaignId, jobId, emailsToValidate, creditCost, status}
