@@ -401,88 +401,144 @@ static const double pow10_tab[23] = {
 
 #define IS_DIGIT(c) ((unsigned)(c) - '0' < 10u)
 
-/* *pp points at '-' or a digit.  Pushes the number. */
-static int dec_number(dec_t *d, const unsigned char **pp)
-{
-    const unsigned char *p = *pp, *end = d->end, *s = p;
-    int neg = 0, isfloat = 0, many = 0, nd = 0, e10 = 0;
-    uint64_t m = 0;
-    double v;
+/* The grammar of a JSON number, shared by the decoder and the scanner.
+   The first 19 significant digits accumulate in m (exact); `many` says
+   more followed, e10 is the decimal exponent to apply to m. */
+typedef struct {
+    int neg, isfloat, many;
+    uint64_t m;
+    int e10;
+} numtok;
 
+/* *pp points at '-' or a digit.  On success advances *pp past the number
+   and returns NULL; otherwise returns the error message (*pp unchanged). */
+static const char *lex_number(const unsigned char **pp,
+                              const unsigned char *end, numtok *t)
+{
+    const unsigned char *p = *pp;
+    int nd = 0;
+
+    t->neg = t->isfloat = t->many = 0;
+    t->m = 0;
+    t->e10 = 0;
     if (*p == '-') {
-        neg = 1;
+        t->neg = 1;
         p++;
     }
     if (p < end && *p == '0') {
         p++;
         if (p < end && IS_DIGIT(*p))
-            return dec_fail(d, s, "leading zero in number");
+            return "leading zero in number";
     } else if (p < end && IS_DIGIT(*p)) {
         do {
             if (nd < 19) {
-                m = m * 10 + (unsigned)(*p - '0');
+                t->m = t->m * 10 + (unsigned)(*p - '0');
                 nd++;
             } else {
-                many = 1;
-                e10++;
+                t->many = 1;
+                t->e10++;
             }
             p++;
         } while (p < end && IS_DIGIT(*p));
     } else {
-        return dec_fail(d, s, "invalid number");
+        return "invalid number";
     }
     if (p < end && *p == '.') {
-        isfloat = 1;
+        t->isfloat = 1;
         p++;
         if (p >= end || !IS_DIGIT(*p))
-            return dec_fail(d, s, "invalid number (digit expected after '.')");
+            return "invalid number (digit expected after '.')";
         do {
             unsigned dg = (unsigned)(*p - '0');
             if (nd < 19) {
-                if (m || dg) {
-                    m = m * 10 + dg;
+                if (t->m || dg) {
+                    t->m = t->m * 10 + dg;
                     nd++;
                 }
-                e10--;
+                t->e10--;
             } else {
-                many = 1;
+                t->many = 1;
             }
             p++;
         } while (p < end && IS_DIGIT(*p));
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         int eneg = 0, ev = 0;
-        isfloat = 1;
+        t->isfloat = 1;
         p++;
         if (p < end && (*p == '+' || *p == '-')) {
             eneg = (*p == '-');
             p++;
         }
         if (p >= end || !IS_DIGIT(*p))
-            return dec_fail(d, s, "invalid number (digit expected in exponent)");
+            return "invalid number (digit expected in exponent)";
         do {
             if (ev < 100000)
                 ev = ev * 10 + (*p - '0');
             p++;
         } while (p < end && IS_DIGIT(*p));
-        e10 += eneg ? -ev : ev;
+        t->e10 += eneg ? -ev : ev;
     }
     *pp = p;
+    return NULL;
+}
 
-    if (!isfloat && !many) {
+/* Does the number need strtod (no exact fast path applies)? */
+static int num_needs_strtod(const numtok *t)
+{
+    if (!t->isfloat && !t->many)
+        return 0; /* an exact integer (or its correctly rounded double) */
+    if (!t->many && t->m == 0)
+        return 0; /* zero */
+#if SCV_FAST_FLOAT
+    if (!t->many && t->m <= ((uint64_t)1 << 53) && t->e10 >= -22 &&
+        t->e10 <= 22)
+        return 0;
+#endif
+    return 1;
+}
+
+/* strtod of the n bytes at s (grammar already validated) in the current
+   locale, on the NUL-terminated copy at c (room for n + 1 bytes). */
+static double num_strtod(const unsigned char *s, size_t n, char *c)
+{
+    char dp = locale_decimal_point();
+    size_t i;
+    memcpy(c, s, n);
+    c[n] = '\0';
+    if (dp != '.') {
+        for (i = 0; i < n; i++)
+            if (c[i] == '.')
+                c[i] = dp;
+    }
+    return strtod(c, NULL);
+}
+
+/* *pp points at '-' or a digit.  Pushes the number. */
+static int dec_number(dec_t *d, const unsigned char **pp)
+{
+    const unsigned char *s = *pp;
+    const char *bad;
+    numtok t;
+    double v;
+
+    if ((bad = lex_number(pp, d->end, &t)) != NULL)
+        return dec_fail(d, s, bad);
+
+    if (!t.isfloat && !t.many) {
         /* JSON integer with at most 19 digits: m is exact. */
 #if SCV_HAS_INT
-        if (!neg) {
-            if (m <= (uint64_t)LUA_MAXINTEGER) {
-                lua_pushinteger(d->L, (lua_Integer)m);
+        if (!t.neg) {
+            if (t.m <= (uint64_t)LUA_MAXINTEGER) {
+                lua_pushinteger(d->L, (lua_Integer)t.m);
                 return 1;
             }
-        } else if (m != 0) {
-            if (m <= (uint64_t)LUA_MAXINTEGER) {
-                lua_pushinteger(d->L, -(lua_Integer)m);
+        } else if (t.m != 0) {
+            if (t.m <= (uint64_t)LUA_MAXINTEGER) {
+                lua_pushinteger(d->L, -(lua_Integer)t.m);
                 return 1;
             }
-            if (m == (uint64_t)LUA_MAXINTEGER + 1u) {
+            if (t.m == (uint64_t)LUA_MAXINTEGER + 1u) {
                 lua_pushinteger(d->L, LUA_MININTEGER);
                 return 1;
             }
@@ -490,48 +546,36 @@ static int dec_number(dec_t *d, const unsigned char **pp)
 #endif
         /* Out of range (or "-0", or Lua 5.1): the conversion of an exact
            integer to double is correctly rounded. */
-        v = (double)m;
-        lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
+        v = (double)t.m;
+        lua_pushnumber(d->L, (lua_Number)(t.neg ? -v : v));
         return 1;
     }
-
-    if (!many && m == 0) {
-        lua_pushnumber(d->L, (lua_Number)(neg ? -0.0 : 0.0));
+    if (!t.many && t.m == 0) {
+        lua_pushnumber(d->L, (lua_Number)(t.neg ? -0.0 : 0.0));
         return 1;
     }
-#if SCV_FAST_FLOAT
-    /* Clinger's fast path: m and 10^|e10| are exact doubles, so a single
-       multiplication or division is correctly rounded. */
-    if (!many && m <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
-        v = (double)m;
-        if (e10 < 0)
-            v /= pow10_tab[-e10];
+    if (!num_needs_strtod(&t)) {
+        /* Clinger's fast path: m and 10^|e10| are exact doubles, so a
+           single multiplication or division is correctly rounded. */
+        v = (double)t.m;
+        if (t.e10 < 0)
+            v /= pow10_tab[-t.e10];
         else
-            v *= pow10_tab[e10];
-        lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
+            v *= pow10_tab[t.e10];
+        lua_pushnumber(d->L, (lua_Number)(t.neg ? -v : v));
         return 1;
     }
-#endif
     {
-        /* Slow path: strtod on a NUL-terminated copy, using the current
-           locale's decimal point (the grammar was validated above). */
+        /* Slow path: strtod on a NUL-terminated copy. */
         char tmp[64];
         char *c = tmp;
-        size_t n = (size_t)(p - s), i;
-        char dp = locale_decimal_point();
+        size_t n = (size_t)(*pp - s);
         if (n >= sizeof(tmp)) {
             if (d->cap < n + 1)
                 dec_buf_reserve(d, 0, n + 1);
             c = d->buf;
         }
-        memcpy(c, s, n);
-        c[n] = '\0';
-        if (dp != '.') {
-            for (i = 0; i < n; i++)
-                if (c[i] == '.')
-                    c[i] = dp;
-        }
-        v = strtod(c, NULL);
+        v = num_strtod(s, n, c);
         if (isinf(v) || isnan(v))
             return dec_fail(d, s, "number out of range");
         lua_pushnumber(d->L, (lua_Number)v);
@@ -814,6 +858,187 @@ int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);
     return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scanner: the decoder's grammar without building values              */
+/* ------------------------------------------------------------------ */
+
+/* p points just past an opening quote.  Returns the byte after the closing
+   quote, or NULL where dec_string would fail.  *escaped is set when the
+   string has a backslash escape. */
+static const unsigned char *skip_string(const unsigned char *p,
+                                        const unsigned char *end,
+                                        int *escaped)
+{
+    for (;;) {
+        p = scan_plain(p, end);
+        if (p >= end || *p < 0x20)
+            return NULL;
+        if (*p == '"')
+            return p + 1;
+        if (end - p < 2) /* backslash */
+            return NULL;
+        switch (p[1]) {
+        case '"': case '\\': case '/': case 'b':
+        case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            break;
+        case 'u':
+            /* Each \u is checked on its own: a high surrogate not followed
+               by a low one decodes to U+FFFD, never fails. */
+            if (end - p < 6 || hex4(p + 2) < 0)
+                return NULL;
+            p += 6;
+            break;
+        default:
+            return NULL;
+        }
+        *escaped = 1;
+    }
+}
+
+/* Number grammar and range, as dec_number.  Returns the byte after the
+   number, or NULL (invalid, out of range, or too long to check here). */
+static const unsigned char *skip_number(const unsigned char *p,
+                                        const unsigned char *end)
+{
+    const unsigned char *s = p;
+    numtok t;
+    if (lex_number(&p, end, &t) != NULL)
+        return NULL;
+    if (num_needs_strtod(&t)) {
+        char tmp[64];
+        double v;
+        if ((size_t)(p - s) >= sizeof tmp)
+            return NULL; /* the decoder will tell */
+        v = num_strtod(s, (size_t)(p - s), tmp);
+        if (isinf(v) || isnan(v))
+            return NULL;
+    }
+    return p;
+}
+
+int scv_json_members(const char *str, size_t len, int max_depth,
+                     scv_json_member *out, int cap)
+{
+    const unsigned char *start = (const unsigned char *)str;
+    const unsigned char *p = start, *end = start + len, *vstart = NULL;
+    unsigned char is_obj[SCV_JSON_SCAN_MAX_DEPTH];
+    int depth = 0, n = 0, escaped = 0;
+
+    if (str == NULL)
+        return -1;
+    if (max_depth <= 0)
+        max_depth = SCV_JSON_DEFAULT_MAX_DEPTH;
+    if (end - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        p += 3;
+    SKIP_WS(p, end);
+    if (p >= end || *p != '{')
+        return -1; /* only an object has members */
+
+value:
+    SKIP_WS(p, end);
+    if (p >= end)
+        return -1;
+    if (depth == 1)
+        vstart = p;
+    switch (*p) {
+    case '"':
+        if ((p = skip_string(p + 1, end, &escaped)) == NULL)
+            return -1;
+        goto value_done;
+    case '{':
+    case '[':
+        if (depth >= max_depth || depth >= SCV_JSON_SCAN_MAX_DEPTH)
+            return -1;
+        is_obj[depth++] = (unsigned char)(*p == '{');
+        p++;
+        SKIP_WS(p, end);
+        if (p < end && *p == (is_obj[depth - 1] ? '}' : ']')) {
+            p++;
+            depth--;
+            goto value_done;
+        }
+        if (is_obj[depth - 1])
+            goto obj_key;
+        goto value;
+    case 't':
+        if (end - p < 4 || memcmp(p, "true", 4) != 0)
+            return -1;
+        p += 4;
+        goto value_done;
+    case 'f':
+        if (end - p < 5 || memcmp(p, "false", 5) != 0)
+            return -1;
+        p += 5;
+        goto value_done;
+    case 'n':
+        if (end - p < 4 || memcmp(p, "null", 4) != 0)
+            return -1;
+        p += 4;
+        goto value_done;
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        if ((p = skip_number(p, end)) == NULL)
+            return -1;
+        goto value_done;
+    default:
+        return -1;
+    }
+
+obj_key:
+    if (p >= end || *p != '"')
+        return -1;
+    {
+        const unsigned char *k = p + 1;
+        escaped = 0;
+        if ((p = skip_string(k, end, &escaped)) == NULL)
+            return -1;
+        if (depth == 1) {
+            /* A member of the top-level object: keys with escapes would
+               need decoding to compare, so leave those documents to the
+               decoder. */
+            if (escaped || n >= cap || len > 0xFFFFFFFFu)
+                return -1;
+            out[n].koff = (uint32_t)(k - start);
+            out[n].klen = (uint32_t)(p - 1 - k);
+        }
+    }
+    SKIP_WS(p, end);
+    if (p >= end || *p != ':')
+        return -1;
+    p++;
+    goto value;
+
+value_done:
+    if (depth == 0)
+        goto finish;
+    if (depth == 1) { /* a member's value just ended */
+        out[n].voff = (uint32_t)(vstart - start);
+        out[n].vlen = (uint32_t)(p - vstart);
+        n++;
+    }
+    SKIP_WS(p, end);
+    if (p >= end)
+        return -1;
+    if (*p == ',') {
+        p++;
+        if (is_obj[depth - 1]) {
+            SKIP_WS(p, end);
+            goto obj_key;
+        }
+        goto value;
+    }
+    if (*p != (is_obj[depth - 1] ? '}' : ']'))
+        return -1;
+    p++;
+    depth--;
+    goto value_done;
+
+finish:
+    SKIP_WS(p, end);
+    return p == end ? n : -1;
 }
 
 /* ------------------------------------------------------------------ */

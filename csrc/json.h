@@ -10,6 +10,7 @@
 #define SCV_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -44,6 +45,26 @@ void scv_json_init(lua_State *L);
    max_depth <= 0 means SCV_JSON_DEFAULT_MAX_DEPTH.  err may be NULL. */
 int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
                     char *err, size_t errlen);
+
+/* One member of a JSON object: byte offsets of its key (between the
+   quotes, no escapes) and of its value, from the start of the input. */
+typedef struct {
+    uint32_t koff, klen, voff, vlen;
+} scv_json_member;
+
+/* Nesting the scanner follows; deeper documents are left to the decoder. */
+#define SCV_JSON_SCAN_MAX_DEPTH 256
+
+/* Check `len` bytes at `s` in one pass, without building anything: when
+   scv_json_decode would accept them and they hold an object, store its
+   members in out (in document order, duplicates included) and return
+   their number.  Otherwise return -1: the input is not valid JSON, not an
+   object, has more than `cap` members, a key with an escape, nesting past
+   SCV_JSON_SCAN_MAX_DEPTH, or a number too long to range-check here; the
+   caller decodes it with scv_json_decode then, which tells which.  Each
+   member's value span decodes with scv_json_decode on its own. */
+int scv_json_members(const char *s, size_t len, int max_depth,
+                     scv_json_member *out, int cap);
 
 /* Encode the value at stack index idx.  On success pushes the JSON string
    and returns 1; on failure pushes nothing, fills err, returns 0.

@@ -8,6 +8,7 @@
  *  2. when step 1 succeeded, repeat it in a fresh state whose allocator
  *     starts failing after an input-dependent number of allocations, under
  *     lua_pcall: memory errors raised mid-way must neither crash nor leak.
+ *  3. the scanner scv_json_members agrees with the decoder (check_members).
  * The stack discipline of the API (exactly one value pushed on success,
  * nothing on failure) is checked too.  See fuzz/README.md for the build.
  */
@@ -111,6 +112,64 @@ static int round_trip(lua_State *L, const char *data, size_t size, int strict)
     return 1;
 }
 
+/* The scanner (scv_json_members) must accept only what the decoder
+   accepts, and each member span must decode on its own to the value the
+   whole document gave that key (the last duplicate wins). */
+#define FUZZ_MEMBERS 64
+static void check_members(lua_State *L, const char *data, size_t size,
+                          int decoded)
+{
+    scv_json_member m[FUZZ_MEMBERS];
+    char err[128];
+    int n = scv_json_members(data, size, FUZZ_MAX_DEPTH, m, FUZZ_MEMBERS);
+    int top = lua_gettop(L), i, j;
+    size_t k = 0;
+
+    if (n < 0) {
+        /* Short inputs without escapes hold no reason to refuse an object
+           the decoder took. */
+        while (k < size && (data[k] == ' ' || data[k] == '\t' ||
+                            data[k] == '\n' || data[k] == '\r'))
+            k++;
+        if (decoded && size < 64 && k < size && data[k] == '{' &&
+            memchr(data, '\\', size) == NULL)
+            fail("scanner refused an object the decoder accepted", NULL);
+        return;
+    }
+    if (!decoded)
+        fail("scanner accepted what the decoder refused", NULL);
+    if (!scv_json_decode(L, data, size, FUZZ_MAX_DEPTH, err, sizeof(err)) ||
+        !lua_istable(L, -1))
+        fail("scanner accepted a non-object", err);
+    for (i = 0; i < n; i++) {
+        const char *a, *b;
+        size_t na, nb;
+        for (j = i + 1; j < n; j++) /* a later duplicate wins */
+            if (m[j].klen == m[i].klen &&
+                memcmp(data + m[j].koff, data + m[i].koff, m[i].klen) == 0)
+                break;
+        if (j < n)
+            continue;
+        if (m[i].voff + m[i].vlen > size || m[i].koff + m[i].klen > size)
+            fail("member span out of bounds", NULL);
+        lua_pushlstring(L, data + m[i].koff, m[i].klen);
+        lua_rawget(L, top + 1);
+        if (!scv_json_encode(L, -1, FUZZ_MAX_DEPTH, err, sizeof(err)))
+            fail("member of decoded object does not encode", err);
+        if (!scv_json_decode(L, data + m[i].voff, m[i].vlen, FUZZ_MAX_DEPTH,
+                             err, sizeof(err)))
+            fail("member span does not decode", err);
+        if (!scv_json_encode(L, -1, FUZZ_MAX_DEPTH, err, sizeof(err)))
+            fail("member span value does not encode", err);
+        a = lua_tolstring(L, -3, &na);
+        b = lua_tolstring(L, -1, &nb);
+        if (na != nb || memcmp(a, b, na) != 0)
+            fail("member span decodes to another value", NULL);
+        lua_settop(L, top + 1);
+    }
+    lua_settop(L, top);
+}
+
 static int pcall_round_trip(lua_State *L)
 {
     const char *data = (const char *)lua_touserdata(L, 1);
@@ -135,6 +194,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     base_allocs = st.count;
     ok = round_trip(L, (const char *)data, size, 1);
     used = st.count - base_allocs;
+    check_members(L, (const char *)data, size, ok);
     lua_close(L);
     if (!ok)
         return 0;
