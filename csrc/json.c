@@ -108,26 +108,38 @@ static const unsigned char str_special[256] = {
 #define SWAR_ONES 0x0101010101010101ULL
 #define SWAR_HIGH 0x8080808080808080ULL
 
-/* Nonzero iff one of the 8 bytes of w is '"', '\\' or < 0x20.  Exact as a
-   yes/no answer (carries only propagate out of bytes that match). */
-SCV_INLINE int swar_special(uint64_t w)
+/* High bit set in each byte of w that is '"', '\\' or < 0x20 (zero when
+   none is).  The lowest flagged byte is always a real match: borrows only
+   propagate upwards out of bytes that match, so a higher flag may be
+   spurious, never the first one. */
+SCV_INLINE uint64_t swar_special(uint64_t w)
 {
     uint64_t q = w ^ (SWAR_ONES * 0x22u);
     uint64_t b = w ^ (SWAR_ONES * 0x5cu);
     uint64_t t = ((q - SWAR_ONES) & ~q) | ((b - SWAR_ONES) & ~b) |
                  ((w - SWAR_ONES * 0x20u) & ~w);
-    return (t & SWAR_HIGH) != 0;
+    return t & SWAR_HIGH;
 }
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SCV_SWAR_FIRST(m) (__builtin_ctzll(m) >> 3) /* index of first flag */
+#endif
 
 /* First byte in [p, end) that is special, or end. */
 SCV_INLINE const unsigned char *scan_plain(const unsigned char *p,
                                            const unsigned char *end)
 {
     while (end - p >= 8) {
-        uint64_t w;
+        uint64_t w, m;
         memcpy(&w, p, 8);
-        if (swar_special(w))
+        if ((m = swar_special(w)) != 0) {
+#ifdef SCV_SWAR_FIRST
+            return p + SCV_SWAR_FIRST(m);
+#else
             break;
+#endif
+        }
         p += 8;
     }
     while (p < end && !str_special[*p])

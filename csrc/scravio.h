@@ -11,6 +11,7 @@
  *   errors.c     response classification and the scravio.Error object
  *   pager.c      the pagination state machine over the API's list envelopes
  *   resources.c  the Campaign, ValidationJob and Export userdata
+ *   lazydoc.c    a JSON object kept as bytes, decoded one field at a time
  */
 #ifndef SCRAVIO_H
 #define SCRAVIO_H
@@ -86,6 +87,23 @@ void scv_errors_open(lua_State *L); /* registers the metatable + functions */
 typedef struct scv_client scv_client;
 void scv_client_open(lua_State *L);
 void scv_transport_open(lua_State *L, int methods_idx);
+
+/* ---- lazydoc.c ------------------------------------------------------ */
+#define SCV_LAZYDOC_MT "scravio.LazyDoc"
+/* Push a LazyDoc for the JSON object in body (or for the `data` object of a
+ * {"success", "data"} envelope) and return 1; return 0 with nothing pushed
+ * when the body is anything else (not valid JSON, not an object, escaped
+ * keys, too many members...): the caller decodes it eagerly then. */
+int scv_lazydoc_push(lua_State *L, const char *body, size_t len, int max_depth);
+/* Push the decoded value of field `key` of the LazyDoc at idx and return 1,
+ * or return 0 (nothing pushed) when it has no such field. */
+int scv_lazydoc_get(lua_State *L, int idx, const char *key, size_t klen);
+/* Push a table with every field of the LazyDoc at idx. Values already in the
+ * table at `cache` (a stack index, or 0 for none) are used as they are. */
+void scv_lazydoc_table(lua_State *L, int idx, int cache);
+/* Register the LazyDoc metatable; adds core.lazydoc_mt and core.lazy_decode
+ * to the module table on top. */
+void scv_lazydoc_open(lua_State *L);
 
 /* ---- pager.c / resources.c ----------------------------------------- */
 void scv_pager_open(lua_State *L);

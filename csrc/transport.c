@@ -311,11 +311,12 @@ static int push_classified(lua_State *L, const scv_response *r) {
   return 2;
 }
 
-/* client:send(method, url, path, body, timeout, fresh)
+/* client:send(method, url, path, body, timeout, fresh, lazy)
  *   -> value, status, request_id | nil, err
  * `fresh` asks for a new connection: libcurl silently resends a request once
  * when a reused connection dies before answering, which must never happen to
- * a POST that spends credits. */
+ * a POST that spends credits. With `lazy`, a 2xx JSON object comes back as a
+ * LazyDoc (validated, decoded field by field when read) instead of a table. */
 static int l_send(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
   size_t mlen;
@@ -328,6 +329,7 @@ static int l_send(lua_State *L) {
   const char *body = luaL_optlstring(L, 5, NULL, &blen);
   double timeout = (double)luaL_optnumber(L, 6, 0);
   int fresh = lua_toboolean(L, 7);
+  int lazy = lua_toboolean(L, 8);
   xfer x;
   memset(&x, 0, sizeof x);
   x.c = c;
@@ -355,6 +357,12 @@ static int l_send(lua_State *L) {
   scv_response r;
   char hv[4][256];
   fill_response(e, &c->body, &c->hdr, &r, hv, method, path);
+  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) {
+    lua_pushinteger(L, (lua_Integer)r.status);
+    if (r.request_id) lua_pushstring(L, r.request_id);
+    else lua_pushnil(L);
+    return 3;
+  }
   return push_classified(L, &r);
 }
 

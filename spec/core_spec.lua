@@ -262,3 +262,68 @@ describe("resource objects", function()
     assert.is_true(scravio.is_array(d.inputs.hashtags))
   end)
 end)
+
+describe("lazy documents (objects fetched by id)", function()
+  local BODIES = {
+    '{"_id":"c1","status":"scraping","n":1,"f":0.5,"neg":-0,"big":123456789012345678901234,' ..
+      '"nul":null,"t":true,"arr":[1,[2,{}],[]],"obj":{"x":{"y":[null]}},"s":"a\\"b\\u00e9\\ud83d\\ude00"}',
+    ' \n{"dup":1,"dup":2,"empty":{},"k":"\\/"}\t',
+    '\239\187\191{"bom":1}',
+    '{}',
+  }
+
+  it("decode each field to what the whole-body decoder gives", function()
+    for _, body in ipairs(BODIES) do
+      local doc = assert(core.lazy_decode(body), body)
+      local whole = core.json_decode(body)
+      assert.equals(core.json_encode(whole), core.json_encode(doc:table()))
+      for k, v in pairs(whole) do
+        assert.equals(core.json_encode({ v }), core.json_encode({ doc:get(k) }), k)
+      end
+      assert.is_nil(doc:get("missing"))
+    end
+    assert.equals(2, core.lazy_decode('{"dup":1,"dup":2}'):get("dup"))
+    if math.type then assert.equals("integer", math.type(core.lazy_decode('{"n":7}'):get("n"))) end
+  end)
+
+  it("unwrap the {success, data} envelope like request.unwrap", function()
+    local doc = assert(core.lazy_decode('{"success":true,"data":{"jobId":"j1","validCount":3}}'))
+    assert.equals("j1", doc:get("jobId"))
+    assert.is_nil(doc:get("success"))
+    -- data that is not an object: the body itself is the object
+    assert.equals(1, core.lazy_decode('{"success":true,"data":1}'):get("data"))
+  end)
+
+  it("leave everything else to the eager decoder", function()
+    for _, body in ipairs({ "[1,2]", '"s"', "", "{", '{"a":1}x', '{"a":01}', '{"a":1e999}',
+      '{"a":"\1"}', '{"k\\u0041":1}', '{"success":true,"data":[1]}', '{"a":[' .. ("["):rep(300) }) do
+      assert.is_nil(core.lazy_decode(body), body)
+    end
+  end)
+
+  it("back resource objects: fields decode once, keep identity, and survive unwrap and refresh", function()
+    local body = '{"_id":"c1","status":"scraping","creditSettlement":{"creditCharged":5},"inputs":{"hashtags":["x"]}}'
+    local c = core.wrap("Campaign", assert(core.lazy_decode(body)), "client")
+    assert.equals("c1", c.id)
+    assert.equals("scravio.Campaign(c1, scraping)", tostring(c))
+    local cs = c.creditSettlement
+    assert.equals(5, cs.creditCharged)
+    assert.equals(cs, c.creditSettlement) -- the same table on every read
+    assert.is_nil(c.nope)
+    assert.is_nil(c[1])
+    assert.is_true(c == core.wrap("Campaign", { _id = "c1" }, nil))
+    assert.equals("client", core.owner(c))
+    local data, owner = core.unwrap(c)
+    assert.equals("client", owner)
+    assert.equals(cs, data.creditSettlement) -- what was handed out stays the same table
+    assert.is_true(scravio.is_array(data.inputs.hashtags))
+    assert.equals(core.json_encode(core.json_decode(body)), core.json_encode(c:data()))
+    core.replace(c, assert(core.lazy_decode('{"_id":"c1","status":"stopped","creditSettlement":{"creditCharged":9}}')))
+    assert.equals("stopped", c.status)
+    assert.equals(9, c.creditSettlement.creditCharged)
+    assert.is_nil(c.inputs)
+    core.replace(c, { _id = "c1", status = "failed" })
+    assert.equals("failed", c.status)
+    assert.has_error(function() core.wrap("Campaign", "nope", nil) end)
+  end)
+end)

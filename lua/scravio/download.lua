@@ -114,7 +114,7 @@ end
 function M.export(e, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
-  local _, client = core.unwrap(e)
+  local client = core.owner(e)
   -- The first answer also names the file when no path was given.
   local first, err = e:download_url()
   if not first then return nil, err end
@@ -138,7 +138,7 @@ end
 function M.job(j, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
-  local _, client = core.unwrap(j)
+  local client = core.owner(j)
   if path == nil then path = "validation-" .. tostring(j.id) .. ".csv" end
   return M.to_file(client, function()
     local info, err = j:download_url()

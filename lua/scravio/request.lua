@@ -17,6 +17,7 @@
 --
 -- Time comes from client._runtime (now, time, sleep, random) when set, else
 -- scravio.runtime: tests inject a fake clock there and never really wait.
+local core = require("scravio.core")
 local errors = require("scravio.errors")
 local pacing = require("scravio.pacing")
 local retry = require("scravio.retry")
@@ -77,6 +78,7 @@ end
 -- opts: query, body, safe (resending is harmless; default: GET/HEAD only),
 --       timeout (per attempt), deadline (whole call), max_retries,
 --       pace = {name, scope}, fresh (new connection),
+--       lazy (a 2xx object may come back as a LazyDoc, for core.wrap/replace),
 --       reconcile = function(started_wall) -> value | nil  (for unsafe requests),
 --       unknown_hint (what to check, for the unknown_outcome message).
 function M.call(client, method, template, opts, ...)
@@ -138,13 +140,15 @@ function M.call(client, method, template, opts, ...)
       M.emit(client, { type = "request", method = method, path = path, attempt = attempt })
       t0 = clock.now()
     end
-    local value, status, request_id = transport:send(method, url, path, body, timeout, fresh)
+    local value, status, request_id = transport:send(method, url, path, body, timeout, fresh, opts.lazy)
     if pace then stamp = pacing.settle(client, pace[1], pace[2], stamp) end
-    if value ~= nil and type(value) ~= "table" then
-      -- Every Scravio answer is a JSON object: a bare string or number is a
-      -- broken response, handled like any other unreadable 2xx.
+    if value ~= nil and not (type(value) == "table" and getmetatable(value) ~= core.array_mt)
+      and not (opts.lazy and getmetatable(value) == core.lazydoc_mt) then
+      -- Every Scravio answer is a JSON object: an array, a bare string or a
+      -- number is a broken response, handled like any other unreadable 2xx.
+      local what = type(value) == "table" and "array" or type(value)
       value, status = nil, errors.new("decode", string.format(
-        "HTTP %s response is JSON %s, not an object", tostring(status), type(value)),
+        "HTTP %s response is JSON %s, not an object", tostring(status), what),
         { method = method, path = path, status = status, request_id = request_id, retryable = true })
     end
     if value ~= nil then

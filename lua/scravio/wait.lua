@@ -130,7 +130,7 @@ function M.wait(kind, obj, opts)
   local max_errors = opts.max_errors or M.MAX_ERRORS
   local on_progress = opts.on_progress
   local line = progress.new(spec.label, opts.progress)
-  local _, client = core.unwrap(obj)
+  local client = core.owner(obj)
   local clock = (type(client) == "table" and client._runtime) or runtime
 
   local started = clock.now()

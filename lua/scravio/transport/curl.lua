@@ -7,9 +7,10 @@ function Curl.new(handle)
   return setmetatable({ handle = handle, name = "curl" }, Curl)
 end
 
---- send(method, url, path, body, timeout, fresh) -> value, status, request_id | nil, err
-function Curl:send(method, url, path, body, timeout, fresh)
-  return self.handle:send(method, url, path, body, timeout, fresh)
+--- send(method, url, path, body, timeout, fresh, lazy) -> value, status, request_id | nil, err
+-- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
+function Curl:send(method, url, path, body, timeout, fresh, lazy)
+  return self.handle:send(method, url, path, body, timeout, fresh, lazy)
 end
 
 --- download(url, file, progress, timeout) -> bytes, status | nil, err
