@@ -237,6 +237,8 @@ static int l_client_new(lua_State *L) {
     c->api_headers = append(c->api_headers, "Expect:", &ok);
     c->api_headers = append(c->api_headers, c->auth_header, &ok);
     if (c->workspace_header) c->api_headers = append(c->api_headers, c->workspace_header, &ok);
+    /* libcurl would label a POST with no body (stop, validate) as a form. */
+    c->api_headers = append(c->api_headers, "Content-Type:", &ok);
     c->api_json_headers = append(NULL, "Accept: application/json", &ok);
     c->api_json_headers = append(c->api_json_headers, "Expect:", &ok);
     c->api_json_headers = append(c->api_json_headers, "Content-Type: application/json", &ok);
@@ -367,6 +369,17 @@ static int l_allows_url(lua_State *L) {
   return prepare_fail(L, "invalid", "url", "refusing a non-https URL to a non-loopback host (set allow_http to permit)");
 }
 
+void scv_client_secret(const scv_client *c, const char **secret, const char **hint) {
+  const char *s = c->auth_header ? strchr(c->auth_header, ':') : NULL;
+  *secret = NULL;
+  *hint = c->key_hint;
+  if (s == NULL) return;
+  s++;
+  while (*s == ' ') s++;
+  if (strncmp(s, "Bearer ", 7) == 0) s += 7;
+  if (*s) *secret = s;
+}
+
 /* client:wire_head(method, url, body_len, for_storage, content_type) -> the
  * HTTP/1.1 request head, for transports that write to a socket themselves. */
 static int l_wire_head(lua_State *L) {
@@ -402,7 +415,9 @@ static int l_wire_head(lua_State *L) {
       luaL_addstring(&b, c->workspace_header);
       luaL_addstring(&b, "\r\n");
     }
-    if (blen >= 0 && ctype == NULL) ctype = "application/json";
+    /* A POST with no body (stop, validate) says nothing about a type: strict
+       JSON servers refuse an empty body declared as application/json. */
+    if (blen > 0 && ctype == NULL) ctype = "application/json";
   }
   if (ctype) {
     luaL_addstring(&b, "Content-Type: ");

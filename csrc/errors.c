@@ -88,6 +88,47 @@ double scv_parse_retry_after(const char *v) {
   return delta > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : delta;
 }
 
+/* Seconds as a Lua integer when whole (Retry-After: 30 -> 30, not 30.0), so
+ * it reads like every other integer the API sends. */
+static void push_seconds(lua_State *L, double v) {
+  if (v == (double)(long long)v) lua_pushinteger(L, (lua_Integer)v);
+  else lua_pushnumber(L, (lua_Number)v);
+}
+
+/* Replace every occurrence of the client's own credential in the string
+ * field `name` of the table at idx: a server that echoes the key it was
+ * sent must not put it into an error message, a log line or a traceback. */
+static void redact_field(lua_State *L, int idx, const char *name, const scv_response *r) {
+  lua_getfield(L, idx, name);
+  const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  if (v && strstr(v, r->secret)) {
+    luaL_gsub(L, v, r->secret, r->secret_hint ? r->secret_hint : "***");
+    lua_setfield(L, idx, name);
+  }
+  lua_pop(L, 1);
+}
+
+static void redact_error(lua_State *L, int err, const scv_response *r) {
+  if (r->secret == NULL || strlen(r->secret) < 8) return;
+  static const char *const fields[] = {"message", "code", "request_id"};
+  for (int f = 0; f < 3; f++) redact_field(L, err, fields[f], r);
+  lua_getfield(L, err, "errors");
+  if (lua_istable(L, -1)) {
+    int list = lua_gettop(L);
+    size_t n = scv_rawlen(L, list);
+    for (size_t i = 1; i <= n; i++) {
+      lua_rawgeti(L, list, (int)i);
+      if (lua_istable(L, -1)) {
+        int e = lua_gettop(L);
+        redact_field(L, e, "param", r);
+        redact_field(L, e, "msg", r);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+}
+
 /* Copy a string field from the table at -1 into the error table at err_idx. */
 static void copy_string(lua_State *L, const char *from, int err_idx, const char *to) {
   lua_getfield(L, -1, from);
@@ -168,7 +209,7 @@ int scv_classify(lua_State *L, const scv_response *r) {
   }
   double ra = scv_parse_retry_after(r->retry_after);
   if (ra >= 0) {
-    lua_pushnumber(L, ra);
+    push_seconds(L, ra);
     lua_setfield(L, err, "retry_after");
   }
 
@@ -190,7 +231,7 @@ int scv_classify(lua_State *L, const scv_response *r) {
         double v = (double)lua_tonumber(L, -1);
         lua_pop(L, 1);
         if (v >= 0 && v <= RETRY_AFTER_MAX) {
-          lua_pushnumber(L, (lua_Number)v);
+          push_seconds(L, v);
           lua_setfield(L, err, "retry_after");
         }
       } else {
@@ -211,16 +252,21 @@ int scv_classify(lua_State *L, const scv_response *r) {
   lua_pop(L, 1);
   lua_pushboolean(L, retryable);
   lua_setfield(L, err, "retryable");
+  redact_error(L, err, r);
   return 0;
 }
 
 /* ---- Lua side -------------------------------------------------------- */
 
+/* A field as text for tostring, with control characters (CR, LF, TAB ...)
+ * turned into spaces: a server's message must not break the line. */
 static const char *field_str(lua_State *L, int idx, const char *name, char *buf, size_t len) {
   lua_getfield(L, idx, name);
   const char *s = NULL;
   if (lua_type(L, -1) == LUA_TSTRING) {
     snprintf(buf, len, "%s", lua_tostring(L, -1));
+    for (char *q = buf; *q; q++)
+      if ((unsigned char)*q < 0x20 || *q == 0x7f) *q = ' ';
     s = buf;
   } else if (lua_type(L, -1) == LUA_TNUMBER) {
     snprintf(buf, len, "%.0f", (double)lua_tonumber(L, -1));
@@ -312,8 +358,9 @@ static int l_is_error(lua_State *L) {
   return 1;
 }
 
-/* core.classify(status, headers, body, method, path): for Lua transports
- * (cosockets) that read the response themselves. headers: lowercase names. */
+/* core.classify(status, headers, body, method, path, client): for Lua
+ * transports (cosockets) that read the response themselves. headers:
+ * lowercase names; client (optional) lets an echo of its credential be masked. */
 static int l_classify(lua_State *L) {
   scv_response r;
   memset(&r, 0, sizeof r);
@@ -331,6 +378,7 @@ static int l_classify(lua_State *L) {
   r.retry_after = lua_tostring(L, -1);
   lua_getfield(L, 2, "location");
   r.location = lua_tostring(L, -1);
+  if (!lua_isnoneornil(L, 6)) scv_client_secret(scv_check_client(L, 6), &r.secret, &r.secret_hint);
   if (scv_classify(L, &r)) return 1;
   lua_pushnil(L);
   lua_insert(L, -2);

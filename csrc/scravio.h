@@ -67,6 +67,8 @@ typedef struct {
   const char *method;
   const char *path;
   int max_depth;
+  const char *secret;       /* the client's credential, so an echo of it is masked; may be NULL */
+  const char *secret_hint;  /* what replaces it */
 } scv_response;
 
 /* Classify a complete response. On 2xx with a JSON (or empty) body pushes
@@ -85,6 +87,9 @@ void scv_errors_open(lua_State *L); /* registers the metatable + functions */
 
 /* ---- client.c / transport.c ---------------------------------------- */
 typedef struct scv_client scv_client;
+scv_client *scv_check_client(lua_State *L, int idx);
+/* The credential inside the client's auth header, and its masked form. */
+void scv_client_secret(const scv_client *c, const char **secret, const char **hint);
 void scv_client_open(lua_State *L);
 void scv_transport_open(lua_State *L, int methods_idx);
 

@@ -283,9 +283,10 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
 
 /* The parts of a finished response classify needs. Header values are copied
  * into hv, so the header buffer may be reused before classification. */
-static void fill_response(CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r, char hv[4][256],
-                          const char *method, const char *path) {
+static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r,
+                          char hv[4][256], const char *method, const char *path) {
   memset(r, 0, sizeof *r);
+  scv_client_secret(c, &r->secret, &r->secret_hint);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
   r->body = body->data ? body->data : "";
   r->body_len = body->len;
@@ -356,7 +357,7 @@ static int l_send(lua_State *L) {
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
   char hv[4][256];
-  fill_response(e, &c->body, &c->hdr, &r, hv, method, path);
+  fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) {
     lua_pushinteger(L, (lua_Integer)r.status);
     if (r.request_id) lua_pushstring(L, r.request_id);
@@ -369,7 +370,7 @@ static int l_send(lua_State *L) {
 static int storage_error(lua_State *L, scv_client *c, const char *method, const char *what) {
   scv_response r;
   char hv[4][256];
-  fill_response(c->easy, &c->body, &c->hdr, &r, hv, method, what);
+  fill_response(c, c->easy, &c->body, &c->hdr, &r, hv, method, what);
   if (scv_classify(L, &r)) { /* a 2xx we did not expect here cannot happen; keep the stack sane */
     lua_pop(L, 1);
     scv_push_error(L, "api", "unexpected storage response", method, what);
@@ -729,7 +730,7 @@ static int l_collect(lua_State *L) {
   }
   scv_response r;
   char hv[4][256];
-  fill_response(p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
+  fill_response(c, p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
   int started = 0;
   if (next && r.status >= 200 && r.status < 300) started = prefetch_start(c, next, p->timeout, 0);

@@ -38,14 +38,37 @@ static int add_encoded(scv_buf *b, const char *s, size_t n) {
 int scv_url_add_segment(scv_buf *b, const char *s, size_t n) { return add_encoded(b, s, n); }
 int scv_url_add_component(scv_buf *b, const char *s, size_t n) { return add_encoded(b, s, n); }
 
+/* A query value keeps ':' bare (ISO dates read as the reference writes them:
+ * from=2025-05-01T00:00:00Z), and ',' too unless it is one item of a list,
+ * where a bare comma would split the item: type=INSTAGRAM,X means the same
+ * whether it came as a string or as {"INSTAGRAM", "X"}. Both are allowed in
+ * a query by RFC 3986 and neither has a meaning in form decoding. */
+static int add_query_value(scv_buf *b, const char *s, size_t n, int list_item) {
+  if (scv_buf_reserve(b, n * 3) != 0) return -1;
+  char *o = b->data + b->len;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (is_unreserved(c) || c == ':' || (c == ',' && !list_item)) {
+      *o++ = (char)c;
+    } else {
+      *o++ = '%';
+      *o++ = HEX[c >> 4];
+      *o++ = HEX[c & 15];
+    }
+  }
+  b->len = (size_t)(o - b->data);
+  return 0;
+}
+
 /* One scalar query value. Integral floats are sent as integers: page=2, never 2.0. */
-static int add_scalar(lua_State *L, int idx, scv_buf *b, const char *key, char *err, size_t errlen) {
+static int add_scalar(lua_State *L, int idx, scv_buf *b, const char *key, int list_item, char *err,
+                      size_t errlen) {
   char num[64];
   switch (lua_type(L, idx)) {
   case LUA_TSTRING: {
     size_t n;
     const char *s = lua_tolstring(L, idx, &n);
-    return add_encoded(b, s, n) == 0;
+    return add_query_value(b, s, n, list_item) == 0;
   }
   case LUA_TNUMBER: {
     if (scv_isinteger(L, idx)) {
@@ -139,7 +162,7 @@ int scv_query_encode(lua_State *L, int idx, scv_buf *b, char *err, size_t errlen
           ok = 0;
         } else {
           if (j > 1 && scv_buf_addc(b, ',') != 0) ok = 0;
-          if (ok && !add_scalar(L, -1, b, keys[i], err, errlen)) ok = 0;
+          if (ok && !add_scalar(L, -1, b, keys[i], 1, err, errlen)) ok = 0;
         }
         lua_pop(L, 1);
       }
@@ -147,7 +170,7 @@ int scv_query_encode(lua_State *L, int idx, scv_buf *b, char *err, size_t errlen
       if (!first && scv_buf_addc(b, '&') != 0) ok = 0;
       if (ok && add_encoded(b, keys[i], strlen(keys[i])) != 0) ok = 0;
       if (ok && scv_buf_addc(b, '=') != 0) ok = 0;
-      if (ok && !add_scalar(L, -1, b, keys[i], err, errlen)) ok = 0;
+      if (ok && !add_scalar(L, -1, b, keys[i], 0, err, errlen)) ok = 0;
     }
     first = 0;
     lua_pop(L, 1);

@@ -8,8 +8,8 @@
  *     it must give the input back (so no '/', '?', '#' or '..' can escape);
  *  2. a query table is built from the input bytes (string, integer, float,
  *     boolean, array and bad values under arbitrary keys) and encoded: on
- *     success the output holds only unreserved bytes, %XX escapes, '&', '='
- *     and ','; on failure a message is set; the Lua stack is left as it was;
+ *     success the output holds only unreserved bytes, %XX escapes, '&', '=',
+ *     ',' and ':'; on failure a message is set; the Lua stack is left as it was;
  *  3. scv_header_value_ok agrees with a plain reference (no control bytes
  *     but TAB, no DEL);
  *  4. scv_url_authority / scv_url_is_loopback never crash, the authority
@@ -189,7 +189,7 @@ static int run_query(lua_State *L) {
     fail("query encoding left the stack unbalanced", NULL);
   }
   if (ok) {
-    check_encoded(b.data ? b.data : "", b.len, "&=,", NULL);
+    check_encoded(b.data ? b.data : "", b.len, "&=,:", NULL);
   } else if (err[0] == '\0' || strlen(err) >= sizeof err) {
     scv_buf_free(&b);
     fail("query encoding failed without a message", NULL);

@@ -489,7 +489,7 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
     text = result()
   end
   finish(self, sock, keep and mode ~= "close" and not fresh)
-  local value, verr = core.classify(status, headers, text, method, path)
+  local value, verr = core.classify(status, headers, text, method, path, self.handle)
   if value == nil then return nil, verr end
   return value, status, headers["x-request-id"]
 end
@@ -627,7 +627,7 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
           return nil, body_error(kind, detail, method, path, M.ERROR_BODY_LIMIT, status)
         end
         finish(self, sock, keep and mode ~= "close")
-        local _, err = core.classify(status, headers, result() or "", method, path)
+        local _, err = core.classify(status, headers, result() or "", method, path, self.handle)
         if err then err.sent = true end
         return nil, err
       end
@@ -702,7 +702,7 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
       end
       finish(self, sock, sent_all and keep and mode ~= "close")
       if status >= 200 and status < 300 then return status end
-      local _, err = core.classify(status, headers, result() or "", method, path)
+      local _, err = core.classify(status, headers, result() or "", method, path, self.handle)
       if err then err.sent = sent_all end
       return nil, err
     end
