@@ -43,6 +43,59 @@ describe("API foundation", function()
       assert.equals("ws_42", req.headers["x-workspace-id"])
     end)
 
+    it("uses the access token (Bearer) and ignores api_key when both are given", function()
+      for _, key in ipairs({ srv.api_key, "sk_live_wrong_key_0000000000" }) do
+        local c, err = scravio.new({ base_url = srv.base_url, api_key = key, access_token = srv.access_token })
+        assert.is_nil(err)
+        assert.equals("access_token", c:info().auth)
+        assert(c:me())
+        local req = last_request("GET", "/api/auth/me")
+        assert.equals("Bearer " .. srv.access_token, req.headers["authorization"])
+        assert.is_nil(req.headers["x-api-key"])
+      end
+    end)
+
+    describe("environment variables", function()
+      local real_getenv = os.getenv
+      local env
+      before_each(function()
+        env = {}
+        os.getenv = function(name) -- luacheck: ignore 122
+          if env[name] ~= nil then return env[name] end
+          return real_getenv(name)
+        end
+      end)
+      after_each(function() os.getenv = real_getenv end) -- luacheck: ignore 122
+
+      it("an empty SCRAVIO_BASE_URL counts as unset", function()
+        env.SCRAVIO_BASE_URL = ""
+        local c, err = scravio.new({ api_key = "sk_live_env_check_000000" })
+        assert.is_nil(err)
+        assert.equals("https://api.scravio.com/api", c:info().base_url)
+        env.SCRAVIO_BASE_URL = srv.base_url
+        c = assert(scravio.new({ api_key = srv.api_key }))
+        assert.equals(srv.base_url, c:info().base_url)
+      end)
+
+      it("an empty SCRAVIO_API_KEY counts as unset", function()
+        local core = require("scravio.core")
+        local real_client, given = core.client, nil
+        core.client = function(o) given = o return real_client(o) end
+        env.SCRAVIO_API_KEY = ""
+        local c, err = scravio.new({ base_url = srv.base_url })
+        core.client = real_client
+        assert.is_nil(c)
+        assert.equals("invalid", err.kind)
+        assert.equals("api_key", err.errors[1].param)
+        assert.matches("no credentials", err.errors[1].msg)
+        assert.is_nil(given.api_key)
+        env.SCRAVIO_API_KEY = srv.api_key
+        c = assert(scravio.new({ base_url = srv.base_url }))
+        assert(c:me())
+        assert.equals(srv.api_key, last_request("GET", "/api/auth/me").headers["x-api-key"])
+      end)
+    end)
+
     it("returns integers as integers", function()
       local me = assert(client:me())
       assert.is_true(H.is_integer(me.credits))
@@ -70,6 +123,26 @@ describe("API foundation", function()
       assert(client.campaigns:list({ page = 2.0, perPage = 1, type = { "INSTAGRAM", "X" }, order = "desc" }))
       local req = last_request("GET", "/api/campaigns")
       assert.equals("order=desc&page=2&perPage=1&type=INSTAGRAM,X", req.query)
+    end)
+
+    it("client:request splits a query string off the path and merges it under opts.query", function()
+      for _ = 1, 7 do srv:seed_campaign({ status = "fully_completed" }) end
+      local body = assert(client:request("GET", "/campaigns?page=2&perPage=5"))
+      local req = last_request("GET", "/api/campaigns")
+      assert.equals("/api/campaigns", req.raw_path or req.path)
+      assert.equals("page=2&perPage=5", req.query)
+      assert.equals(2, body.pagination.currentPage)
+      assert.equals(2, #body.items)
+
+      assert(client:request("GET", "/campaigns?page=2&perPage=5", { query = { perPage = 3, order = "asc" } }))
+      assert.equals("order=asc&page=2&perPage=3", last_request("GET", "/api/campaigns").query)
+    end)
+
+    it("client:request percent-decodes the query string's values once, keeps '+' and lists", function()
+      client:request("GET", "/campaigns?note=a%20b+c&type=INSTAGRAM,X&empty=&flag&%6Eame=%2F")
+      local req = last_request("GET", "/api/campaigns")
+      assert.equals("/api/campaigns", req.raw_path or req.path)
+      assert.equals("empty=&flag=&name=%2F&note=a%20b%2Bc&type=INSTAGRAM,X", req.query)
     end)
 
     it("sends booleans as true/false", function()

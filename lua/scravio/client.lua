@@ -13,17 +13,29 @@ Client.__index = Client
 
 local DEFAULT_BASE_URL = "https://api.scravio.com/api"
 
+-- Credentials: api_key (X-API-Key; default SCRAVIO_API_KEY) or access_token
+-- (Authorization: Bearer, instead of api_key). When both are given the access
+-- token is used and api_key is ignored (the key is not even handed to C).
+-- pace: true (default: short waits only, the server decides the rest),
+-- "strict" (refuse locally rather than risk a 429) or false (off).
 local OPTION_TYPES = {
   api_key = "string", access_token = "string", workspace_id = "string", base_url = "string",
   timeout = "number", connect_timeout = "number", max_retries = "number", ca_file = "string",
   proxy = "string", on_event = "function", allow_http = "boolean", max_response_bytes = "number",
-  max_retry_wait = "number", max_pace_wait = "number", deadline = "number", pace = "boolean",
+  max_retry_wait = "number", max_pace_wait = "number", deadline = "number",
   -- OpenResty (cosocket transport) only
   pool_size = "number", keepalive_timeout = "number", ssl_verify = "boolean",
 }
 
 local function bad_option(param, msg)
   return nil, errors.invalid({ { param = param, msg = msg, location = "option" } }, "scravio.new")
+end
+
+--- An environment variable, with an empty one counted as unset.
+local function env(name)
+  local v = os.getenv(name)
+  if v == "" then return nil end
+  return v
 end
 
 local function lua_version()
@@ -48,11 +60,21 @@ function Client.new(opts)
   if opts.max_retries ~= nil and (opts.max_retries < 0 or opts.max_retries ~= math.floor(opts.max_retries)) then
     return bad_option("max_retries", "max_retries must be a whole number >= 0")
   end
+  local pace = opts.pace
+  if pace == nil then pace = true end
+  if pace ~= true and pace ~= false and pace ~= "strict" then
+    return bad_option("pace", string.format('pace must be true, false or "strict", got %s',
+      type(pace) == "string" and string.format("%q", pace) or type(pace)))
+  end
   local api_key = opts.api_key
-  if api_key == nil and opts.access_token == nil then api_key = os.getenv("SCRAVIO_API_KEY") end
+  if opts.access_token ~= nil then
+    api_key = nil -- the Bearer token wins; C refuses to be given both
+  elseif api_key == nil then
+    api_key = env("SCRAVIO_API_KEY")
+  end
   local timeout = opts.timeout or 60
   local handle, err = core.client{
-    base_url = opts.base_url or os.getenv("SCRAVIO_BASE_URL") or DEFAULT_BASE_URL,
+    base_url = opts.base_url or env("SCRAVIO_BASE_URL") or DEFAULT_BASE_URL,
     api_key = api_key,
     access_token = opts.access_token,
     workspace_id = opts.workspace_id,
@@ -78,12 +100,13 @@ function Client.new(opts)
     _timeout = timeout,
     _max_retries = max_retries,
     _max_retry_wait = opts.max_retry_wait or 60,
-    -- Pacing only takes short waits by default: the 6th stop of a minute
-    -- comes back as rate_limited (retry_after ~60) instead of a silent minute.
+    -- Pacing only takes short waits: a longer predicted wait (the 6th stop of
+    -- a minute) is not taken; the call is sent and the server decides (or,
+    -- with pace = "strict", it comes back as rate_limited, retry_after ~60).
     -- It never exceeds max_retry_wait, the longest wait the client takes at all.
     _max_pace_wait = math.min(opts.max_pace_wait or 10, opts.max_retry_wait or 60),
     _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
-    _pace = opts.pace ~= false,
+    _pace = pace, -- true, "strict" or false (see scravio.pacing)
   }, Client)
   self.campaigns = require("scravio.campaigns").service(self)
   self.validation_jobs = require("scravio.validation_jobs").service(self)
@@ -103,8 +126,49 @@ function Client:me()
   return request.unwrap(body)
 end
 
+local function unescape(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+--- "a=1&b=x%20y&t=A,B" -> { a = "1", b = "x y", t = { "A", "B" } }. Values are
+-- percent-decoded ('+' stays '+'); a raw comma makes a list (sent comma-joined
+-- again), as does a repeated key.
+local function parse_query(qs)
+  local out = {}
+  for pair in qs:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=(.*)$")
+    if not k then k, v = pair, "" end
+    k = unescape(k)
+    if k ~= "" then
+      local value
+      if v:find(",", 1, true) then
+        value = {}
+        for item in (v .. ","):gmatch("([^,]*),") do value[#value + 1] = unescape(item) end
+      else
+        value = unescape(v)
+      end
+      local prev = out[k]
+      if prev == nil then
+        out[k] = value
+      else
+        if type(prev) ~= "table" then prev = { prev } end
+        if type(value) == "table" then
+          for _, item in ipairs(value) do prev[#prev + 1] = item end
+        else
+          prev[#prev + 1] = value
+        end
+        out[k] = prev
+      end
+    end
+  end
+  return out
+end
+
 --- The escape hatch: any endpoint, with the same auth, retries and errors.
 -- client:request("GET", "/campaigns", {query = {page = 2}}) -> decoded body
+-- client:request("GET", "/campaigns?page=2&perPage=5") is the same as
+-- {query = {page = "2", perPage = "5"}}: the query string is parsed (values
+-- percent-decoded) and merged under opts.query, whose entries win.
 -- opts.retry = true marks a non-GET as safe to resend (idempotent).
 function Client:request(method, path, opts)
   if type(method) ~= "string" or type(path) ~= "string" then
@@ -113,10 +177,22 @@ function Client:request(method, path, opts)
   opts = opts or {}
   method = method:upper()
   local safe = method == "GET" or method == "HEAD" or opts.retry == true
+  local query = opts.query
+  local q = path:find("?", 1, true)
+  if q then
+    local parsed = parse_query(path:sub(q + 1))
+    path = path:sub(1, q - 1)
+    if type(query) == "table" then
+      for k, v in pairs(query) do parsed[k] = v end
+      query = parsed
+    elseif query == nil then
+      query = parsed
+    end -- anything else: prepare() reports it
+  end
   -- A literal path: '{' would be read as a placeholder, so escape it.
   local template = path:gsub("{}", "%%7B%%7D")
   local body, err = request.call(self, method, template, {
-    query = opts.query, body = opts.body, safe = safe, timeout = opts.timeout,
+    query = query, body = opts.body, safe = safe, timeout = opts.timeout,
     max_retries = opts.max_retries, deadline = opts.deadline,
   })
   if body == nil then return nil, err end
