@@ -108,22 +108,64 @@ describe("validation_jobs:submit_file", function()
     assert.equals(2, job.totalEmails)
   end)
 
-  it("refuses a column the file does not have, before confirming (nothing charged)", function()
+  it("refuses a column the file does not have, before confirming (nothing charged), naming the columns",
+    function()
     local before = assert(client:me()).credits
     local path = write(dir .. "/contacts.csv", CSV)
     local job, err = client.validation_jobs:submit_file(path, { column = "mail" })
     assert.is_nil(job)
     assert.equals("invalid", err.kind)
-    assert.truthy(err.message:find('"email"', 1, true))
+    assert.equals("column", err.errors[1].param)
+    for _, k in ipairs({ '"name"', '"email"', '"notes"' }) do
+      assert.truthy(err.message:find(k, 1, true), err.message)
+    end
     assert.is_table(err.review)
     assert.equals(0, #srv:requests({ path = "/validation-jobs/file/confirm" }))
     assert.equals(before, assert(client:me()).credits)
   end)
 
+  it("accepts a column's header label and confirms its key", function()
+    local path = write(dir .. "/labels.csv",
+      "Work Email,Personal E-mail\r\nw1@example.com,p1@example.com\r\nw2@example.com,p2@example.com\r\n"
+      .. ",p3@example.com\r\n")
+    local job, review = client.validation_jobs:submit_file(path, { column = "Work Email" })
+    assert.is_truthy(job, review)
+    local key
+    for _, col in ipairs(review.columns) do
+      if col.label == "Work Email" then key = col.key end
+    end
+    assert.is_string(key)
+    assert.are_not.equal("Work Email", key) -- the fake slugs labels into keys
+    assert.equals(key, bodies("/validation-jobs/file/confirm")[1].selectedColumn)
+    assert.equals(2, job.totalEmails)
+  end)
+
+  it("uploads a file whose name has no extension as text/csv under its base name", function()
+    local path = os.tmpname()
+    write(path, CSV)
+    local job, err = client.validation_jobs:submit_file(path)
+    os.remove(path)
+    local tickets = bodies("/validation-jobs/file")
+    assert.equals(1, #tickets) -- not refused client-side
+    assert.equals(path:match("([^/]+)$"), tickets[1].filename)
+    assert.equals("text/csv", tickets[1].contentType)
+    assert.equals(#CSV, tickets[1].sizeBytes)
+    if job then
+      assert.equals("text/csv", srv:storage_requests({ method = "PUT" })[1].headers["content-type"])
+    else
+      -- the server may refuse the name (the reference uses filename for
+      -- "extension validation"); that is its call, not a client-side refusal
+      assert.equals("api", err.kind, tostring(err))
+      assert.are_not.equal("contentType", err.errors[1] and err.errors[1].param)
+    end
+  end)
+
   it("rejects a missing, empty or unsupported file before sending anything", function()
     local cases = {
       dir .. "/nope.csv",
+      dir .. "/nope", -- missing, no extension
       write(dir .. "/empty.csv", ""),
+      write(dir .. "/empty", ""),
       write(dir .. "/sheet.xlsx", "PK\3\4"),
       dir, -- a directory (no extension)
       dir .. "/folder.csv", -- a directory that looks like a CSV file
@@ -199,6 +241,38 @@ describe("validation_jobs:submit_file", function()
       assert.is_nil((upload.choose_column({ columns = {} })))
     end)
 
+    it("matches labels (exactly, then ignoring case and blanks) and answers with the key", function()
+      local review = { columns = {
+        { key = "work_email", label = "Work Email" },
+        { key = "home", label = "Home address" },
+        { key = "email", label = "Personal" },
+      } }
+      assert.equals("work_email", upload.choose_column(review, "work_email"))
+      assert.equals("work_email", upload.choose_column(review, "Work Email"))
+      assert.equals("work_email", upload.choose_column(review, " work email "))
+      assert.equals("email", upload.choose_column(review, "email")) -- a key wins over labels
+      assert.equals("email", upload.choose_column(review, "Personal"))
+      assert.equals("anything", upload.choose_column({ columns = {} }, "anything")) -- no columns: as given
+    end)
+
+    it("refuses an unknown or ambiguous column, naming the keys and labels", function()
+      local review = { columns = {
+        { key = "work_email", label = "Work Email" },
+        { key = "mail", label = "Mail" },
+        { key = "mail_3", label = "Mail" },
+      } }
+      local col, err = upload.choose_column(review, "phone")
+      assert.is_nil(col)
+      assert.equals("invalid", err.kind)
+      assert.truthy(err.message:find('"work_email" (label "Work Email")', 1, true), err.message)
+      assert.truthy(err.message:find('"mail_3" (label "Mail")', 1, true), err.message)
+      col, err = upload.choose_column(review, "Mail")
+      assert.is_nil(col)
+      assert.equals("invalid", err.kind)
+      assert.truthy(err.message:find("several", 1, true), err.message)
+      assert.equals("mail_3", upload.choose_column(review, "mail_3"))
+    end)
+
     it("is invalid with several columns and no recommendation", function()
       local col, err = upload.choose_column({ columns = cols("a", "b"), recommendedColumn = H.scravio.null })
       assert.is_nil(col)
@@ -210,7 +284,12 @@ describe("validation_jobs:submit_file", function()
       assert.equals("text/csv", upload.content_type("x.CSV"))
       assert.equals("text/plain", upload.content_type("dir.v2/list.txt"))
       assert.is_nil(upload.content_type("x.xlsx"))
-      assert.is_nil(upload.content_type("csv"))
+      assert.is_nil(upload.content_type("/tmp/data.json"))
+      -- no extension: text/csv (the reference's contentType is advisory)
+      assert.equals("text/csv", upload.content_type("csv"))
+      assert.equals("text/csv", upload.content_type("/tmp/lua_AbC123"))
+      assert.equals("text/csv", upload.content_type("dir.v2/leads"))
+      assert.equals("text/csv", upload.content_type(".hidden"))
     end)
   end)
 end)

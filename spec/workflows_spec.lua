@@ -78,9 +78,45 @@ describe("workflows", function()
     end)
   end)
 
+  describe("campaigns:preview", function()
+    it("sends only the documented preview fields: no title, no unknown top-level keys", function()
+      local p = params({ maxCreditCap = 300, enableEmailValidation = false, enableDeepEmailSearch = true,
+        someFutureCreateField = "x" })
+      p.inputs = { hashtags = { "fitness" }, countries = { "US" }, futureInput = "kept" }
+      local preview = assert(client.campaigns:preview(p))
+      assert.is_number(preview.creditReserved)
+      local sent = srv:requests({ method = "POST", path = "/campaigns/reserve-preview" })
+      assert.equals(1, #sent)
+      assert.same({
+        type = "INSTAGRAM_HASHTAG",
+        inputs = { hashtags = { "fitness" }, countries = { "US" }, futureInput = "kept" },
+        targetEmails = 100, maxCreditCap = 300, enableEmailValidation = false, enableDeepEmailSearch = true,
+      }, decode(sent[1].body))
+      -- the caller's table is untouched
+      assert.equals("workflow spec", p.title)
+      assert.equals("x", p.someFutureCreateField)
+    end)
+
+    it("sends inputs lists as arrays and leaves out fields that are absent", function()
+      assert(client.campaigns:preview({ type = "INSTAGRAM_HASHTAG", inputs = { hashtags = { "a" } },
+        targetEmails = 10, title = "t" }))
+      local body = srv:requests({ method = "POST", path = "/campaigns/reserve-preview" })[1].body
+      assert.truthy(body:find('"hashtags":["a"]', 1, true))
+      assert.same({ type = "INSTAGRAM_HASHTAG", inputs = { hashtags = { "a" } }, targetEmails = 10 }, decode(body))
+    end)
+
+    it("create still sends every field the caller gave", function()
+      local p = params({ someFutureCreateField = "x" })
+      assert(client.campaigns:create(p))
+      local cb = decode(srv:requests({ method = "POST", path = "/campaigns" })[1].body)
+      assert.equals("workflow spec", cb.title)
+      assert.equals("x", cb.someFutureCreateField)
+    end)
+  end)
+
   describe("campaigns:launch", function()
-    it("previews, checks, creates with the same params and pins maxCreditCap to the reservation", function()
-      local c, preview = client.campaigns:launch(params(), { max_credits = 1000 })
+    it("previews, checks and creates with the caller's params unchanged (max_credits is never sent)", function()
+      local c, preview = client.campaigns:launch(params({ enableEmailValidation = true }), { max_credits = 1000 })
       assert.is_truthy(c, preview)
       assert.equals("Campaign", H.scravio.kind(c))
       assert.is_number(preview.creditReserved)
@@ -89,15 +125,32 @@ describe("workflows", function()
       assert.equals(1, #previews)
       assert.equals(1, #creates)
       local pb, cb = decode(previews[1].body), decode(creates[1].body)
-      assert.equals(pb.type, cb.type)
-      assert.equals(pb.targetEmails, cb.targetEmails)
-      assert.same(pb.inputs, cb.inputs)
-      assert.is_nil(pb.maxCreditCap)
-      assert.equals(preview.creditReserved, cb.maxCreditCap)
-      assert.is_true(cb.maxCreditCap <= 1000)
+      -- the preview: the documented preview fields only, no title
+      assert.same({ type = "INSTAGRAM_HASHTAG", inputs = { hashtags = { "fitness", "gym" } },
+        targetEmails = 100, enableEmailValidation = true }, pb)
+      -- the create: the same fields plus title, and no maxCreditCap the caller never gave
+      assert.same({ title = "workflow spec", type = "INSTAGRAM_HASHTAG",
+        inputs = { hashtags = { "fitness", "gym" } }, targetEmails = 100, enableEmailValidation = true }, cb)
+      for k, v in pairs(pb) do assert.same(v, cb[k]) end
+      assert.is_nil(cb.maxCreditCap)
+      assert.is_nil(cb.max_credits)
+      -- without a cap the backend caps at the reservation launch checked
+      assert.is_true(preview.creditReserved <= 1000)
       assert.equals(preview.creditReserved, c.creditSettlement.creditReserved)
       -- the caller's table is untouched
       assert.is_nil(PARAMS.maxCreditCap)
+      assert.is_nil(PARAMS.enableEmailValidation)
+    end)
+
+    it("sends the same maxCreditCap to preview and create when the caller gives one", function()
+      local c = client.campaigns:launch(params({ maxCreditCap = 150 }), { max_credits = 200 })
+      assert.is_truthy(c)
+      local pb = decode(srv:requests({ method = "POST", path = "/campaigns/reserve-preview" })[1].body)
+      local cb = decode(srv:requests({ method = "POST", path = "/campaigns" })[1].body)
+      assert.equals(150, pb.maxCreditCap)
+      assert.equals(150, cb.maxCreditCap)
+      assert.is_nil(pb.title)
+      assert.equals("workflow spec", cb.title)
     end)
 
     it("sends the params unchanged when no max_credits is given", function()

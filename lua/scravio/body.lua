@@ -21,7 +21,9 @@ local function shallow(t)
   return c
 end
 
---- The body of POST /campaigns and /campaigns/reserve-preview.
+--- The body of POST /campaigns: every field the caller gave (title, type,
+-- inputs, targetEmails, maxCreditCap, the validation flags, and whatever
+-- else the API may accept later).
 function M.campaign(params)
   local b = shallow(params)
   if type(params.inputs) == "table" then
@@ -31,6 +33,22 @@ function M.campaign(params)
     end
     b.inputs = inputs
   end
+  return b
+end
+
+--- The top-level fields the reference documents for POST
+-- /campaigns/reserve-preview (title is a POST /campaigns field only).
+M.PREVIEW_FIELDS = { "type", "inputs", "targetEmails", "maxCreditCap", "enableEmailValidation",
+  "enableDeepEmailSearch" }
+
+--- The body of POST /campaigns/reserve-preview: the documented preview
+-- fields of the same params, so a strict server never sees `title` or any
+-- other create-only key. inputs go as given (unknown input fields pass
+-- through: they are part of the shape "the same as POST /campaigns").
+function M.preview(params)
+  local full = M.campaign(params)
+  local b = {}
+  for _, k in ipairs(M.PREVIEW_FIELDS) do b[k] = full[k] end
   return b
 end
 

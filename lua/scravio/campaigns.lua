@@ -26,11 +26,14 @@ M.check_id = check_id
 local check_query = pagination.check_query
 
 --- POST /campaigns/reserve-preview -> preview table (the `data` object)
+-- Sends only the documented preview fields (body.PREVIEW_FIELDS): title and
+-- any other create-only key stay out, so the same params serve preview and
+-- create. inputs go as given.
 function Service:preview(params)
   local ok, problems = validate.preview(params)
   if not ok then return nil, errors.invalid(problems, "campaign preview") end
   local res, err = request.call(self.client, "POST", "/campaigns/reserve-preview",
-    { body = body.campaign(params), safe = true }) -- a preview reserves nothing: safe to resend
+    { body = body.preview(params), safe = true }) -- a preview reserves nothing: safe to resend
   if res == nil then return nil, err end
   return request.unwrap(res)
 end

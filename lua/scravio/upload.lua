@@ -10,11 +10,19 @@
 -- retry of them, so a resent confirm can never charge twice.
 --
 -- opts:
---   column          the email column to validate; default the review's
---                   recommendedColumn, or the only column. Several columns and
---                   no recommendation: err.kind "invalid" (err.review lists
---                   them) and nothing is charged.
---   content_type    default from the extension: .csv text/csv, .txt text/plain
+--   column          the email column to validate, by key or by header label
+--                   (a label is sent as its column's key); default the
+--                   review's recommendedColumn, or the only column. The
+--                   columns are only known from the process answer, so a
+--                   column matching none of them, or several columns and no
+--                   recommendation, is err.kind "invalid" after process and
+--                   before confirm (the message names the columns,
+--                   err.review holds them): nothing is charged.
+--   content_type    default from the extension: .csv text/csv, .txt text/plain;
+--                   text/csv when the name has no extension (the reference
+--                   accepts CSV/TXT files and calls contentType advisory).
+--                   Any other extension (.xlsx ...) is refused before any
+--                   request unless content_type is given.
 --   progress        upload progress bar on stderr (drawn by C, TTY only)
 --   timeout         seconds without progress before the upload is abandoned
 --   idempotency_key reuse a key (to resume after an unknown outcome)
@@ -28,6 +36,9 @@ local runtime = require("scravio.runtime")
 local M = {}
 
 M.CONTENT_TYPES = { csv = "text/csv", txt = "text/plain" }
+-- For a name without an extension: the reference's file types are CSV/TXT,
+-- and contentType is "browser-reported ... advisory".
+M.DEFAULT_CONTENT_TYPE = "text/csv"
 
 local function invalid(param, msg)
   return nil, errors.invalid({ { param = param, location = "argument", msg = msg } }, "submit_file")
@@ -37,10 +48,14 @@ function M.basename(path)
   return path:match("([^/\\]+)$") or path
 end
 
---- The content type for a file name, from its extension (nil when unknown).
+--- The content type for a file name, from its extension: .csv text/csv,
+-- .txt text/plain, no extension M.DEFAULT_CONTENT_TYPE; nil for any other
+-- extension (a type the API does not take, such as .xlsx).
 function M.content_type(name)
-  local ext = name:match("%.([%w]+)$")
-  return ext and M.CONTENT_TYPES[ext:lower()] or nil
+  local base = M.basename(name)
+  local ext = base:match("^.+%.([%w]+)$") -- a leading dot (".hidden") is no extension
+  if not ext then return M.DEFAULT_CONTENT_TYPE end
+  return M.CONTENT_TYPES[ext:lower()]
 end
 
 --- Size of a readable regular file -> bytes | nil, message
@@ -63,36 +78,74 @@ local function present(v)
   return v
 end
 
--- Which column to confirm. -> column (may be nil: a plain list has no columns) | nil, err
+local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
+
+-- Which column to confirm. -> column key (may be nil: a plain list has no columns) | nil, err
+-- wanted is matched against the review's column keys, then their labels
+-- (exactly, then ignoring case and surrounding blanks); a label is answered
+-- with its column's key, which is what confirm takes.
 local function choose_column(review, wanted)
   local columns = type(review.columns) == "table" and review.columns or {}
-  local keys = {}
-  for i, col in ipairs(columns) do keys[i] = type(col) == "table" and col.key or col end
-  local function listing()
+  local keys, labels = {}, {}
+  for i, col in ipairs(columns) do
+    if type(col) == "table" then
+      keys[i] = col.key
+      labels[i] = type(col.label) == "string" and col.label or nil
+    else
+      keys[i] = col
+    end
+  end
+  local function listing(which)
     local shown = {}
-    for i, k in ipairs(keys) do shown[i] = string.format("%q", tostring(k)) end
+    for _, i in ipairs(which) do
+      local s = string.format("%q", tostring(keys[i]))
+      if labels[i] and labels[i] ~= keys[i] then s = s .. string.format(" (label %q)", labels[i]) end
+      shown[#shown + 1] = s
+    end
     return table.concat(shown, ", ")
   end
+  local all = {}
+  for i = 1, #keys do all[i] = i end
+  local function refuse(fmt, ...)
+    return nil, errors.invalid({ { param = "column", location = "argument",
+      msg = string.format(fmt, ...) } }, "submit_file")
+  end
   if wanted ~= nil then
-    if #keys > 0 then
-      local found = false
-      for _, k in ipairs(keys) do
-        if k == wanted then found = true break end
+    if #keys == 0 then return wanted end
+    for _, k in ipairs(keys) do
+      if k == wanted then return k end
+    end
+    local function by_label(same)
+      local hits = {}
+      for i = 1, #keys do
+        if labels[i] and same(labels[i]) then hits[#hits + 1] = i end
       end
-      if not found then
-        return nil, errors.invalid({ { param = "column", location = "argument", msg = string.format(
-          "column %q is not one of the file's columns: %s", tostring(wanted), listing()) } }, "submit_file")
+      return hits
+    end
+    local folded = type(wanted) == "string" and trim(wanted):lower() or nil
+    local hits = by_label(function(l) return l == wanted end)
+    if #hits == 0 then
+      hits = by_label(function(l) return trim(l):lower() == folded end)
+      if #hits == 0 then
+        for i = 1, #keys do
+          if type(keys[i]) == "string" and keys[i]:lower() == folded then hits[#hits + 1] = i end
+        end
       end
     end
-    return wanted
+    if #hits == 1 then return keys[hits[1]] end
+    if #hits > 1 then
+      return refuse("column %q matches several of the file's columns: %s; pass one of their keys",
+        tostring(wanted), listing(hits))
+    end
+    return refuse("column %q is not one of the file's columns (by key or label): %s", tostring(wanted),
+      listing(all))
   end
   local rec = present(review.recommendedColumn)
   if rec ~= nil then return rec end
   if #keys == 1 then return keys[1] end
   if #keys == 0 then return nil end
-  return nil, errors.invalid({ { param = "column", location = "argument", msg = string.format(
-    "the file has %d candidate email columns and no recommended one; pass column= (one of %s)",
-    #keys, listing()) } }, "submit_file")
+  return refuse("the file has %d candidate email columns and no recommended one; pass column= (one of %s)",
+    #keys, listing(all))
 end
 M.choose_column = choose_column
 
@@ -126,18 +179,22 @@ end
 --- Service:submit_file(path, opts) -> ValidationJob, review | nil, err
 function M.submit_file(service, path, opts)
   if type(path) ~= "string" or path == "" then
-    return invalid("path", "path must be the name of a .csv or .txt file")
+    return invalid("path", "path must be the name of a CSV or TXT file")
   end
   if opts ~= nil and type(opts) ~= "table" then return invalid("opts", "opts must be a table") end
   opts = opts or {}
   if opts.column ~= nil and (type(opts.column) ~= "string" or opts.column == "") then
     return invalid("column", "column must be a non-empty string")
   end
+  if opts.content_type ~= nil and (type(opts.content_type) ~= "string" or opts.content_type == "") then
+    return invalid("content_type", "content_type must be a MIME type such as \"text/csv\"")
+  end
   local filename = M.basename(path)
   local content_type = opts.content_type or M.content_type(filename)
   if type(content_type) ~= "string" then
     return invalid("content_type", string.format(
-      "cannot tell the content type of %q: use a .csv or .txt file, or pass content_type=", filename))
+      "%q is not a CSV or TXT file (the API takes .csv and .txt files); pass content_type= to send it anyway",
+      filename))
   end
   local size, serr = M.file_size(path)
   if not size then return invalid("path", "cannot read the file: " .. tostring(serr)) end

@@ -27,12 +27,6 @@ local function number(v)
   return nil
 end
 
-local function copy(t)
-  local c = {}
-  for k, v in pairs(t) do c[k] = v end
-  return c
-end
-
 local function fmt(n)
   if n == math.floor(n) and n < 2 ^ 53 and n > -2 ^ 53 then return string.format("%d", n) end
   return string.format("%.2f", n)
@@ -91,10 +85,13 @@ end
 --    err.kind "budget" (err.reserve, err.max_credits, err.balance).
 -- 3. confirm(preview, {reserve=, balance=, max_credits=}) when given; a
 --    false/nil answer -> err.kind "cancelled".
--- 4. POST /campaigns with the same params. With max_credits, maxCreditCap is
---    pinned to the checked reservation (it is <= max_credits by step 2), so
---    the server cannot reserve more than what was checked even if its
---    estimate moved between preview and create.
+-- 4. POST /campaigns with the caller's params unchanged: the same type,
+--    inputs, targetEmails, maxCreditCap and validation flags as the preview
+--    (plus title and the other create fields), as the reference asks. No
+--    maxCreditCap is added: without one "the backend uses the reserved credit
+--    estimate as the cap", i.e. the reservation checked in step 2.
+--    max_credits is a client-side gate only and is never sent; pass
+--    maxCreditCap in params for a cap the server itself enforces.
 -- Any refusal happens before step 4: nothing is created, nothing is spent.
 function M.launch(service, params, opts)
   local o, oerr = check_launch_opts(opts)
@@ -144,12 +141,7 @@ function M.launch(service, params, opts)
     end
   end
 
-  local create_params = params
-  if max_credits and params.maxCreditCap == nil then
-    create_params = copy(params)
-    create_params.maxCreditCap = reserve
-  end
-  local c, cerr = service:create(create_params)
+  local c, cerr = service:create(params)
   if not c then return nil, cerr, preview end
   return c, preview
 end
@@ -170,7 +162,10 @@ end
 --   interval=, max_interval=, on_progress=})
 --   --> Campaign, path, bytes | nil, err, campaign-or-preview
 --
--- launch -> c:wait -> c:export -> e:wait -> e:download(out). timeout bounds
+-- launch -> c:wait -> c:export -> e:wait -> e:download(out). max_credits and
+-- confirm go to launch: max_credits is checked against the preview's
+-- reservation before anything is created and is not sent (the create body is
+-- params unchanged; see M.launch). timeout bounds
 -- the two waits together (seconds; nil = no bound); interval, max_interval,
 -- progress and on_progress go to both waits (on_progress sees the Campaign,
 -- then the Export: scravio.kind(x) tells them apart), progress also to the
