@@ -59,6 +59,21 @@ local function check_opts(path, opts)
   return opts or {}
 end
 
+--- Can we create a file next to `path`? Checked before the first request, so
+-- a typo in the directory costs no API call. -> true | nil, err (kind invalid)
+local function writable(path)
+  local probe = M.temp_name(path)
+  local f, ferr = io.open(probe, "wb")
+  if not f then
+    return nil, errors.invalid({ { param = "path", location = "argument",
+      msg = string.format("cannot write %s: %s", path, tostring(ferr)) } }, "download")
+  end
+  f:close()
+  os.remove(probe)
+  return true
+end
+M.writable = writable
+
 --- M.to_file(client, get_url, path, opts) -> path, bytes | nil, err
 -- get_url() -> url | nil, err  (asked again before every attempt: presigned
 -- URLs are short-lived). opts: progress, timeout, max_retries.
@@ -115,11 +130,17 @@ function M.export(e, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
   local client = core.owner(e)
+  if path ~= nil then
+    local ok, werr = writable(path)
+    if not ok then return nil, werr end
+  end
   -- The first answer also names the file when no path was given.
   local first, err = e:download_url()
   if not first then return nil, err end
   if path == nil then
     path = safe_basename(first.filename) or ("export-" .. tostring(e.id) .. ".csv")
+    local ok, werr = writable(path)
+    if not ok then return nil, werr end
   end
   return M.to_file(client, function()
     if first then
@@ -140,6 +161,8 @@ function M.job(j, path, opts)
   if not o then return nil, oerr end
   local client = core.owner(j)
   if path == nil then path = "validation-" .. tostring(j.id) .. ".csv" end
+  local ok, werr = writable(path)
+  if not ok then return nil, werr end
   return M.to_file(client, function()
     local info, err = j:download_url()
     if not info then return nil, err end
