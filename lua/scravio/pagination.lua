@@ -43,6 +43,16 @@ local function wrap_items(items, wrap, client)
   return out
 end
 
+-- The path an error names: the template with its ids filled in (display
+-- only; the request itself encodes each id as one path segment).
+local function shown_path(template, ...)
+  local args, i = { ... }, 0
+  return (template:gsub("{}", function()
+    i = i + 1
+    return tostring(args[i])
+  end))
+end
+
 --- One page, normalised: {items=, pagination={totalCount,totalPages,currentPage,perPage}}
 -- plus the endpoint's own key (jobs, exports, transactions) naming the same array.
 function M.page(client, kind, wrap, template, query, ...)
@@ -51,7 +61,7 @@ function M.page(client, kind, wrap, template, query, ...)
   local pager = core.pager(query and query.page or 1)
   local items, perr = pager:feed(body)
   if not items then
-    perr.method, perr.path = "GET", template
+    perr.method, perr.path = "GET", shown_path(template, ...)
     return nil, perr
   end
   local page, pages, total = pager:info()
@@ -204,7 +214,7 @@ function M.each(client, kind, wrap, template, query, ...)
       end
       local items, perr = pager:feed(body)
       if not items then
-        perr.method, perr.path = "GET", template
+        perr.method, perr.path = "GET", shown_path(template, unpack(args, 1, args.n))
         fail(perr)
       end
       buf, i, n = items, 0, #items
