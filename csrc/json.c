@@ -879,7 +879,7 @@ int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
 /* p points just past an opening quote.  Returns the byte after the closing
    quote, or NULL where dec_string would fail.  *escaped is set when the
    string has a backslash escape. */
-static const unsigned char *skip_string(const unsigned char *p,
+SCV_INLINE const unsigned char *skip_string(const unsigned char *p,
                                         const unsigned char *end,
                                         int *escaped)
 {
