@@ -370,6 +370,8 @@ static int l_classify(lua_State *L) {
   r.method = luaL_optstring(L, 4, NULL);
   r.path = luaL_optstring(L, 5, NULL);
   r.max_depth = 256;
+  if (!lua_isnoneornil(L, 6)) scv_client_secret(scv_check_client(L, 6), &r.secret, &r.secret_hint);
+  lua_settop(L, 5); /* the header values below land at 6.. */
   lua_getfield(L, 2, "content-type");
   r.content_type = lua_tostring(L, -1);
   lua_getfield(L, 2, "x-request-id");
@@ -378,7 +380,6 @@ static int l_classify(lua_State *L) {
   r.retry_after = lua_tostring(L, -1);
   lua_getfield(L, 2, "location");
   r.location = lua_tostring(L, -1);
-  if (!lua_isnoneornil(L, 6)) scv_client_secret(scv_check_client(L, 6), &r.secret, &r.secret_hint);
   if (scv_classify(L, &r)) return 1;
   lua_pushnil(L);
   lua_insert(L, -2);

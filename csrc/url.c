@@ -205,6 +205,25 @@ int scv_url_authority(const char *url, char *out, size_t outlen) {
   return n > 0;
 }
 
+/* 127.0.0.0/8 written as a plain dotted quad: four decimal parts 0..255,
+ * no leading zeros. Anything else is refused, because resolvers read "0127"
+ * as octal (87.0.0.1) and "127.1" or "2130706433" as other forms: only the
+ * form every parser agrees on may count as loopback. */
+static int is_loopback_quad(const char *h) {
+  for (int part = 0; part < 4; part++) {
+    int v = 0, digits = 0;
+    if (part > 0 && *h++ != '.') return 0;
+    if (h[0] == '0' && h[1] >= '0' && h[1] <= '9') return 0; /* leading zero */
+    while (*h >= '0' && *h <= '9' && digits < 4) {
+      v = v * 10 + (*h++ - '0');
+      digits++;
+    }
+    if (digits == 0 || digits > 3 || v > 255) return 0;
+    if (part == 0 && v != 127) return 0;
+  }
+  return *h == '\0';
+}
+
 int scv_url_is_loopback(const char *url) {
   char auth[300];
   if (!scv_url_authority(url, auth, sizeof auth)) return 0;
@@ -221,10 +240,5 @@ int scv_url_is_loopback(const char *url) {
   memcpy(host, auth, n);
   host[n] = '\0';
   if (strcmp(host, "localhost") == 0) return 1;
-  /* 127.0.0.0/8, written as a dotted quad */
-  int a, b2, c, d;
-  char tail;
-  if (sscanf(host, "%d.%d.%d.%d%c", &a, &b2, &c, &d, &tail) == 4)
-    return a == 127 && b2 >= 0 && b2 < 256 && c >= 0 && c < 256 && d >= 0 && d < 256;
-  return 0;
+  return is_loopback_quad(host);
 }

@@ -14,9 +14,11 @@
  *     but TAB, no DEL);
  *  4. scv_url_authority / scv_url_is_loopback never crash, the authority
  *     never contains '/', '?', '#' or '@', and "loopback" is only ever said
- *     of a URL whose authority is localhost, [::1] or 127.x.y.z.
+ *     of a URL whose authority is localhost, [::1] or a 127.x.y.z that
+ *     inet_pton reads as such (no octal, short or leading-zero forms).
  * Violations abort(). Build and run: fuzz/run.sh (see fuzz/README.md).
  */
+#include <arpa/inet.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -250,8 +252,14 @@ static void check_authority(const uint8_t *data, size_t size) {
   if (scv_url_is_loopback(url)) {
     if (!scv_url_authority(url, auth, sizeof auth)) fail("loopback without an authority", url);
     size_t hn = strcspn(auth, ":");
+    char host[300];
+    struct in_addr a4;
+    memcpy(host, auth, hn);
+    host[hn] = '\0';
+    /* inet_pton is the strict reference: dotted decimal only, no octal or
+       short forms, which resolvers would read as other addresses. */
     int ok = (hn == 9 && strncmp(auth, "localhost", 9) == 0) || strncmp(auth, "[::1]", 5) == 0 ||
-             strncmp(auth, "127.", 4) == 0;
+             (inet_pton(AF_INET, host, &a4) == 1 && ((const unsigned char *)&a4)[0] == 127);
     if (!ok) fail("a non-loopback host was called loopback", auth);
   }
   /* Small buffers must stay NUL-terminated and in bounds. */
