@@ -171,22 +171,45 @@ describe("endpoints", function()
   end)
 
   describe("validation jobs", function()
-    it("submits a text list, de-duplicated, and lists it", function()
-      local job = assert(client.validation_jobs:submit({ "a@example.com", "A@example.com", "b@example.com" }))
+    local function sent_emails()
+      local log = srv:requests({ method = "POST", path = "/api/validation-jobs/text" })
+      assert.equals(1, #log)
+      return log[1].body, scravio.json.decode(log[1].body).emails
+    end
+
+    it("sends an array exactly as given (order, case, duplicates); the server de-duplicates", function()
+      local emails = { "b@example.com", "a@example.com", "A@example.com" }
+      local job = assert(client.validation_jobs:submit(emails))
       assert.equals("ValidationJob", scravio.kind(job))
       assert.equals(job.jobId, job.id)
       assert.equals(2, job.totalEmails)
-      local req = srv:requests({ method = "POST", path = "/api/validation-jobs/text" })[1]
-      assert.truthy(req.body:find('"emails":["a@example.com","b@example.com"]', 1, true))
+      local raw, sent = sent_emails()
+      assert.truthy(raw:find('"emails":["b@example.com","a@example.com","A@example.com"]', 1, true), raw)
+      assert.is_true(scravio.is_array(sent))
+      assert.same({ "b@example.com", "a@example.com", "A@example.com" }, emails) -- the caller's table untouched
       local page = assert(client.validation_jobs:list({ limit = 5 }))
       assert.equals(1, #page.items)
       assert.equals(job.id, page.jobs[1].id)
       assert.equals(1, page.total)
     end)
 
-    it("accepts a comma-separated string", function()
-      local job = assert(client.validation_jobs:submit("x@example.com, y@example.com"))
+    it("sends a comma-separated string as the same string", function()
+      local job = assert(client.validation_jobs:submit("x@example.com, Y@example.com,x@EXAMPLE.com"))
       assert.equals(2, job.totalEmails)
+      local raw, sent = sent_emails()
+      assert.equals("x@example.com, Y@example.com,x@EXAMPLE.com", sent)
+      assert.truthy(raw:find('"emails":"x@example.com, Y@example.com,x@EXAMPLE.com"', 1, true), raw)
+    end)
+
+    it("sends addresses that do not look valid: classifying them is the job's purpose", function()
+      local job, err = client.validation_jobs:submit({ "not-an-email", "ok@example.com", "a@b@c", "@nowhere" })
+      assert.is_nil(err)
+      assert.equals(4, job.totalEmails)
+      local _, sent = sent_emails()
+      assert.same({ "not-an-email", "ok@example.com", "a@b@c", "@nowhere" }, sent)
+      job, err = client.validation_jobs:submit("nope")
+      assert.is_nil(job)
+      assert.equals(409, err.status) -- sent (one active job per account), not refused client-side
     end)
 
     it("allows one active job per account (409)", function()
@@ -274,6 +297,30 @@ describe("endpoints", function()
         assert.equals("completed", x.status)
       end
       assert.equals(1, n)
+    end)
+
+    it("refresh returns a scravio.Error, never a plain string, when the list cannot be read", function()
+      local id = srv:seed_campaign({ status = "fully_completed", leads = 3 })
+      local e = assert(assert(client.campaigns:get(id)):export({}))
+      srv:fault({ method = "GET", path = "/api/list-exports", kind = "status", status = 200, count = -1,
+        content_type = "application/json", body = '{"success":true,"data":{"exports":[7,"x"],'
+          .. '"pagination":{"totalCount":2,"totalPages":1,"currentPage":1,"perPage":100}}}' })
+      local ok, res, err = pcall(e.refresh, e)
+      assert.is_true(ok, tostring(res))
+      assert.is_nil(res)
+      assert.is_true(scravio.is_error(err), tostring(err))
+      assert.equals("decode", err.kind)
+      assert.equals("GET", err.method)
+      assert.is_string(tostring(err))
+      srv:clear_faults()
+      -- an export the list no longer holds: a 404-like api error, also an error object
+      srv:fault({ method = "GET", path = "/api/list-exports", kind = "status", status = 200, count = -1,
+        content_type = "application/json", body = '{"success":true,"data":{"exports":[],'
+          .. '"pagination":{"totalCount":0,"totalPages":0,"currentPage":1,"perPage":100}}}' })
+      res, err = e:refresh()
+      assert.is_nil(res)
+      assert.is_true(scravio.is_error(err))
+      assert.equals(404, err.status)
     end)
 
     it("validates the export request client-side", function()

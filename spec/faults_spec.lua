@@ -3,7 +3,8 @@
 --   POST /campaigns/reserve-preview    an idempotent POST: retried the same way
 --   POST /list-exports                 API-idempotent: retried the same way
 --   POST /campaigns                    reserves credits: never resent once it may
---                                      have reached the server; reconciled instead
+--                                      have reached the server; reconciled when there
+--                                      was no answer, a definite 500/503 returned as is
 -- Each case asserts the outcome: the retried call succeeds, or the error kind is
 -- right; for POST /campaigns how many requests the server saw and how many
 -- campaigns exist (never two). Backoff and Retry-After waits go through an
@@ -358,26 +359,49 @@ describe("fault injection", function()
       return err
     end
 
-    it("after a 500 with an HTML body: looks for the campaign, does not resend, returns the 500", function()
-      fault({ method = "POST", path = P, kind = "status", status = 500 })
+    -- A definite 500/503 answer is the API's answer: returned as it is, never
+    -- resent, never reconciled (no GET), and not retryable by the caller blindly.
+    local function definite(status)
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(c)
       assert.equals("api", err.kind)
-      assert.equals(500, err.status)
-      assert.is_true(err.reconciled)
+      assert.equals(status, err.status)
+      assert.is_false(err.retryable)
+      assert.is_nil(err.reconciled)
+      assert.equals(1, err.attempts)
+      assert.truthy(err.gave_up:find("not resent", 1, true))
       assert.equals(1, posts(P))
-      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(0, gets(P), "a reconciliation GET was sent")
+      assert.equals(0, #H.events_of(events, "reconcile"))
+      assert.equals(0, retries())
+      return err
+    end
+
+    it("after a 500 with an HTML body: returns the 500, not resent, not reconciled", function()
+      fault({ method = "POST", path = P, kind = "status", status = 500 })
+      definite(500)
       assert.equals(0, (campaign_count()))
       -- The caller's own retry then creates exactly one.
       assert(client.campaigns:create(CAMPAIGN))
       assert.equals(1, (campaign_count()))
     end)
 
-    it("after a 503: not resent, returns the 503", function()
+    it("after a 500 while an identical campaign exists: the 500, never the other campaign", function()
+      local other = H.client(srv)
+      local existing = assert(other.campaigns:create(CAMPAIGN))
+      other:close()
+      srv:clear_requests()
+      fault({ method = "POST", path = P, kind = "status", status = 500 })
+      local err = definite(500)
+      assert.is_nil(err.campaign)
+      local n, items = campaign_count()
+      assert.equals(1, n)
+      assert.equals(existing.id, items[1].id)
+    end)
+
+    it("after a 503: not resent, not reconciled, returns the 503", function()
       fault({ method = "POST", path = P, kind = "status", status = 503 })
-      local _, err = client.campaigns:create(CAMPAIGN)
-      assert.equals(503, err.status)
-      assert.equals(1, posts(P))
+      definite(503)
       assert.equals(0, (campaign_count()))
     end)
 

@@ -3,11 +3,14 @@
 --   * the pipeline against the fake server: which statuses are retried, the
 --     max_retries and deadline bounds, on_event visibility, err.attempts;
 --   * credit-spending requests: the fresh connection that stops libcurl's own
---     silent resend, and the reconcile functions of campaign creation,
---     campaign validation and text validation jobs;
+--     silent resend; a definite 500/503 returned as it is (never resent, never
+--     reconciled, not retryable); and the reconcile functions of campaign
+--     creation, campaign validation and text validation jobs, which only
+--     accept what was created since the call began and not by an earlier call;
 --   * requests that carry an idempotency key are retried like GETs.
 -- Backoff and Retry-After waits go through an injected clock: nothing sleeps.
 local H = require("spec.support.helpers")
+local reconcile = require("scravio.reconcile")
 local retry = require("scravio.retry")
 
 local CAMPAIGN = { type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "running" }, targetEmails = 300 }
@@ -87,6 +90,21 @@ describe("retry policy (retry.lua)", function()
     assert.is_false(retry.outcome_unknown({ kind = "api", status = 302 }))
     assert.is_true(retry.no_answer({ kind = "api", status = 502 }))
     assert.is_false(retry.no_answer({ kind = "api", status = 500 }))
+  end)
+
+  it("reads createdAt client-side, with the 2 s clock-skew allowance", function()
+    assert.equals(0, reconcile.parse_time("1970-01-01T00:00:00Z"))
+    assert.equals(951782400, reconcile.parse_time("2000-02-29T00:00:00.000Z"))
+    assert.equals(1706702400.5, reconcile.parse_time("2024-01-31T12:00:00.500Z"))
+    assert.equals(1706702400, reconcile.parse_time("2024-01-31T14:00:00+02:00"))
+    assert.equals(1706702400, reconcile.parse_time("2024-01-31T12:00:00"))
+    for _, bad in ipairs({ "2024-01-31", "yesterday", "2024-13-01T00:00:00Z", 5, false }) do
+      assert.is_nil(reconcile.parse_time(bad))
+    end
+    local t0 = 1706702400
+    assert.is_true(reconcile.created_since("2024-01-31T11:59:58.000Z", t0))
+    assert.is_false(reconcile.created_since("2024-01-31T11:59:57.999Z", t0))
+    assert.is_false(reconcile.created_since(nil, t0))
   end)
 
   it("backs off exponentially with full jitter, capped", function()
@@ -359,13 +377,149 @@ describe("reliability against the fake server", function()
 
     it("reconciles a reset_after to the campaign just created, not an older identical one", function()
       local first = assert(client.campaigns:create(CAMPAIGN))
-      srv:advance(120)
       srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_after" })
       local second, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(err)
       assert.are_not.equal(first.id, second.id)
       assert.equals(2, campaigns_on_server())
       assert.equals(2, count("POST", "/api/campaigns"))
+      assert.equals(1, #H.events_of(events, "reconciled"))
+    end)
+
+    it("never returns an identical campaign this client created earlier when the server created none", function()
+      local first = assert(client.campaigns:create(CAMPAIGN))
+      assert.is_truthy(client._created[first.id])
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_before" })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals("network", err.cause.kind)
+      assert.is_true(err.reconciled) -- it looked (GET /campaigns) and took nothing
+      assert.equals(1, count("GET", "/api/campaigns"))
+      assert.equals(0, #H.events_of(events, "reconciled"))
+      assert.equals(2, count("POST", "/api/campaigns"))
+      assert.equals(1, campaigns_on_server())
+    end)
+
+    it("never returns an identical campaign this client created earlier after a timeout", function()
+      client = new_client({ timeout = 1 })
+      local first = assert(client.campaigns:create(CAMPAIGN))
+      -- the server holds the request past the client's timeout, then creates it
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "slow", delay = 2 })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals("timeout", err.cause.kind)
+      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(0, #H.events_of(events, "reconciled"))
+      assert.equals(2, count("POST", "/api/campaigns"))
+      local n = 0
+      for _ = 1, 50 do -- let the held request finish: then there are two, never three
+        n = campaigns_on_server()
+        if n == 2 then break end
+        os.execute("sleep 0.1")
+      end
+      assert.equals(2, n)
+      assert.is_truthy(client._created[first.id])
+    end)
+
+    it("never returns an identical campaign created a few seconds before the call began", function()
+      -- created 5 s ago (by another process): outside the 2 s clock-skew allowance
+      srv:seed_campaign({ type = CAMPAIGN.type, inputs = CAMPAIGN.inputs, targetEmails = CAMPAIGN.targetEmails,
+        age = 2 })
+      assert.equals(1, campaigns_on_server())
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_before" })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(0, #H.events_of(events, "reconciled"))
+    end)
+
+    it("checks createdAt itself, even when the listing ignores `from`", function()
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_before" })
+      local old = {
+        _id = "0123456789abcdef01234567", type = CAMPAIGN.type, targetEmails = CAMPAIGN.targetEmails,
+        inputs = CAMPAIGN.inputs, status = "pending", createdAt = os.date("!%Y-%m-%dT%H:%M:%S.000Z", os.time() - 30),
+      }
+      srv:fault({ method = "GET", path = "/api/campaigns", kind = "status", status = 200, count = -1,
+        content_type = "application/json",
+        body = H.scravio.json.encode({ items = H.scravio.array({ old }),
+          pagination = { totalCount = 1, totalPages = 1, currentPage = 1, perPage = 20 } }) })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(1, count("GET", "/api/campaigns"))
+      -- the same listing with a createdAt inside the call's window is taken
+      client = new_client()
+      srv:clear_faults()
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_before" })
+      old.createdAt = os.date("!%Y-%m-%dT%H:%M:%S.000Z", os.time() + 1)
+      srv:fault({ method = "GET", path = "/api/campaigns", kind = "status", status = 200, count = -1,
+        content_type = "application/json",
+        body = H.scravio.json.encode({ items = H.scravio.array({ old }),
+          pagination = { totalCount = 1, totalPages = 1, currentPage = 1, perPage = 20 } }) })
+      c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(err)
+      assert.equals(old._id, c.id)
+    end)
+
+    it("returns a definite 500 as it is: kind api, not retryable, never resent, no reconciliation GET", function()
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "status", status = 500,
+        content_type = "application/json",
+        body = '{"message":"Something broke","code":"INTERNAL_ERROR","errors":[],"requestId":"req_0123456789abcdef0123"}' })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("api", err.kind)
+      assert.equals(500, err.status)
+      assert.equals("INTERNAL_ERROR", err.code)
+      assert.equals("Something broke", err.message)
+      assert.equals("req_0123456789abcdef0123", err.request_id)
+      assert.is_false(err.retryable)
+      assert.is_nil(err.reconciled)
+      assert.equals(1, err.attempts)
+      assert.truthy(err.gave_up:find("not resent", 1, true))
+      assert.truthy(err.gave_up:find("check", 1, true))
+      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.equals(0, #srv:requests({ method = "GET" }))
+      assert.equals(0, #H.events_of(events, "reconcile"))
+      assert.equals(0, #H.events_of(events, "retry"))
+      assert.equals(0, campaigns_on_server())
+    end)
+
+    it("returns a definite 503 the same way, even when an identical campaign exists", function()
+      local first = H.client(srv)
+      assert(first.campaigns:create(CAMPAIGN)) -- another client's, just now
+      first:close()
+      srv:clear_requests()
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "status", status = 503 })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("api", err.kind)
+      assert.equals(503, err.status)
+      assert.is_false(err.retryable)
+      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.equals(0, count("GET", "/api/campaigns"))
+      assert.equals(0, #H.events_of(events, "reconcile"))
+    end)
+
+    it("still resends after a 408 (refused before processing): one campaign", function()
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "status", status = 408 })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(err)
+      assert.equals(2, count("POST", "/api/campaigns"))
+      assert.equals(1, campaigns_on_server())
+      assert.is_string(c.id)
+    end)
+
+    it("keeps at most CREATED_MAX ids per client, oldest first out", function()
+      local c = new_client()
+      for i = 1, reconcile.CREATED_MAX + 5 do reconcile.remember(c, "id" .. i) end
+      assert.equals(reconcile.CREATED_MAX, #c._created)
+      assert.is_nil(reconcile.known(c, "id5"))
+      assert.is_number(reconcile.known(c, "id6"))
+      assert.equals("id6", c._created[1])
+      assert.is_number(reconcile.known(c, "id" .. (reconcile.CREATED_MAX + 5)))
     end)
 
     it("answers unknown_outcome with the cause when a reconcile function fails", function()
@@ -419,6 +573,31 @@ describe("reliability against the fake server", function()
       assert.equals("unknown_outcome", err.kind)
     end)
 
+    it("returns a definite 500 as it is: not retryable, never resent, no reconciliation GET", function()
+      srv:clear_requests()
+      srv:fault({ method = "POST", path = P(), kind = "status", status = 500 })
+      local res, err = campaign:validate()
+      assert.is_nil(res)
+      assert.equals("api", err.kind)
+      assert.equals(500, err.status)
+      assert.is_false(err.retryable)
+      assert.equals(1, count("POST", P()))
+      assert.equals(0, count("GET", "/api/campaigns/" .. campaign.id))
+      assert.equals(0, #H.events_of(events, "reconcile"))
+    end)
+
+    it("does not take a validation this client started just before for this one", function()
+      assert(campaign:validate())
+      srv:advance(5) -- it completes
+      srv:fault({ method = "POST", path = P(), kind = "reset_before" })
+      local res, err = campaign:validate()
+      assert.is_nil(res)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(2, count("POST", P()))
+      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(0, #H.events_of(events, "reconciled"))
+    end)
+
     it("is resent after a 429 (not processed) and starts once", function()
       srv:fault({ method = "POST", path = P(), kind = "rate_limit", retry_after = 1 })
       local res, err = campaign:validate()
@@ -464,6 +643,62 @@ describe("reliability against the fake server", function()
       assert.equals("unknown_outcome", err.kind)
       assert.equals(1, count("POST", P))
       assert.equals(0, (jobs_on_server()))
+    end)
+
+    it("reconciles using the unique count of what was sent, which is sent unchanged", function()
+      srv:fault({ method = "POST", path = P, kind = "reset_after" })
+      local sent = { "Ann@Example.com", "ann@example.com", "not-an-address", "bob@example.com" }
+      local job, err = client.validation_jobs:submit(sent)
+      assert.is_nil(err)
+      assert.equals(3, job.totalEmails)
+      assert.equals(1, #H.events_of(events, "reconciled"))
+      local body = H.scravio.json.decode(srv:requests({ method = "POST", path = P })[1].body)
+      assert.same(sent, body.emails)
+    end)
+
+    it("never returns a job this client submitted earlier with as many emails", function()
+      local first = assert(client.validation_jobs:submit(EMAILS))
+      srv:advance(10) -- it completes, so another may be submitted
+      srv:fault({ method = "POST", path = P, kind = "reset_before" })
+      local job, err = client.validation_jobs:submit({ "dan@example.com", "eve@example.com", "fay@example.org" })
+      assert.is_nil(job)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(1, #H.events_of(events, "reconcile"))
+      assert.equals(0, #H.events_of(events, "reconciled"))
+      local n, items = jobs_on_server()
+      assert.equals(1, n)
+      assert.equals(first.id, items[1].id)
+    end)
+
+    it("does not match a new job whose totalEmails differs from the unique count sent", function()
+      srv:fault({ method = "POST", path = P, kind = "reset_after" })
+      -- the server counts 3 unique addresses; a count of 4 (duplicates counted) would not match
+      local job, err = client.validation_jobs:submit("a@example.com,b@example.com,c@example.com,A@EXAMPLE.COM")
+      assert.is_nil(err)
+      assert.equals(3, job.totalEmails)
+      -- a job of 2 emails created by someone else does not pass for one of 5
+      srv:advance(10)
+      local other = H.client(srv)
+      assert(other.validation_jobs:submit({ "x@example.com", "y@example.com" }))
+      other:close()
+      srv:advance(10)
+      srv:fault({ method = "POST", path = P, kind = "reset_before" })
+      local none, uerr = client.validation_jobs:submit({ "1@example.com", "2@example.com", "3@example.com",
+        "4@example.com", "5@example.com" })
+      assert.is_nil(none)
+      assert.equals("unknown_outcome", uerr.kind)
+    end)
+
+    it("returns a definite 503 as it is: not retryable, never resent, no reconciliation GET", function()
+      srv:fault({ method = "POST", path = P, kind = "status", status = 503 })
+      local job, err = client.validation_jobs:submit(EMAILS)
+      assert.is_nil(job)
+      assert.equals("api", err.kind)
+      assert.equals(503, err.status)
+      assert.is_false(err.retryable)
+      assert.equals(1, count("POST", P))
+      assert.equals(0, count("GET", "/api/validation-jobs"))
+      assert.equals(0, #H.events_of(events, "reconcile"))
     end)
 
     it("is never retried on 409 (a job is already active)", function()

@@ -3,9 +3,9 @@ local core = require("scravio.core")
 local body = require("scravio.body")
 local errors = require("scravio.errors")
 local pagination = require("scravio.pagination")
+local reconcile = require("scravio.reconcile")
 local request = require("scravio.request")
 local resource = require("scravio.resource")
-local runtime = require("scravio.runtime")
 local validate = require("scravio.validate")
 
 local M = {}
@@ -47,17 +47,22 @@ local function search_term(params)
 end
 
 -- After a create whose outcome is unknown: find the campaign it made, if any.
--- A match is a campaign created since the request started (less a minute of
--- clock skew) with the same type, targetEmails and every input we sent.
+-- A match is a campaign created since the request started (less the
+-- clock-skew allowance, reconcile.CLOCK_SKEW: createdAt is checked here, not
+-- only through `from`), that this client did not already create before
+-- (client._created), with the same type, targetEmails, title (when sent) and
+-- every input we sent.
 local function find_created(client, params, started_wall)
   local query = {
-    from = runtime.iso8601(started_wall - 60), type = params.type, q = search_term(params),
+    from = reconcile.since_query(started_wall), type = params.type, q = search_term(params),
     sortBy = "createdAt", order = "desc", perPage = 20,
   }
   local res = request.call(client, "GET", "/campaigns", { query = query, max_retries = 3 })
   if type(res) ~= "table" or type(res.items) ~= "table" then return nil end
   for _, c in ipairs(res.items) do
-    if c.type == params.type and c.targetEmails == params.targetEmails
+    if type(c) == "table" and type(c._id) == "string" and not reconcile.known(client, c._id)
+      and reconcile.created_since(c.createdAt, started_wall)
+      and c.type == params.type and c.targetEmails == params.targetEmails
       and (params.title == nil or c.title == params.title) and type(c.inputs) == "table" then
       local all = true
       for k, v in pairs(params.inputs) do
@@ -82,11 +87,15 @@ function Service:create(params)
       local found = find_created(client, params, started_wall)
       return found and { campaign = found } or nil
     end,
+    unknown_hint = "list campaigns created since the call (GET /campaigns?sortBy=createdAt&order=desc)",
   })
   if res == nil then return nil, err end
   local data = res.campaign or request.unwrap(res)
   if type(data) == "table" and type(data.campaign) == "table" then data = data.campaign end
-  return core.wrap("Campaign", data, client)
+  local c, werr = core.wrap("Campaign", data, client)
+  -- Created (answered or reconciled): never to be taken for a later create's result.
+  if c then reconcile.remember(client, c._id) end
+  return c, werr
 end
 
 --- GET /campaigns/{id} -> Campaign
@@ -152,15 +161,16 @@ function Campaign.validation_preview(c)
 end
 
 -- After a validate whose outcome is unknown: is validation now running (or
--- done) on this campaign, started since we asked?
+-- done) on this campaign, started since we asked (less the clock-skew
+-- allowance)? A validation this client itself started so shortly before that
+-- the two cannot be told apart is not taken for this one.
 local function find_validation(client, id, started_wall)
   local res = request.call(client, "GET", "/campaigns/{}", { max_retries = 3 }, id)
   local pv = type(res) == "table" and request.unwrap(res).postValidation
   if type(pv) ~= "table" or (pv.status ~= "validating" and pv.status ~= "completed") then return nil end
-  -- One that started before this request (less a minute of clock skew) is an older validation.
-  if type(pv.startedAt) == "string" and pv.startedAt:sub(1, 19) < runtime.iso8601(started_wall - 60):sub(1, 19) then
-    return nil
-  end
+  if not reconcile.created_since(pv.startedAt, started_wall) then return nil end -- an older validation
+  local earlier = reconcile.known(client, "validation:" .. id)
+  if earlier and earlier >= started_wall - 2 * reconcile.CLOCK_SKEW then return nil end
   return { campaignId = id, status = pv.status, emailsToValidate = pv.total,
     creditCost = pv.creditReserved, reconciled = true }
 end
@@ -173,8 +183,10 @@ function Campaign.validate(c)
   local res, err = request.call(client, "POST", "/campaigns/{}/validate", {
     safe = false, pace = { "validate", id },
     reconcile = function(started_wall) return find_validation(client, id, started_wall) end,
+    unknown_hint = "look at the campaign's postValidation (GET /campaigns/{id})",
   }, id)
   if res == nil then return nil, err end
+  if type(id) == "string" then reconcile.remember(client, "validation:" .. id) end
   return request.unwrap(res)
 end
 

@@ -46,7 +46,13 @@ function Export.refresh(e)
       if x.exportId == data.exportId then return x end
     end
   end)
-  if not ok then return nil, found end
+  if not ok then
+    -- The iterator raises scravio.Error values; anything else (a page whose
+    -- items are not objects, a failure without a message) becomes one too.
+    if core.is_error(found) then return nil, found end
+    return nil, errors.new("decode", "export " .. tostring(data.exportId) .. " could not be looked up in "
+      .. "GET /list-exports: " .. tostring(found), { method = "GET", path = "/list-exports" })
+  end
   if not found then
     return nil, errors.new("api", "export " .. tostring(data.exportId) .. " is no longer listed",
       { status = 404, code = "NOT_FOUND", method = "GET", path = "/list-exports" })

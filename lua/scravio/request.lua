@@ -12,8 +12,12 @@
 -- are never sent twice once they may have reached the server: they go out on
 -- a fresh connection (libcurl would otherwise resend them by itself when a
 -- kept-alive connection turns out dead), they are retried only when the server
--- certainly did not act on them, and an unknown outcome is reconciled by
--- looking for the result; failing that the caller gets kind "unknown_outcome".
+-- certainly did not act on them (no connection, 429, 408). When there was no
+-- answer at all (reset or timeout after sending, an unreadable 2xx, a 502/504)
+-- the outcome is reconciled by looking for the result (created since the call
+-- began, and not one this client created before); failing that the caller
+-- gets kind "unknown_outcome". A definite 5xx answer (500, 503) is returned as
+-- it is, with retryable = false: never resent, never reconciled.
 --
 -- Time comes from client._runtime (now, time, sleep, random) when set, else
 -- scravio.runtime: tests inject a fake clock there and never really wait.
@@ -176,7 +180,19 @@ function M.call(client, method, template, opts, ...)
     end
 
     if not safe and not retry.not_processed(err) and retry.outcome_unknown(err) then
-      -- It may have happened. Look before answering; never resend.
+      if not retry.no_answer(err) then
+        -- A definite answer (500, 503, ...): the API says the request failed.
+        -- It is returned as it is, never resent and never reconciled (looking
+        -- could only turn up some other, older object), and marked not
+        -- retryable: whether to repeat a credit-spending call is the caller's
+        -- decision, after checking.
+        err.retryable = false
+        err.gave_up = string.format("not resent: the API answered %s to %s %s, which spends credits and has "
+          .. "no idempotency key; check whether it took effect before repeating it",
+          tostring(err.status), method, path)
+        return finish(client, err, method, path, attempt, "not safe to resend")
+      end
+      -- No answer at all: it may have happened. Look before answering; never resend.
       local reconciled = false
       if opts.reconcile then
         M.emit(client, { type = "reconcile", method = method, path = path, attempt = attempt,
@@ -190,13 +206,8 @@ function M.call(client, method, template, opts, ...)
         end
         if not ok then err.reconcile_error = tostring(found) end
       end
-      if retry.no_answer(err) then
-        return finish(client, unknown_outcome(err, method, path, attempt, reconciled, opts.unknown_hint),
-          method, path, attempt, "outcome unknown")
-      end
-      -- A definite 5xx: the server says it failed (and nothing was found).
-      err.reconciled = reconciled or nil
-      return finish(client, err, method, path, attempt, "not safe to resend")
+      return finish(client, unknown_outcome(err, method, path, attempt, reconciled, opts.unknown_hint),
+        method, path, attempt, "outcome unknown")
     end
 
     local delay, how = retry.decide(err, {

@@ -11,7 +11,11 @@
 -- A request that spends credits and carries no idempotency key (POST
 -- /campaigns, POST /campaigns/{id}/validate, POST /validation-jobs/text) is
 -- resent only when the server certainly did not act on it: the connection was
--- never made, or the server refused it before processing (429, 408).
+-- never made, or the server refused it before processing (429, 408). When
+-- there was no answer at all (no_answer: reset or timeout after sending, an
+-- unreadable 2xx, a 502/504) request.lua reconciles; a definite 500/503 answer
+-- is returned as it is, marked not retryable, and neither resent nor
+-- reconciled.
 --
 -- Compared with the Stripe and OpenAI SDKs: the same statuses (they also
 -- retry 409, which here means "validation already running" and must not be
@@ -46,6 +50,8 @@ end
 --- Could a request that failed like this have taken effect on the server?
 -- (Reset or timeout after sending, a 2xx we could not read, any 5xx: a 500
 -- may come after the work was done, a 502/504 says nothing about upstream.)
+-- Either way an unsafe request is not resent; only no_answer() failures are
+-- reconciled.
 function M.outcome_unknown(err)
   if err.kind == "timeout" or err.kind == "network" then return err.sent ~= false end
   if err.kind == "decode" then return err.status == nil or err.status < 300 end
@@ -53,8 +59,9 @@ function M.outcome_unknown(err)
 end
 
 --- Is the failure itself silent about the outcome (no definite answer from
--- the API at all)? A 500/503 is a definite "failed"; a 502/504 comes from a
--- gateway that lost track of the upstream.
+-- the API at all)? A 500/503 is a definite "failed", returned as it is; a
+-- 502/504 comes from a gateway that lost track of the upstream. Only these
+-- silent failures of a credit-spending request are reconciled.
 function M.no_answer(err)
   if err.kind == "timeout" or err.kind == "network" or err.kind == "decode" then return true end
   return err.status == 502 or err.status == 504

@@ -2,8 +2,8 @@
 --
 -- Pure Lua, no dependencies; runs unchanged on Lua 5.1-5.4 and LuaJIT 2.1.
 --
--- Every checker returns `true` (validate.emails: the normalised array) on
--- success, or `nil, problems` where `problems` is an array of
+-- Every checker returns `true` (validate.emails: true and the number of
+-- unique addresses) on success, or `nil, problems` where `problems` is an array of
 -- `{param = ..., msg = ..., location = "body"|"query"|"path"}` naming each field
 -- the way the server does ("inputs.hashtag", "targetEmails", "perPage"); items
 -- of an array are named with their Lua (1-based) index: "inputs.hashtags[2]".
@@ -608,18 +608,14 @@ end
 -- POST /validation-jobs/text
 ---------------------------------------------------------------------------
 
-local function looks_like_email(s)
-  local at = find(s, "@", 1, true)
-  if not at or at == 1 then return false end
-  if find(s, "@", at + 1, true) then return false end
-  return find(s, ".", at + 1, true) ~= nil
-end
-
---- Normalises and checks the `emails` of POST /validation-jobs/text.
--- emails: an array of strings or one comma-separated string. Entries are
--- trimmed, empty ones dropped, duplicates removed case-insensitively (the
--- first spelling and position win). Returns the normalised array (a new
--- table) or nil, problems.
+--- Checks the `emails` of POST /validation-jobs/text, as the reference
+-- defines it: an array of strings or one comma-separated string, at least 1
+-- and at most 5,000 addresses after case-insensitive de-duplication. Nothing
+-- is changed or refused for its format: the caller's value is sent as it is,
+-- and the server removes duplicates and classifies bad addresses (that is
+-- what the job is for). Returns true, the number of unique non-empty entries
+-- (trimmed, compared case-insensitively; a string is split on commas), or
+-- nil, problems.
 function validate.emails(emails)
   local P = {}
   local entries, n
@@ -645,36 +641,29 @@ function validate.emails(emails)
     return nil, P
   end
 
-  local out, seen = {}, {}
+  local unique, seen = 0, {}
   for i = 1, n do
     local e = entries[i]
     if type(e) ~= "string" then
       add(P, "emails", "body", "emails[%d] must be a string, got %s", i, got(e))
     else
-      e = trim(e)
-      if e ~= "" then
-        if not looks_like_email(e) then
-          add(P, "emails", "body", "emails[%d] is not an email address (expected name@domain.tld), got %s",
-            i, quote(e))
-        else
-          local key = lower(e)
-          if not seen[key] then
-            seen[key] = true
-            out[#out + 1] = e
-          end
-        end
+      local key = lower(trim(e))
+      if key ~= "" and not seen[key] then
+        seen[key] = true
+        unique = unique + 1
       end
     end
   end
 
   local max = LIMITS.EMAILS_MAX
-  if #out > max then
+  if unique > max then
     add(P, "emails", "body", "emails must contain at most %d unique addresses, got %d after de-duplication",
-      max, #out)
-  elseif #out == 0 and not P[1] then
+      max, unique)
+  elseif unique == 0 and not P[1] then
     add(P, "emails", "body", "emails must contain at least 1 email address (at most %d)", max)
   end
-  return result(P, out)
+  if P[1] then return nil, P end
+  return true, unique
 end
 
 ---------------------------------------------------------------------------

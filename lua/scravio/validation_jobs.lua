@@ -3,9 +3,9 @@ local core = require("scravio.core")
 local campaigns = require("scravio.campaigns")
 local errors = require("scravio.errors")
 local pagination = require("scravio.pagination")
+local reconcile = require("scravio.reconcile")
 local request = require("scravio.request")
 local resource = require("scravio.resource")
-local runtime = require("scravio.runtime")
 local validate = require("scravio.validate")
 local body = require("scravio.body")
 
@@ -24,30 +24,42 @@ end
 M.wrap = wrap
 
 -- After a text submission whose outcome is unknown: a job created since we
--- asked, with as many unique emails as we sent.
+-- asked (less the clock-skew allowance, reconcile.CLOCK_SKEW, checked on
+-- createdAt here, not only through `from`), that this client did not create
+-- before (client._created), with as many emails as the unique ones we sent.
 local function find_submitted(client, count, started_wall)
   local res = request.call(client, "GET", "/validation-jobs", { max_retries = 3, query = {
-    from = runtime.iso8601(started_wall - 60), sortBy = "createdAt", order = "desc", limit = 10 } })
+    from = reconcile.since_query(started_wall), sortBy = "createdAt", order = "desc", limit = 10 } })
   local data = type(res) == "table" and request.unwrap(res)
   if type(data) ~= "table" or type(data.jobs) ~= "table" then return nil end
   for _, job in ipairs(data.jobs) do
-    if job.totalEmails == count then return { success = true, data = job } end
+    if type(job) == "table" and type(job.jobId) == "string" and job.totalEmails == count
+      and not reconcile.known(client, job.jobId) and reconcile.created_since(job.createdAt, started_wall) then
+      return { success = true, data = job }
+    end
   end
   return nil
 end
 
---- POST /validation-jobs/text -> ValidationJob. emails: array or comma string.
--- Reserves credits; 3 per hour; one active job per account (409).
+--- POST /validation-jobs/text -> ValidationJob. emails: an array of strings
+-- or one comma-separated string, sent exactly as given (the API removes
+-- duplicates and judges each address; that is the job's purpose). Checked
+-- client-side: the type, at least one non-empty entry, at most 5,000 unique
+-- entries (case-insensitive). Reserves credits; 3 per hour; one active job
+-- per account (409).
 function Service:submit(emails)
-  local list, problems = validate.emails(emails)
-  if not list then return nil, errors.invalid(problems, "emails") end
+  local ok, unique = validate.emails(emails)
+  if not ok then return nil, errors.invalid(unique, "emails") end
   local client = self.client
   local res, err = request.call(client, "POST", "/validation-jobs/text", {
-    body = { emails = body.as_array(list) }, safe = false, pace = { "validation_text" },
-    reconcile = function(started_wall) return find_submitted(client, #list, started_wall) end,
+    body = { emails = body.as_array(emails) }, safe = false, pace = { "validation_text" },
+    reconcile = function(started_wall) return find_submitted(client, unique, started_wall) end,
+    unknown_hint = "list validation jobs created since the call (GET /validation-jobs)",
   })
   if res == nil then return nil, err end
-  return wrap(client, request.unwrap(res))
+  local job, werr = wrap(client, request.unwrap(res))
+  if job then reconcile.remember(client, job.jobId) end
+  return job, werr
 end
 
 local function required_strings(params, names, what)
@@ -103,7 +115,10 @@ function Service:confirm_upload(params)
   if not ok then return nil, err end
   local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/confirm", { body = params, safe = true })
   if res == nil then return nil, rerr end
-  return wrap(self.client, request.unwrap(res))
+  local job, werr = wrap(self.client, request.unwrap(res))
+  -- (listed with the text jobs: never to be taken for a text submission's result)
+  if job then reconcile.remember(self.client, job.jobId) end
+  return job, werr
 end
 
 --- GET /validation-jobs/{id} -> ValidationJob

@@ -1,0 +1,83 @@
+--- Reconciliation: finding the object a credit-spending request may have
+-- created when it got no answer (request.lua calls opts.reconcile then).
+local request = require("scravio.request")
+local runtime = require("scravio.runtime")
+
+local M = {}
+
+-- A reconcile function looks for the object an unanswered request may have
+-- created. It must never take an older object for it, so it only accepts
+-- objects created at or after the call began, less CLOCK_SKEW seconds (the
+-- createdAt is compared here, client-side, not only through a `from` query),
+-- and never one this client already knows it created (client._created).
+
+M.CLOCK_SKEW = 2    -- seconds of client/server clock difference tolerated
+M.CREATED_MAX = 64  -- ids kept per client in client._created
+
+--- Remember that this client created `id` (a string): reconciliation will
+-- never return it. client._created maps id -> the wall time it was recorded
+-- and lists the ids in order (1..n), the oldest dropped beyond CREATED_MAX.
+function M.remember(client, id)
+  if type(id) ~= "string" or id == "" then return end
+  local set = client._created
+  if not set then
+    set = {}
+    client._created = set
+  end
+  if set[id] == nil then set[#set + 1] = id end
+  set[id] = request.clock(client).time()
+  while #set > M.CREATED_MAX do
+    set[table.remove(set, 1)] = nil
+  end
+end
+
+--- The wall time at which this client recorded `id`, or nil if it never did.
+function M.known(client, id)
+  local set = client._created
+  if set == nil or type(id) ~= "string" then return nil end
+  return set[id]
+end
+
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+end
+
+--- Seconds since the epoch for an ISO 8601 date-time such as
+-- "2024-01-31T12:00:00.123Z" (or with a +hh:mm offset; none means UTC), or nil.
+function M.parse_time(s)
+  if type(s) ~= "string" then return nil end
+  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo, d, h, mi, sec = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)
+  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then return nil end
+  local t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec
+  local frac, r = rest:match("^[%.,](%d+)(.*)$")
+  if frac then
+    t = t + tonumber("0." .. frac)
+    rest = r
+  end
+  if rest == "" or rest == "Z" or rest == "z" then return t end
+  local sign, zh, zm = rest:match("^([%+%-])(%d%d):?(%d%d)$")
+  if not sign then return nil end
+  local off = tonumber(zh) * 3600 + tonumber(zm) * 60
+  return sign == "+" and t - off or t + off
+end
+
+--- Was an object stamped `stamp` (ISO 8601) created at or after the call that
+-- began at `started_wall`, less the clock-skew allowance? nil/unreadable: no.
+function M.created_since(stamp, started_wall)
+  local t = M.parse_time(stamp)
+  return t ~= nil and t >= started_wall - M.CLOCK_SKEW
+end
+
+--- The `from` query value for a reconciliation listing.
+function M.since_query(started_wall)
+  return runtime.iso8601(started_wall - M.CLOCK_SKEW)
+end
+
+
+return M
