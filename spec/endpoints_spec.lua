@@ -129,6 +129,8 @@ describe("endpoints", function()
       local res = assert(c:stop())
       assert.equals(c.id, res.campaignId)
       assert.is_true(res.stopRequested)
+      assert.is_string(res.status)
+      assert.equals(res.status, c.status) -- the object follows the stop's answer
       srv:advance(60)
       c:refresh()
       assert.equals("stopped", c.status)

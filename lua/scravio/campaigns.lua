@@ -133,7 +133,11 @@ function Campaign.stop(c)
   local res, err = request.call(client, "POST", "/campaigns/{}/stop",
     { safe = true, pace = { "stop", data._id } }, data._id)
   if res == nil then return nil, err end
-  return request.unwrap(res)
+  local result = request.unwrap(res)
+  -- The answer carries the campaign's updated status: the object says so too,
+  -- rather than keep the state it had before the stop.
+  if type(result) == "table" and type(result.status) == "string" then data.status = result.status end
+  return result
 end
 
 --- c:leads_page(query) -> {items={lead...}, pagination={...}}
