@@ -184,6 +184,7 @@ int scv_classify(lua_State *L, const scv_response *r) {
       lua_pushstring(L, r->request_id);
       lua_setfield(L, -2, "request_id");
     }
+    redact_error(L, lua_gettop(L), r);
     return 0;
   }
 

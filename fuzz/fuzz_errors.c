@@ -10,7 +10,8 @@
  *    a retry_after, when present, is a finite number in [0, one year];
  *    400/401/403/404/409 are never retryable, 408/429/5xx are unless the body
  *    says INSUFFICIENT_CREDITS;
- *  - tostring(err) works and is one line of bounded length;
+ *  - tostring(err) works and is one line of bounded length, and never shows
+ *    the client's credential (r.secret) however the body echoes it;
  *  - scv_parse_retry_after on the raw input is -1 or finite in [0, one year];
  *  - the same, with Lua's allocator failing part-way (under lua_pcall):
  *    memory errors may be raised, but nothing crashes or leaks.
@@ -44,6 +45,9 @@ static void *fuzz_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   return realloc(ptr, nsize);
 }
+
+/* The credential the classified responses may echo (see check_error). */
+#define FUZZ_SECRET "SECRETSECRET42"
 
 static void fail(const char *what, const char *detail) {
   fprintf(stderr, "fuzz_errors: %s: %s\n", what, detail ? detail : "");
@@ -122,6 +126,12 @@ static void check_error(lua_State *L, long status, int strict) {
   size_t n;
   const char *s = luaL_tolstring(L, -1, &n); /* __tostring */
   if (strict && (s == NULL || n > 4096)) fail("tostring(err) is too long", NULL);
+  if (s && (memchr(s, '\n', n) || memchr(s, '\r', n))) fail("tostring(err) is not one line", s);
+  /* The client's own credential, echoed anywhere in the body, never shows. */
+  if (s && n >= sizeof FUZZ_SECRET - 1) {
+    for (size_t i = 0; i + sizeof FUZZ_SECRET - 1 <= n; i++)
+      if (memcmp(s + i, FUZZ_SECRET, sizeof FUZZ_SECRET - 1) == 0) fail("tostring(err) shows the secret", s);
+  }
   lua_pop(L, 1);
 }
 
@@ -152,6 +162,8 @@ static int run(lua_State *L) {
   r.method = (flags & 16) ? "POST" : "GET";
   r.path = "/campaigns";
   r.max_depth = (flags & 32) ? 4 : 256;
+  r.secret = FUZZ_SECRET;
+  r.secret_hint = "[key]";
 
   int top = lua_gettop(L);
   int ok = scv_classify(L, &r);
