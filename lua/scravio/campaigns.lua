@@ -116,16 +116,8 @@ local Campaign = core.methods.Campaign
 Campaign.refresh = resource.refresher("/campaigns/{}", "_id")
 
 --- c:data() -> a plain deep copy of the API object
-function Campaign.data(c)
-  return M.deep_copy((core.unwrap(c)))
-end
-
-function M.deep_copy(v)
-  if type(v) ~= "table" then return v end
-  local out = setmetatable({}, getmetatable(v) == core.array_mt and core.array_mt or nil)
-  for k, x in pairs(v) do out[k] = M.deep_copy(x) end
-  return out
-end
+Campaign.data = resource.data
+M.deep_copy = resource.deep_copy
 
 --- c:stop() -> stop result (POST /campaigns/{id}/stop; idempotent, 5/min)
 function Campaign.stop(c)

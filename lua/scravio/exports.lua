@@ -1,9 +1,9 @@
 --- client.exports and the Export object's methods.
 local core = require("scravio.core")
-local campaigns = require("scravio.campaigns")
 local errors = require("scravio.errors")
 local pagination = require("scravio.pagination")
 local request = require("scravio.request")
+local resource = require("scravio.resource")
 local validate = require("scravio.validate")
 
 local M = {}
@@ -62,15 +62,9 @@ function Export.refresh(e)
 end
 
 --- e:download_url() -> {downloadUrl, filename}; 400 until the export is completed.
-function Export.download_url(e)
-  local data, client = core.unwrap(e)
-  local res, err = request.call(client, "GET", "/list-exports/{}/download", nil, data.exportId)
-  if res == nil then return nil, err end
-  return request.unwrap(res)
-end
+Export.download_url = resource.download_url("/list-exports/{}/download", "exportId")
 
-function Export.data(e)
-  return campaigns.deep_copy((core.unwrap(e)))
-end
+--- e:data() -> a plain deep copy of the API object
+Export.data = resource.data
 
 return M

@@ -1,5 +1,6 @@
 --- What every resource type does the same way: fetch one object by id into
--- its userdata, and refresh a userdata in place from the same endpoint.
+-- its userdata, refresh it in place from the same endpoint, copy it out, and
+-- ask for its download URL.
 local core = require("scravio.core")
 local request = require("scravio.request")
 
@@ -30,6 +31,29 @@ function M.refresher(template, id_field)
     if type(res) == "table" then res = request.unwrap(res) end
     core.replace(obj, res)
     return obj
+  end
+end
+
+--- A plain deep copy of a decoded value (arrays stay marked as arrays).
+function M.deep_copy(v)
+  if type(v) ~= "table" then return v end
+  local out = setmetatable({}, getmetatable(v) == core.array_mt and core.array_mt or nil)
+  for k, x in pairs(v) do out[k] = M.deep_copy(x) end
+  return out
+end
+
+--- obj:data() for every resource type: a plain deep copy of the API object.
+function M.data(obj)
+  return M.deep_copy((core.unwrap(obj)))
+end
+
+--- A download_url method: GET template/{obj[id_field]} -> the `data` object
+-- ({downloadUrl, ...}), or nil, err (a 400/404 until the object is ready).
+function M.download_url(template, id_field)
+  return function(obj)
+    local res, err = request.call(core.owner(obj), "GET", template, nil, obj[id_field])
+    if res == nil then return nil, err end
+    return request.unwrap(res)
   end
 end
 

@@ -139,15 +139,9 @@ local Job = core.methods.ValidationJob
 Job.refresh = resource.refresher("/validation-jobs/{}", "jobId")
 
 --- j:download_url() -> {downloadUrl, expiresIn} (404 until completed)
-function Job.download_url(j)
-  local data, client = core.unwrap(j)
-  local res, err = request.call(client, "GET", "/validation-jobs/{}/download", nil, data.jobId)
-  if res == nil then return nil, err end
-  return request.unwrap(res)
-end
+Job.download_url = resource.download_url("/validation-jobs/{}/download", "jobId")
 
-function Job.data(j)
-  return campaigns.deep_copy((core.unwrap(j)))
-end
+--- j:data() -> a plain deep copy of the API object
+Job.data = resource.data
 
 return M

@@ -527,6 +527,24 @@ local function io_message(err)
   return (tostring(err):match(": ([^:]+)$")) or tostring(err)
 end
 
+--- A storage answer whose body is small (an upload's answer, a download's
+-- error): read it into memory, put the connection back when it can be reused
+-- (`reuse`), and return the status for a 2xx or nil, err (classified; err.sent
+-- = sent) otherwise.
+local function small_answer(self, sock, method, path, status, headers, mode, length, reuse, sent, deadline, stall)
+  local sink, result = memory_sink(M.ERROR_BODY_LIMIT)
+  local rok, kind, detail = read_body(sock, mode, length, sink, deadline, stall, M.CHUNK)
+  if not rok then
+    sock:close()
+    return nil, body_error(kind, detail, method, path, M.ERROR_BODY_LIMIT, status)
+  end
+  finish(self, sock, reuse and mode ~= "close")
+  if status >= 200 and status < 300 then return status end
+  local _, err = core.classify(status, headers, result() or "", method, path, self.handle)
+  if err then err.sent = sent end
+  return nil, err
+end
+
 --- download(url, file, progress, timeout) -> bytes, status | nil, err
 -- A 2xx body streams to `file` in CHUNK pieces (memory stays flat); any other
 -- status keeps up to 64 KB of body in memory for the error object. Storage
@@ -620,16 +638,7 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
         return bytes, status
       else
         f:close()
-        local sink, result = memory_sink(M.ERROR_BODY_LIMIT)
-        local rok, kind, detail = read_body(sock, mode, length, sink, deadline, stall, M.CHUNK)
-        if not rok then
-          sock:close()
-          return nil, body_error(kind, detail, method, path, M.ERROR_BODY_LIMIT, status)
-        end
-        finish(self, sock, keep and mode ~= "close")
-        local _, err = core.classify(status, headers, result() or "", method, path, self.handle)
-        if err then err.sent = true end
-        return nil, err
+        return small_answer(self, sock, method, path, status, headers, mode, length, keep, true, deadline, stall)
       end
     end
   end
@@ -694,17 +703,8 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
         sock:close()
         return nil, malformed("invalid Content-Length", method, path)
       end
-      local sink, result = memory_sink(M.ERROR_BODY_LIMIT)
-      local rok, kind, detail = read_body(sock, mode, length, sink, deadline, stall, M.CHUNK)
-      if not rok then
-        sock:close()
-        return nil, body_error(kind, detail, method, path, M.ERROR_BODY_LIMIT, status)
-      end
-      finish(self, sock, sent_all and keep and mode ~= "close")
-      if status >= 200 and status < 300 then return status end
-      local _, err = core.classify(status, headers, result() or "", method, path, self.handle)
-      if err then err.sent = sent_all end
-      return nil, err
+      return small_answer(self, sock, method, path, status, headers, mode, length, sent_all and keep, sent_all,
+        deadline, stall)
     end
   end
 end
