@@ -179,6 +179,59 @@ static char locale_decimal_point(void)
     return '.';
 }
 
+/* ------------------------------------------------------------------ */
+/* Object key cache                                                    */
+/* ------------------------------------------------------------------ */
+
+/* The API sends the same object keys in every response ("creditCharged",
+   "email" on each of a thousand leads).  lua_pushlstring interns every key
+   again: it hashes all its bytes, walks the string table and, when the
+   previous response's strings were collected, allocates it anew.  Decoding
+   keeps the last key seen per slot of a small direct-mapped cache, keyed by
+   a hash of the first and last 8 bytes; a hit is checked byte for byte
+   against the cached string, then pushed from the anchor table.  The cache
+   lives in the registry (one per Lua state, nothing global) and its strings
+   are anchored there, so they stay interned. */
+#define KEY_CACHE_SLOTS 512 /* power of two */
+#define KEY_CACHE_MAX_LEN 40 /* Lua's short strings */
+#define KEY_CACHE_REG "scravio.json.keys"
+
+typedef struct {
+    uint64_t h[KEY_CACHE_SLOTS];
+    uint32_t len[KEY_CACHE_SLOTS];
+} key_cache;
+
+static void key_cache_init(lua_State *L)
+{
+    key_cache *kc;
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_CACHE_REG);
+    if (!lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    kc = (key_cache *)scv_newud(L, sizeof *kc);
+    memset(kc, 0, sizeof *kc);
+    lua_setfield(L, LUA_REGISTRYINDEX, KEY_CACHE_REG);
+    lua_createtable(L, KEY_CACHE_SLOTS, 0); /* slot i's string at [i + 1] */
+    lua_setfield(L, LUA_REGISTRYINDEX, KEY_CACHE_REG ".strings");
+}
+
+SCV_INLINE uint64_t key_hash(const unsigned char *s, size_t n)
+{
+    uint64_t a = 0, b = 0, h;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        size_t i;
+        for (i = 0; i < n; i++)
+            a = (a << 8) | s[i];
+    }
+    h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
+    return h ^ (h >> 29);
+}
+
 /* Push the array metatable (creating it if scv_json_init was not called). */
 static void push_array_mt(lua_State *L)
 {
@@ -202,6 +255,7 @@ void scv_json_init(lua_State *L)
     lua_pushstring(L, SCV_ARRAY_MT);
     lua_setfield(L, -2, "__name");
     lua_pop(L, 1);
+    key_cache_init(L);
 }
 
 /* ------------------------------------------------------------------ */
@@ -239,6 +293,8 @@ typedef struct {
     int frcap;
     int fr_slot;
     int mt_slot, has_mt;
+    key_cache *kc;  /* NULL: no cache (scv_json_init was not called) */
+    int kc_slot;    /* stack slot of the cache's string table */
     int stack_base; /* stack top before the decoded value */
     int max_depth;
     char *err;
@@ -402,6 +458,42 @@ static int dec_string(dec_t *d, const unsigned char **pp)
         p = scan_plain(p, end);
     }
     lua_pushlstring(d->L, d->buf, len);
+    *pp = p + 1;
+    return 1;
+}
+
+/* *pp points just past the opening quote of an object key.  Pushes the
+   key, from the key cache when it is there. */
+static int dec_key(dec_t *d, const unsigned char **pp)
+{
+    const unsigned char *s = *pp, *p;
+    size_t n, got;
+    uint64_t h;
+    unsigned i;
+    const char *str;
+
+    if (d->kc == NULL)
+        return dec_string(d, pp);
+    p = scan_plain(s, d->end);
+    n = (size_t)(p - s);
+    if (p >= d->end || *p != '"' || n > KEY_CACHE_MAX_LEN)
+        return dec_string(d, pp); /* escapes, an error, or a long key */
+    h = key_hash(s, n);
+    i = (unsigned)(h & (KEY_CACHE_SLOTS - 1));
+    if (d->kc->h[i] == h && d->kc->len[i] == n) {
+        lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
+        str = lua_tolstring(d->L, -1, &got);
+        if (str != NULL && got == n && memcmp(str, s, n) == 0) {
+            *pp = p + 1;
+            return 1;
+        }
+        lua_pop(d->L, 1);
+    }
+    lua_pushlstring(d->L, (const char *)s, n);
+    lua_pushvalue(d->L, -1);
+    lua_rawseti(d->L, d->kc_slot, (scv_idx_t)i + 1);
+    d->kc->h[i] = h;
+    d->kc->len[i] = (uint32_t)n;
     *pp = p + 1;
     return 1;
 }
@@ -753,7 +845,7 @@ obj_key:
     if (SCV_UNLIKELY(p >= end || *p != '"'))
         return dec_unexpected(d, p, "a string key");
     p++;
-    if (!dec_string(d, &p))
+    if (!dec_key(d, &p))
         return 0;
     SKIP_WS(p, end);
     if (SCV_UNLIKELY(p >= end || *p != ':'))
@@ -861,7 +953,15 @@ int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
     lua_pushnil(L);
     d.mt_slot = base + 3;
     d.has_mt = 0;
-    d.stack_base = base + 3;
+    lua_getfield(L, LUA_REGISTRYINDEX, KEY_CACHE_REG ".strings");
+    d.kc_slot = base + 4;
+    d.kc = NULL;
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, LUA_REGISTRYINDEX, KEY_CACHE_REG);
+        d.kc = (key_cache *)lua_touserdata(L, -1); /* anchored by the registry */
+        lua_pop(L, 1);
+    }
+    d.stack_base = base + 4;
 
     if (!dec_run(&d)) {
         lua_settop(L, base);
