@@ -1015,8 +1015,21 @@ SCV_INLINE const unsigned char *skip_string(const unsigned char *p,
 static const unsigned char *skip_number(const unsigned char *p,
                                         const unsigned char *end)
 {
-    const unsigned char *s = p;
+    const unsigned char *s = p, *q = p, *d0;
     numtok t;
+
+    /* Fast path: an integer of at most 19 digits (always finite). */
+    if (*q == '-')
+        q++;
+    d0 = q;
+    if (q < end && *q == '0')
+        q++;
+    else
+        while (q < end && IS_DIGIT(*q))
+            q++;
+    if (q > d0 && q - d0 <= 19 &&
+        (q >= end || (!IS_DIGIT(*q) && *q != '.' && *q != 'e' && *q != 'E')))
+        return q;
     if (lex_number(&p, end, &t) != NULL)
         return NULL;
     if (num_needs_strtod(&t)) {
