@@ -3,7 +3,6 @@
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local request = require("scravio.request")
-local retry = require("scravio.retry")
 local validate = require("scravio.validate")
 
 local M = {}
@@ -95,13 +94,10 @@ local CLOSES = _VERSION == "Lua 5.4" and rawget(_G, "jit") == nil
 -- next page's GET goes out before the current page is decoded, once the page
 -- count from an earlier page says that page exists: the server answers and the
 -- kernel buffers the answer while this side decodes and the loop body runs.
--- Page 1 is never speculative and nothing is asked past the last page. A
--- prefetched page that fails in a way request.call would retry (network,
--- timeout, 408, 429, 5xx, an unreadable 2xx) is fetched again through
--- request.call, after the backoff it would have waited; one it would not
--- retry (a 404, retries exhausted) is raised as request.call raises it
--- (attempts, gave_up, the "error" event), without asking a second time.
--- Prefetched pages report "request"/"response" events with prefetched = true.
+-- Page 1 is never speculative and nothing is asked past the last page. The
+-- prefetched answer goes through request.call as that page's first attempt,
+-- so its failures are retried, reported and raised like any GET's (the
+-- events of that attempt say prefetched = true).
 -- Leaving the loop early (break, an error) drops the prefetch on Lua 5.4;
 -- otherwise it stays in flight, harmless, until the client's next prefetch or
 -- close: the client's other calls use its main handle.
@@ -144,10 +140,9 @@ function M.each(client, kind, wrap, template, query, ...)
     end
   end
 
-  -- The prefetched page, or nil when there is none or it failed in a way
-  -- request.call would try again (the caller then asks through request.call).
-  -- A failure request.call would not retry (a 404, with max_retries = 0, ...)
-  -- is raised as request.call would raise it, without asking a second time.
+  -- The prefetched page, through request.call as its first attempt (so a
+  -- failure is retried, reported and raised exactly as any other GET's), or
+  -- nil when this page has no prefetch in flight.
   local function collect(page)
     local p = pending
     pending = nil
@@ -158,43 +153,13 @@ function M.each(client, kind, wrap, template, query, ...)
     local next_url, next_path
     if pages and page < pages then next_url, next_path = url_of(page + 1) end
     local value, status, request_id, started = transport:collect(p.url, p.path, client._timeout or 60, next_url)
-    local clock = request.clock(client)
-    if started then pending = { page = page + 1, url = next_url, path = next_path, t0 = clock.now() } end
-    local ok = type(value) == "table"
-    local err = not ok and value == nil and type(status) == "table" and status or nil
-    local hook = client._on_event
-    if hook and (ok or err) then
-      request.emit(client, { type = "request", method = "GET", path = p.path, attempt = 1, prefetched = true })
-      local ev = { type = "response", method = "GET", path = p.path, attempt = 1, elapsed = clock.now() - p.t0,
-        prefetched = true }
-      if ok then
-        ev.status, ev.request_id = status, request_id
-      else
-        ev.status, ev.request_id, ev.error = err.status, err.request_id, err.kind
-      end
-      request.emit(client, ev)
-    end
-    if ok then return value end
-    if value ~= nil then -- JSON that is not an object: refetched, and reported, the normal way
-      cancel()
-      return nil
-    end
-    if not err then return nil end -- none in flight for this page
-    err.attempts = 1
-    local delay, how = retry.decide(err, { attempt = 1, max_retries = client._max_retries or 0, safe = true,
-      max_wait = client._max_retry_wait or 0, random = clock.random })
-    if not delay then
-      err.gave_up = err.gave_up or how
-      request.emit(client, { type = "error", method = "GET", path = p.path, attempts = 1, kind = err.kind,
-        status = err.status, code = err.code, request_id = err.request_id, retry_after = err.retry_after,
-        reason = how })
-      fail(err)
-    end
-    request.emit(client, { type = "retry", method = "GET", path = p.path, attempt = 1, delay = delay, reason = how,
-      kind = err.kind, status = err.status, request_id = err.request_id, retry_after = err.retry_after,
-      prefetched = true })
-    clock.sleep(delay)
-    return nil
+    if started then pending = { page = page + 1, url = next_url, path = next_path, t0 = request.clock(client).now() } end
+    if value == nil and status == nil then return nil end -- none in flight for this page
+    q.page = page
+    local body, err = request.call(client, "GET", template, { query = q,
+      answer = { value = value, status = status, request_id = request_id, t0 = p.t0 } }, unpack(args, 1, args.n))
+    if body == nil then fail(err) end
+    return body
   end
 
   local buf, i, n = nil, 0, 0

@@ -83,6 +83,9 @@ end
 --       timeout (per attempt), deadline (whole call), max_retries,
 --       pace = {name, scope}, fresh (new connection),
 --       lazy (a 2xx object may come back as a LazyDoc, for core.wrap/replace),
+--       answer = {value, status, request_id, t0}: the first attempt's outcome,
+--         already received (a prefetched page: pagination.lua); later attempts
+--         are sent as usual and every event says prefetched = true for it,
 --       reconcile = function(started_wall) -> value | nil  (for unsafe requests),
 --       unknown_hint (what to check, for the unknown_outcome message).
 function M.call(client, method, template, opts, ...)
@@ -139,12 +142,20 @@ function M.call(client, method, template, opts, ...)
     attempt = attempt + 1
     local timeout = per_attempt
     if left < timeout then timeout = math.max(left, 0.001) end
+    -- The first attempt's answer may already be here (a prefetched page).
+    local pre = attempt == 1 and opts.answer or nil
+    local prefetched = pre and true or nil
     local t0
     if hook then
-      M.emit(client, { type = "request", method = method, path = path, attempt = attempt })
-      t0 = clock.now()
+      M.emit(client, { type = "request", method = method, path = path, attempt = attempt, prefetched = prefetched })
+      t0 = pre and pre.t0 or clock.now()
     end
-    local value, status, request_id = transport:send(method, url, path, body, timeout, fresh, opts.lazy)
+    local value, status, request_id
+    if pre then
+      value, status, request_id = pre.value, pre.status, pre.request_id
+    else
+      value, status, request_id = transport:send(method, url, path, body, timeout, fresh, opts.lazy)
+    end
     if pace then stamp = pacing.settle(client, pace[1], pace[2], stamp) end
     if value ~= nil and not (type(value) == "table" and getmetatable(value) ~= core.array_mt)
       and not (opts.lazy and getmetatable(value) == core.lazydoc_mt) then
@@ -158,7 +169,7 @@ function M.call(client, method, template, opts, ...)
     if value ~= nil then
       if hook then
         M.emit(client, { type = "response", method = method, path = path, status = status,
-          attempt = attempt, request_id = request_id, elapsed = clock.now() - t0 })
+          attempt = attempt, request_id = request_id, elapsed = clock.now() - t0, prefetched = prefetched })
       end
       return value, status, request_id
     end
@@ -171,7 +182,8 @@ function M.call(client, method, template, opts, ...)
     err.attempts = attempt
     if hook then
       M.emit(client, { type = "response", method = method, path = path, status = err.status,
-        attempt = attempt, request_id = err.request_id, elapsed = clock.now() - t0, error = err.kind })
+        attempt = attempt, request_id = err.request_id, elapsed = clock.now() - t0, error = err.kind,
+        prefetched = prefetched })
     end
     if pace and err.status == 429 then
       -- Refused before counting: give the slot back, and wait as long as the server says.
@@ -218,7 +230,7 @@ function M.call(client, method, template, opts, ...)
     if not delay then return finish(client, err, method, path, attempt, how) end
     M.emit(client, { type = "retry", method = method, path = path, attempt = attempt, delay = delay,
       reason = how, kind = err.kind, status = err.status, request_id = err.request_id,
-      retry_after = err.retry_after })
+      retry_after = err.retry_after, prefetched = prefetched })
     clock.sleep(delay)
     last_err = err
   end
