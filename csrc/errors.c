@@ -359,9 +359,10 @@ static int l_is_error(lua_State *L) {
   return 1;
 }
 
-/* core.classify(status, headers, body, method, path, client): for Lua
+/* core.classify(status, headers, body, method, path, client, lazy): for Lua
  * transports (cosockets) that read the response themselves. headers:
- * lowercase names; client (optional) lets an echo of its credential be masked. */
+ * lowercase names; client (optional) lets an echo of its credential be
+ * masked; lazy: a 2xx JSON object comes back as a LazyDoc, as client:send's. */
 static int l_classify(lua_State *L) {
   scv_response r;
   memset(&r, 0, sizeof r);
@@ -372,6 +373,7 @@ static int l_classify(lua_State *L) {
   r.path = luaL_optstring(L, 5, NULL);
   r.max_depth = 256;
   if (!lua_isnoneornil(L, 6)) scv_client_secret(scv_check_client(L, 6), &r.secret, &r.secret_hint);
+  int lazy = lua_toboolean(L, 7);
   lua_settop(L, 5); /* the header values below land at 6.. */
   lua_getfield(L, 2, "content-type");
   r.content_type = lua_tostring(L, -1);
@@ -381,6 +383,7 @@ static int l_classify(lua_State *L) {
   r.retry_after = lua_tostring(L, -1);
   lua_getfield(L, 2, "location");
   r.location = lua_tostring(L, -1);
+  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) return 1;
   if (scv_classify(L, &r)) return 1;
   lua_pushnil(L);
   lua_insert(L, -2);

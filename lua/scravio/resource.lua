@@ -8,9 +8,9 @@ local M = {}
 
 -- Objects fetched by id are decoded lazily (a field when it is first read):
 -- callers usually read a few fields of a large object, and decoding is most
--- of a request's cost. The transport may still answer with a table (the
--- OpenResty transport does, and so does an envelope around something other
--- than an object); core.wrap and core.replace take either.
+-- of a request's cost. The transport may still answer with a table (a custom
+-- transport, or an envelope around something other than an object);
+-- core.wrap and core.replace take either.
 local LAZY = { lazy = true }
 
 --- GET template/{id} -> kind userdata | nil, err

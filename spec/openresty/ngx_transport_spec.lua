@@ -196,6 +196,20 @@ describe("ngx transport (scripted sockets)", function()
       assert.equals("scravio:http:127.0.0.1:8080:plain:", sock.pool)
     end)
 
+    it("answers a LazyDoc for a 2xx object when asked (lazy), a table otherwise", function()
+      local body = '{"success":true,"data":{"jobId":"j1","validCount":3,"list":[1,2]}}'
+      scripts[1] = { data = json_response(body) }
+      local doc, status = t:send("GET", URL, "/validation-jobs/j1", nil, 5, false, true)
+      assert.equals(200, status)
+      assert.equals(core.lazydoc_mt, getmetatable(doc))
+      assert.equals("j1", doc:get("jobId"))
+      assert.equals(3, doc:get("validCount"))
+      scripts[1] = { data = json_response('[1,2]') } -- not an object: decoded as before
+      local arr = t:send("GET", URL, "/x", nil, 5, false, true)
+      assert.equals("table", type(arr))
+      assert.equals(2, #arr)
+    end)
+
     it("sends a JSON body with its length, and Content-Length: 0 for a bodiless POST", function()
       scripts[1] = { data = json_response('{}') }
       scripts[2] = { data = json_response('{}') }

@@ -435,7 +435,7 @@ local STALE = { closed = true, ["connection reset by peer"] = true, ["broken pip
 
 -- One exchange on one connection. Returns the classified result, or
 -- nil, err, stale (stale: a reused connection died before answering).
-function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, head)
+function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
   local sock, cerr, stage, hint = self:connect(scheme, host, port, fresh, deadline)
   if not sock then return nil, net_error(stage, cerr, method, path, false, hint) end
   local reused = sock:getreusedtimes() > 0
@@ -489,13 +489,14 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
     text = result()
   end
   finish(self, sock, keep and mode ~= "close" and not fresh)
-  local value, verr = core.classify(status, headers, text, method, path, self.handle)
+  local value, verr = core.classify(status, headers, text, method, path, self.handle, lazy)
   if value == nil then return nil, verr end
   return value, status, headers["x-request-id"]
 end
 
---- send(method, url, path, body, timeout, fresh) -> value, status, request_id | nil, err
-function Ngx:send(method, url, path, body, timeout, fresh)
+--- send(method, url, path, body, timeout, fresh, lazy) -> value, status, request_id | nil, err
+-- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
+function Ngx:send(method, url, path, body, timeout, fresh, lazy)
   local perr = phase_error(method, path)
   if perr then return nil, perr end
   local scheme, host, port = target(url)
@@ -507,7 +508,7 @@ function Ngx:send(method, url, path, body, timeout, fresh)
   local blen
   if body then blen = #body elseif method ~= "GET" and method ~= "HEAD" then blen = 0 end
   local head = self.handle:wire_head(method, url, blen, false, nil)
-  local value, status, rid = self:exchange(method, path, body, deadline, fresh, scheme, host, port, head)
+  local value, status, rid = self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
   if value ~= nil then return value, status, rid end
   local err, stale = status, rid
   if stale and not fresh then
@@ -515,7 +516,7 @@ function Ngx:send(method, url, path, body, timeout, fresh)
     -- try once more on a new connection. Only requests that are safe to
     -- resend get here: the others always use a fresh connection.
     self.stats.stale = self.stats.stale + 1
-    return self:exchange(method, path, body, deadline, true, scheme, host, port, head)
+    return self:exchange(method, path, body, deadline, true, scheme, host, port, head, lazy)
   end
   return nil, err
 end
