@@ -79,9 +79,8 @@ describe("workflows", function()
   end)
 
   describe("campaigns:preview", function()
-    it("sends only the documented preview fields: no title, no unknown top-level keys", function()
-      local p = params({ maxCreditCap = 300, enableEmailValidation = false, enableDeepEmailSearch = true,
-        someFutureCreateField = "x" })
+    it("sends the params less the create-only title; other keys go as given", function()
+      local p = params({ maxCreditCap = 300, enableEmailValidation = false, enableDeepEmailSearch = true })
       p.inputs = { hashtags = { "fitness" }, countries = { "US" }, futureInput = "kept" }
       local preview = assert(client.campaigns:preview(p))
       assert.is_number(preview.creditReserved)
@@ -94,7 +93,11 @@ describe("workflows", function()
       }, decode(sent[1].body))
       -- the caller's table is untouched
       assert.equals("workflow spec", p.title)
-      assert.equals("x", p.someFutureCreateField)
+      -- a misspelt field is not dropped silently: the server sees it (and may refuse it)
+      client.campaigns:preview(params({ maxCreditcap = 5 }))
+      sent = srv:requests({ method = "POST", path = "/campaigns/reserve-preview" })
+      assert.equals(5, decode(sent[2].body).maxCreditcap)
+      assert.is_nil(decode(sent[2].body).title)
     end)
 
     it("sends inputs lists as arrays and leaves out fields that are absent", function()

@@ -36,19 +36,16 @@ function M.campaign(params)
   return b
 end
 
---- The top-level fields the reference documents for POST
--- /campaigns/reserve-preview (title is a POST /campaigns field only).
-M.PREVIEW_FIELDS = { "type", "inputs", "targetEmails", "maxCreditCap", "enableEmailValidation",
-  "enableDeepEmailSearch" }
+--- Fields POST /campaigns documents that POST /campaigns/reserve-preview
+-- does not: the one params table serves both calls.
+M.CREATE_ONLY = { title = true }
 
---- The body of POST /campaigns/reserve-preview: the documented preview
--- fields of the same params, so a strict server never sees `title` or any
--- other create-only key. inputs go as given (unknown input fields pass
--- through: they are part of the shape "the same as POST /campaigns").
+--- The body of POST /campaigns/reserve-preview: the same params less the
+-- create-only fields. Everything else goes as given (a misspelt
+-- `maxCreditcap` reaches the server, which names it, rather than vanish).
 function M.preview(params)
-  local full = M.campaign(params)
-  local b = {}
-  for _, k in ipairs(M.PREVIEW_FIELDS) do b[k] = full[k] end
+  local b = M.campaign(params)
+  for k in pairs(M.CREATE_ONLY) do b[k] = nil end
   return b
 end
 

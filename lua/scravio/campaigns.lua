@@ -26,9 +26,9 @@ M.check_id = check_id
 local check_query = pagination.check_query
 
 --- POST /campaigns/reserve-preview -> preview table (the `data` object)
--- Sends only the documented preview fields (body.PREVIEW_FIELDS): title and
--- any other create-only key stay out, so the same params serve preview and
--- create. inputs go as given.
+-- Sends the params less the create-only fields (body.CREATE_ONLY: title),
+-- so the same params serve preview and create; everything else, inputs
+-- included, goes as given.
 function Service:preview(params)
   local ok, problems = validate.preview(params)
   if not ok then return nil, errors.invalid(problems, "campaign preview") end
