@@ -7,7 +7,10 @@
  *   {data{exports, pagination{...}}}                               exports
  *   {data{jobs, total, page, pages}}                               validation jobs
  * A Pager knows which page to ask for next and when to stop; the Lua layer
- * drives the requests. It stops on the last page, on an empty page, and
+ * drives the requests. It stops on the last page, and on an empty page when
+ * the server does not count more pages; an empty page before the last one
+ * the server counts is skipped (the list changed under us: stopping there
+ * would drop the pages after it silently), up to MAX_EMPTY in a row. It
  * refuses a server that answers the same page twice (which would loop).
  */
 #include <string.h>
@@ -19,7 +22,10 @@ typedef struct {
   lua_Integer pages; /* total pages, -1 if unknown */
   lua_Integer total; /* total items, -1 if unknown */
   lua_Integer fed;   /* pages fed so far */
+  int empties;       /* empty pages in a row, skipped because more were counted */
 } scv_pager;
+
+#define MAX_EMPTY 10
 
 static lua_Integer field_int(lua_State *L, int t, const char *name, lua_Integer dflt) {
   lua_getfield(L, t, name);
@@ -43,6 +49,7 @@ static int l_pager_new(lua_State *L) {
   p->pages = -1;
   p->total = -1;
   p->fed = 0;
+  p->empties = 0;
   luaL_getmetatable(L, SCV_PAGER_MT);
   lua_setmetatable(L, -2);
   return 1;
@@ -111,14 +118,23 @@ static int l_pager_feed(lua_State *L) {
     pages = field_int(L, meta, "totalPages", field_int(L, meta, "pages", -1));
     total = field_int(L, meta, "totalCount", field_int(L, meta, "total", -1));
   }
-  if (p->fed > 0 && current <= p->page && n > 0)
+  int progressed = p->fed == 0 || current > p->page;
+  if (!progressed && n > 0)
     return shape_error(L, "the server answered a page it had already sent (pagination would loop)");
   p->fed++;
   p->page = current;
   p->pages = pages;
   p->total = total;
-  if (n == 0 || (pages >= 0 && current >= pages)) p->next = 0;
-  else p->next = current + 1;
+  if (n > 0) {
+    p->empties = 0;
+    p->next = (pages >= 0 && current >= pages) ? 0 : current + 1;
+  } else if (progressed && pages >= 0 && current < pages) {
+    if (++p->empties > MAX_EMPTY)
+      return shape_error(L, "the server answered empty pages over and over before the last page it counts");
+    p->next = current + 1; /* skip it: later pages may still hold items */
+  } else {
+    p->next = 0;
+  }
   lua_pushvalue(L, items);
   return 1;
 }

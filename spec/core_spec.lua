@@ -239,8 +239,36 @@ describe("pager", function()
     local p = core.pager(1)
     p:feed({ items = {}, pagination = {} })
     assert.is_nil(p:next())
+    p = core.pager(1) -- the last page the server counts, empty (the list shrank)
+    p:feed({ items = { 1 }, pagination = { currentPage = 1, totalPages = 2 } })
+    p:feed({ items = {}, pagination = { currentPage = 2, totalPages = 2 } })
+    assert.is_nil(p:next())
     local _, err = core.pager(1):feed({ foo = 1 })
     assert.equals("decode", err.kind)
+  end)
+
+  it("skips an empty page before the last one the server counts, never truncating silently", function()
+    local p = core.pager(1)
+    p:feed({ items = { "a" }, pagination = { currentPage = 1, totalPages = 4 } })
+    assert.equals(0, #p:feed({ items = {}, pagination = { currentPage = 2, totalPages = 4 } }))
+    assert.equals(3, p:next())
+    p = core.pager(1) -- page 1 empty, yet five pages counted
+    p:feed({ items = {}, pagination = { currentPage = 1, totalPages = 5 } })
+    assert.equals(2, p:next())
+    -- a server answering empty pages forever is refused, not followed forever
+    p = core.pager(1)
+    local items, err
+    for page = 1, 20 do
+      items, err = p:feed({ items = {}, pagination = { currentPage = page, totalPages = 1000 } })
+      if not items then break end
+    end
+    assert.is_nil(items)
+    assert.equals("decode", err.kind)
+    -- an empty page that does not move forward ends the walk
+    p = core.pager(1)
+    p:feed({ items = { 1 }, pagination = { currentPage = 1, totalPages = 3 } })
+    p:feed({ items = {}, pagination = { currentPage = 1, totalPages = 3 } })
+    assert.is_nil(p:next())
   end)
 end)
 

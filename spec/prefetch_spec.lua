@@ -257,6 +257,16 @@ describe("prefetching list iteration (libcurl transport)", function()
     assert.equals(0, #H.events_of(events, "error"))
   end)
 
+  it("walks past an empty page that is not the last one counted (the list changed), losing nothing after it", function()
+    seed_campaigns(srv, 9)
+    srv:fault({ method = "GET", path = "/api/campaigns", kind = "malformed", skip = 1, count = 1,
+      body = '{"items":[],"pagination":{"currentPage":2,"totalPages":3,"totalCount":9,"perPage":3}}' })
+    local n = 0
+    for _ in client.campaigns:each({ perPage = 3 }) do n = n + 1 end
+    assert.equals(6, n) -- pages 1 and 3; page 2 came back empty
+    assert.same({ 1, 2, 3 }, pages_requested(srv, "/api/campaigns"))
+  end)
+
   it("reports prefetched pages as request/response events", function()
     seed_campaigns(srv, 9)
     local hook, events = H.recorder()
