@@ -154,6 +154,21 @@ describe("API foundation", function()
     end)
   end)
 
+  describe("client:request misuse", function()
+    it("comes back as nil, err (kind invalid) and sends nothing", function()
+      local before = #srv:requests({})
+      for _, args in ipairs({ { "FOO BAR", "/auth/me" }, { nil, "/auth/me" }, { 42, "/auth/me" },
+        { "GET", nil }, { "GET", "" }, { "GET", "/auth/me", "opts" } }) do
+        local ok, v, err = pcall(client.request, client, args[1], args[2], args[3])
+        assert.is_true(ok)
+        assert.is_nil(v)
+        assert.equals("invalid", err.kind)
+        assert.is_string(err.errors[1].param)
+      end
+      assert.equals(before, #srv:requests({}))
+    end)
+  end)
+
   describe("error objects", function()
     it("400 carries the API code, the parameter at fault and the request id", function()
       local res, err = client:request("POST", "/campaigns", { body = { type = "INSTAGRAM_HASHTAG", inputs = {}, targetEmails = 10 } })

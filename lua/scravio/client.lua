@@ -31,6 +31,10 @@ local function bad_option(param, msg)
   return nil, errors.invalid({ { param = param, msg = msg, location = "option" } }, "scravio.new")
 end
 
+local function bad_argument(param, msg)
+  return nil, errors.invalid({ { param = param, msg = msg, location = "argument" } }, "client:request")
+end
+
 --- An environment variable, with an empty one counted as unset.
 local function env(name)
   local v = os.getenv(name)
@@ -171,9 +175,16 @@ end
 -- percent-decoded) and merged under opts.query, whose entries win.
 -- opts.retry = true marks a non-GET as safe to resend (idempotent).
 function Client:request(method, path, opts)
-  if type(method) ~= "string" or type(path) ~= "string" then
-    error("client:request(method, path, opts): method and path must be strings", 2)
+  -- Errors are values, misuse included: nothing is sent.
+  if type(method) ~= "string" or not method:match("^%a+$") or #method > 16 then
+    return bad_argument("method", "method must be an HTTP method name such as \"GET\" or \"POST\", got "
+      .. (type(method) == "string" and string.format("%q", method) or type(method)))
   end
+  if type(path) ~= "string" or path == "" then
+    return bad_argument("path", "path must be a non-empty string such as \"/campaigns\", got "
+      .. (type(path) == "string" and '""' or type(path)))
+  end
+  if opts ~= nil and type(opts) ~= "table" then return bad_argument("opts", "opts must be a table") end
   opts = opts or {}
   method = method:upper()
   local safe = method == "GET" or method == "HEAD" or opts.retry == true
