@@ -139,6 +139,16 @@ describe("client configuration", function()
     end
   end)
 
+  it("refuses an unknown option by name, suggesting the one meant", function()
+    local c, err = scravio.new{ api_key = KEY, base_url = "http://127.0.0.1:9/api", max_retry = 0 }
+    assert.is_nil(c)
+    assert.equals("invalid", err.kind)
+    assert.equals("max_retry", err.errors[1].param)
+    assert.truthy(tostring(err):find("max_retries", 1, true))
+    assert.is_nil(scravio.new{ api_key = KEY, base_url = "http://127.0.0.1:9/api", bogus = true })
+    assert.truthy(scravio.new{ api_key = KEY, base_url = "http://127.0.0.1:9/api", pace = "strict", transport = "curl" })
+  end)
+
   it("requires credentials and names the option", function()
     local c, err = scravio.new{ base_url = "http://127.0.0.1:9/api", api_key = "" }
     assert.is_nil(c)

@@ -27,6 +27,36 @@ local OPTION_TYPES = {
   pool_size = "number", keepalive_timeout = "number", ssl_verify = "boolean",
 }
 
+-- Options checked elsewhere (pace below, transport in scravio.transport;
+-- verify/insecure only to refuse them with a useful message).
+local OTHER_OPTIONS = { pace = true, transport = true, verify = true, insecure = true }
+
+--- Did you mean ...? The known option closest to an unknown one (by edit
+-- distance), when it is close enough to be a typo.
+local function nearest_option(name)
+  local function distance(a, b)
+    local prev = {}
+    for j = 0, #b do prev[j] = j end
+    for i = 1, #a do
+      local cur = { [0] = i }
+      for j = 1, #b do
+        local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+      end
+      prev = cur
+    end
+    return prev[#b]
+  end
+  local best, best_d
+  for _, set in ipairs({ OPTION_TYPES, OTHER_OPTIONS }) do
+    for k in pairs(set) do
+      local d = distance(name, k)
+      if not best_d or d < best_d or (d == best_d and k < best) then best, best_d = k, d end
+    end
+  end
+  if best_d and best_d <= math.max(2, math.floor(#name / 3)) then return best end
+end
+
 local function bad_option(param, msg)
   return nil, errors.invalid({ { param = param, msg = msg, location = "option" } }, "scravio.new")
 end
@@ -56,6 +86,12 @@ function Client.new(opts)
     local want = OPTION_TYPES[k]
     if want and type(v) ~= want then
       return bad_option(k, string.format("%s must be a %s, got %s", k, want, type(v)))
+    end
+    if not want and not OTHER_OPTIONS[k] then
+      -- A misspelt option would otherwise be ignored without a word (max_retry = 0 ...).
+      local near = type(k) == "string" and nearest_option(k)
+      return bad_option(tostring(k), string.format("unknown option %s%s", tostring(k),
+        near and string.format(" (did you mean %s?)", near) or ""))
     end
   end
   for _, k in ipairs({ "timeout", "connect_timeout", "max_response_bytes", "deadline" }) do
