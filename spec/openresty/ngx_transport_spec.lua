@@ -409,6 +409,20 @@ describe("ngx transport (scripted sockets)", function()
       return p
     end
 
+    it("replaces a dead pooled storage connection once; a second failure is an error", function()
+      local payload = "a,b\n"
+      scripts[1] = { reused = 2, data = "" } -- closed by storage while idle in the pool
+      scripts[2] = { data = response("HTTP/1.1 200 OK", { "Content-Length: " .. #payload }, payload) }
+      local file = tmp()
+      assert.equals(#payload, (t:download("http://127.0.0.1:9000/e.csv", file, false, 10)))
+      assert.equals(1, t.stats.stale)
+      scripts[1] = { reused = 2, data = "HTTP/1.1 200 OK\r\nContent-Le" } -- bytes arrived: no second try
+      local bytes, err = t:download("http://127.0.0.1:9000/e.csv", file, false, 10)
+      assert.is_nil(bytes)
+      assert.equals("network", err.kind)
+      assert.equals(1, t.stats.stale)
+    end)
+
     it("streams a 2xx body to the file in pieces, with no credentials", function()
       ngxt.CHUNK = 7
       local payload = string.rep("lead,email@example.com\n", 50)
@@ -495,6 +509,18 @@ describe("ngx transport (scripted sockets)", function()
       assert.matches("\r\nContent%-Type: text/csv\r\nContent%-Length: " .. #text .. "\r\n\r\n$", head)
       assert.is_nil(head:find("X-API-Key", 1, true))
       assert.equals(text, table.concat(sent, "", 2))
+    end)
+
+    it("replaces a dead pooled storage connection once for an upload too", function()
+      scripts[1] = { reused = 1, send_err = "broken pipe" }
+      scripts[2] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 0" }) }
+      assert.equals(200, t:upload("http://127.0.0.1:9000/up", file_with("x\n"), "text/csv", false, 10))
+      assert.equals(1, t.stats.stale)
+      scripts[1] = { send_err = "broken pipe" } -- a fresh connection failing: not retried
+      local status, err = t:upload("http://127.0.0.1:9000/up", file_with("x\n"), "text/csv", false, 10)
+      assert.is_nil(status)
+      assert.equals("network", err.kind)
+      assert.is_false(err.sent)
     end)
 
     it("turns a storage refusal into an error object", function()

@@ -528,6 +528,20 @@ local function io_message(err)
   return (tostring(err):match(": ([^:]+)$")) or tostring(err)
 end
 
+--- A storage exchange that got no response head (send_err: sending failed;
+-- read_err: reading the head failed; got: some bytes had arrived). -> true
+-- when it was a dead kept-alive connection, to be tried once more on a new
+-- one, or nil, err.
+local function no_head(self, reused, retried, got, send_err, read_err, sending, method, path)
+  if reused and not retried and not got and STALE[send_err or read_err] then
+    self.stats.stale = self.stats.stale + 1
+    return true
+  end
+  if send_err then return nil, net_error(sending, send_err, method, path, false) end
+  if read_err == "malformed status line" then return nil, malformed(read_err, method, path) end
+  return nil, net_error("waiting for the response", read_err, method, path, true)
+end
+
 --- A storage answer whose body is small (an upload's answer, a download's
 -- error): read it into memory, put the connection back when it can be reused
 -- (`reuse`), and return the status for a 2xx or nil, err (classified; err.sent
@@ -582,17 +596,14 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
       headers, keep = serr, false -- as read_head's failure: error, got bytes
     end
     if not status then
-      local rerr, got = headers, keep
       sock:close()
-      if reused and not retried and not got and STALE[rerr] then
-        retried = true -- a dead kept-alive connection: once more on a new one
-        self.stats.stale = self.stats.stale + 1
-      else
+      local again, herr = no_head(self, reused, retried, keep, not ok and serr or nil, headers,
+        "sending the request", method, path)
+      if not again then
         f:close()
-        if not ok then return nil, net_error("sending the request", rerr, method, path, false) end
-        if rerr == "malformed status line" then return nil, malformed(rerr, method, path) end
-        return nil, net_error("waiting for the response", rerr, method, path, true)
+        return nil, herr
       end
+      retried = true
     else
       local mode, length = framing(method, status, headers)
       if not mode then
@@ -686,17 +697,14 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
     -- Even when sending failed, storage may have answered first (413, 403).
     local status, headers, keep = read_head(sock, deadline, stall)
     if not status then
-      local rerr, got = headers, keep
       sock:close()
-      if reused and not retried and not got and STALE[sent_all and rerr or serr] then
-        retried = true -- a dead kept-alive connection: once more on a new one
-        self.stats.stale = self.stats.stale + 1
-      else
+      local again, herr = no_head(self, reused, retried, keep, not sent_all and serr or nil, headers,
+        "sending the file", method, path)
+      if not again then
         f:close()
-        if not sent_all then return nil, net_error("sending the file", serr, method, path, false) end
-        if rerr == "malformed status line" then return nil, malformed(rerr, method, path) end
-        return nil, net_error("waiting for the response", rerr, method, path, true)
+        return nil, herr
       end
+      retried = true
     else
       f:close()
       local mode, length = framing(method, status, headers)
