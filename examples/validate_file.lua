@@ -42,10 +42,14 @@ end
 
 local client = check("scravio.new", scravio.new{})
 
-local job, review = check("submit_file", client.validation_jobs:submit_file(file, { column = column, progress = true }))
-print(string.format("parsed %s: %s rows, %s unique emails (%s duplicates removed, %s rows without an email)",
-  file, tostring(review.totalRows), tostring(review.totalEmails), tostring(review.duplicatesRemoved),
-  tostring(review.invalidRows)))
+-- The column option may be a function: it sees the parse review (the file's
+-- columns and counts) before the job is confirmed, and names the column.
+local job = check("submit_file", client.validation_jobs:submit_file(file, { progress = true, column = function(review)
+  print(string.format("parsed %s: %s rows, %s unique emails (%s duplicates removed, %s rows without an email)",
+    file, tostring(review.totalRows), tostring(review.totalEmails), tostring(review.duplicatesRemoved),
+    tostring(review.invalidRows)))
+  return column -- nil: the column the API recommends
+end }))
 print(string.format("job %s: %s, %s credits reserved", job.id, job.status, tostring(job.creditsReserved)))
 
 check("wait", job:wait{ interval = 1, timeout = 3600, progress = true })

@@ -58,7 +58,11 @@ describe("lazily decoded objects", function()
     assert.equals(submitted.id, j.id)
     assert.equals(raw.data.jobId, j.jobId)
     assert.is_nil(j.success)
-    same_json(raw.data, j:data())
+    -- the presigned downloadUrl is signed anew on every read: compare the rest
+    local mine = j:data()
+    assert.is_string(mine.downloadUrl)
+    mine.downloadUrl, raw.data.downloadUrl = nil, nil
+    same_json(raw.data, mine)
   end)
 
   it("turn a malformed body into a decode error, as before", function()

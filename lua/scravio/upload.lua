@@ -1,4 +1,4 @@
---- client.validation_jobs:submit_file(path, opts) --> ValidationJob, review | nil, err
+--- client.validation_jobs:submit_file(path, opts) --> ValidationJob | nil, err
 --
 -- The four steps of a file validation, as one call:
 --   1. POST /validation-jobs/file          upload ticket (filename, contentType, sizeBytes)
@@ -11,7 +11,10 @@
 --
 -- opts:
 --   column          the email column to validate, by key or by header label
---                   (a label is sent as its column's key); default the
+--                   (a label is sent as its column's key), or a function
+--                   (review) -> key|label|nil that sees the parse review
+--                   (columns, recommendedColumn, totalRows ...) before the
+--                   job is confirmed (nil: the default); default the
 --                   review's recommendedColumn, or the only column. The
 --                   columns are only known from the process answer, so a
 --                   column matching none of them, or several columns and no
@@ -176,15 +179,15 @@ local function put(client, url, path, content_type, opts)
   end
 end
 
---- Service:submit_file(path, opts) -> ValidationJob, review | nil, err
+--- Service:submit_file(path, opts) -> ValidationJob | nil, err
 function M.submit_file(service, path, opts)
   if type(path) ~= "string" or path == "" then
     return invalid("path", "path must be the name of a CSV or TXT file")
   end
   if opts ~= nil and type(opts) ~= "table" then return invalid("opts", "opts must be a table") end
   opts = opts or {}
-  if opts.column ~= nil and (type(opts.column) ~= "string" or opts.column == "") then
-    return invalid("column", "column must be a non-empty string")
+  if opts.column ~= nil and type(opts.column) ~= "function" and (type(opts.column) ~= "string" or opts.column == "") then
+    return invalid("column", "column must be a non-empty string, or a function(review) returning one")
   end
   if opts.content_type ~= nil and (type(opts.content_type) ~= "string" or opts.content_type == "") then
     return invalid("content_type", "content_type must be a MIME type such as \"text/csv\"")
@@ -223,7 +226,14 @@ function M.submit_file(service, path, opts)
   }
   if not review then return nil, rerr end
 
-  local column, cerr = choose_column(review, opts.column)
+  local wanted = opts.column
+  if type(wanted) == "function" then
+    wanted = wanted(review)
+    if wanted ~= nil and (type(wanted) ~= "string" or wanted == "") then
+      return invalid("column", "the column function must return a column key or label, or nil")
+    end
+  end
+  local column, cerr = choose_column(review, wanted)
   if cerr then
     cerr.review = review
     return nil, cerr
@@ -236,7 +246,7 @@ function M.submit_file(service, path, opts)
     parseId = review.parseId, selectedColumn = column, idempotencyKey = key,
   }
   if not job then return nil, jerr end
-  return job, review
+  return job
 end
 
 return M

@@ -3,7 +3,7 @@
 --
 --   client.campaigns:launch(params, {max_credits=, confirm=})  --> Campaign, preview
 --   client.campaigns:run(params, {max_credits=, out=, ...})    --> Campaign, path
---   client.validation_jobs:submit_file(path, {column=, ...})   --> ValidationJob, review
+--   client.validation_jobs:submit_file(path, {column=, ...})   --> ValidationJob
 --   c:wait{...}  j:wait{...}  e:wait{...}                      (scravio.wait)
 --   e:download(path, {...})  j:download(path, {...})           (scravio.download)
 --

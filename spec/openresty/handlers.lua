@@ -188,8 +188,8 @@ end
 routes["/upload"] = function()
   local req = body_json()
   local svc = client().validation_jobs
-  local job, review = svc:submit_file(req.file, { column = req.column })
-  if not job then return fail(review) end
+  local job, err = svc:submit_file(req.file, { column = req.column })
+  if not job then return fail(err) end
   return reply(200, { ok = true, id = job.id, status = job.status })
 end
 
