@@ -423,6 +423,21 @@ describe("reliability against the fake server", function()
       assert.is_truthy(client._created[first.id])
     end)
 
+    it("answers unknown_outcome when two identical campaigns appeared: it cannot tell which is its own", function()
+      -- another process launched the same campaign just now (inside the clock-skew allowance)
+      local other = srv:seed_campaign({ type = CAMPAIGN.type, inputs = CAMPAIGN.inputs,
+        targetEmails = CAMPAIGN.targetEmails, status = "pending", frozen = true })
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_after" })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(c)
+      assert.equals("unknown_outcome", err.kind)
+      assert.equals(2, campaigns_on_server())
+      assert.truthy(err.message:find("2 matching campaigns", 1, true))
+      assert.truthy(err.message:find(other, 1, true))
+      assert.equals(0, #H.events_of(events, "reconciled"))
+      assert.equals(1, count("POST", "/api/campaigns"))
+    end)
+
     it("never returns an identical campaign created a few seconds before the call began", function()
       -- created 5 s ago (by another process): outside the 2 s clock-skew allowance
       srv:seed_campaign({ type = CAMPAIGN.type, inputs = CAMPAIGN.inputs, targetEmails = CAMPAIGN.targetEmails,

@@ -59,6 +59,7 @@ local function find_created(client, params, started_wall)
   }
   local res = request.call(client, "GET", "/campaigns", { query = query, max_retries = 3 })
   if type(res) ~= "table" or type(res.items) ~= "table" then return nil end
+  local matches = {}
   for _, c in ipairs(res.items) do
     if type(c) == "table" and type(c._id) == "string" and not reconcile.known(client, c._id)
       and reconcile.created_since(c.createdAt, started_wall)
@@ -68,10 +69,11 @@ local function find_created(client, params, started_wall)
       for k, v in pairs(params.inputs) do
         if not body.same(v, c.inputs[k]) then all = false break end
       end
-      if all then return c end
+      if all then matches[#matches + 1] = { id = c._id, value = c } end
     end
   end
-  return nil
+  local one, note = reconcile.the_one(matches, "campaigns")
+  return one and one.value, note
 end
 M.find_created = find_created
 
@@ -84,8 +86,9 @@ function Service:create(params)
   local res, err = request.call(client, "POST", "/campaigns", {
     body = body.campaign(params), safe = false,
     reconcile = function(started_wall)
-      local found = find_created(client, params, started_wall)
-      return found and { campaign = found } or nil
+      local found, note = find_created(client, params, started_wall)
+      if found then return { campaign = found } end
+      return nil, note
     end,
     unknown_hint = "list campaigns created since the call (GET /campaigns?sortBy=createdAt&order=desc)",
   })

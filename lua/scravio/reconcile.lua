@@ -80,4 +80,17 @@ function M.since_query(started_wall)
 end
 
 
+--- The one candidate, or nil and a note when there is none or more than one:
+-- two identical objects created in the same seconds (another process
+-- launching the same thing) cannot be told apart, and guessing could hand
+-- back someone else's. -> item | nil, note
+function M.the_one(candidates, what)
+  if #candidates == 1 then return candidates[1] end
+  if #candidates == 0 then return nil end
+  local ids = {}
+  for i, c in ipairs(candidates) do ids[i] = tostring(c.id) end
+  return nil, string.format("%d matching %s were found (%s), which cannot be told apart", #candidates, what,
+    table.concat(ids, ", "))
+end
+
 return M

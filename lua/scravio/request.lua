@@ -47,12 +47,12 @@ local function describe(err)
   return m
 end
 
-local function unknown_outcome(err, method, path, attempts, reconciled, hint)
+local function unknown_outcome(err, method, path, attempts, reconciled, hint, looked)
   local msg = string.format(
     "%s %s may or may not have taken effect (%s). It was not sent again, so that nothing is " ..
     "created or charged twice%s. Check before trying again%s.",
     method, path, describe(err),
-    reconciled and ", and no matching result was found when we looked" or "",
+    reconciled and (", and " .. (looked or "no matching result was found when we looked")) or "",
     hint and (": " .. hint) or "")
   return errors.new("unknown_outcome", msg, {
     method = method, path = path, status = err.status, request_id = err.request_id,
@@ -86,7 +86,8 @@ end
 --       answer = {value, status, request_id, t0}: the first attempt's outcome,
 --         already received (a prefetched page: pagination.lua); later attempts
 --         are sent as usual and every event says prefetched = true for it,
---       reconcile = function(started_wall) -> value | nil  (for unsafe requests),
+--       reconcile = function(started_wall) -> value | nil[, note]  (for unsafe
+--         requests; note says what was seen instead, e.g. two candidates),
 --       unknown_hint (what to check, for the unknown_outcome message).
 function M.call(client, method, template, opts, ...)
   opts = opts or {}
@@ -205,11 +206,12 @@ function M.call(client, method, template, opts, ...)
         return finish(client, err, method, path, attempt, "not safe to resend")
       end
       -- No answer at all: it may have happened. Look before answering; never resend.
-      local reconciled = false
+      local reconciled, looked = false, nil
       if opts.reconcile then
         M.emit(client, { type = "reconcile", method = method, path = path, attempt = attempt,
           error = err.kind, status = err.status })
-        local ok, found = pcall(opts.reconcile, started_wall)
+        -- reconcile -> the result | nil[, what was seen instead (for the message)]
+        local ok, found, note = pcall(opts.reconcile, started_wall)
         reconciled = ok
         if ok and found ~= nil then
           M.emit(client, { type = "reconciled", method = method, path = path, attempt = attempt,
@@ -217,8 +219,9 @@ function M.call(client, method, template, opts, ...)
           return found, nil, err.request_id
         end
         if not ok then err.reconcile_error = tostring(found) end
+        if ok and type(note) == "string" then looked = note end
       end
-      return finish(client, unknown_outcome(err, method, path, attempt, reconciled, opts.unknown_hint),
+      return finish(client, unknown_outcome(err, method, path, attempt, reconciled, opts.unknown_hint, looked),
         method, path, attempt, "outcome unknown")
     end
 

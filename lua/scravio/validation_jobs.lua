@@ -32,13 +32,16 @@ local function find_submitted(client, count, started_wall)
     from = reconcile.since_query(started_wall), sortBy = "createdAt", order = "desc", limit = 10 } })
   local data = type(res) == "table" and request.unwrap(res)
   if type(data) ~= "table" or type(data.jobs) ~= "table" then return nil end
+  local matches = {}
   for _, job in ipairs(data.jobs) do
     if type(job) == "table" and type(job.jobId) == "string" and job.totalEmails == count
       and not reconcile.known(client, job.jobId) and reconcile.created_since(job.createdAt, started_wall) then
-      return { success = true, data = job }
+      matches[#matches + 1] = { id = job.jobId, value = job }
     end
   end
-  return nil
+  local one, note = reconcile.the_one(matches, "validation jobs")
+  if one then return { success = true, data = one.value } end
+  return nil, note
 end
 
 --- POST /validation-jobs/text -> ValidationJob. emails: an array of strings
