@@ -145,6 +145,22 @@ describe("workflows", function()
       assert.is_nil(PARAMS.enableEmailValidation)
     end)
 
+    it("refuses when the preview names no reservation, unless params carry a maxCreditCap", function()
+      srv:fault({ method = "POST", path = "/api/campaigns/reserve-preview", kind = "malformed", count = -1,
+        body = '{"success":true,"requestId":"req_x","data":{"type":"INSTAGRAM_HASHTAG"}}' })
+      for _, opts in ipairs({ { max_credits = 50 }, {} }) do
+        local c, err = client.campaigns:launch(params(), opts)
+        assert.is_nil(c)
+        assert.equals("budget", err.kind)
+        assert.truthy(err.message:find("maxCreditCap", 1, true))
+      end
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+      -- with a cap in params there is a bound the server enforces: it goes ahead
+      local c = assert(client.campaigns:launch(params({ maxCreditCap = 40 }), { max_credits = 50 }))
+      assert.equals(40, decode(srv:requests({ method = "POST", path = "/campaigns" })[1].body).maxCreditCap)
+      assert.is_string(c.id)
+    end)
+
     it("sends the same maxCreditCap to preview and create when the caller gives one", function()
       local c = client.campaigns:launch(params({ maxCreditCap = 150 }), { max_credits = 200 })
       assert.is_truthy(c)

@@ -109,11 +109,11 @@ function M.launch(service, params, opts)
   local max_credits = opts.max_credits
   local reserve, source = M.reservation(params, preview)
   if reserve == nil then
-    if not max_credits then
-      return nil, budget("the reserve preview does not say how many credits launching reserves; " ..
-        "pass max_credits= (or maxCreditCap) to bound it", { preview = preview }), preview
-    end
-    reserve, source = max_credits, "max_credits"
+    -- Nothing to check max_credits or the balance against, and without a
+    -- maxCreditCap the server would cap at a figure nobody saw: refuse.
+    return nil, budget("the reserve preview does not say how many credits launching reserves, so the " ..
+      "budget cannot be checked; pass maxCreditCap in params for a cap the server enforces; nothing was created",
+      { preview = preview, max_credits = max_credits }), preview
   end
 
   if max_credits and reserve > max_credits then
