@@ -370,9 +370,9 @@ static int l_allows_url(lua_State *L) {
 }
 
 void scv_client_secret(const scv_client *c, const char **secret, const char **hint) {
-  const char *s = c->auth_header ? strchr(c->auth_header, ':') : NULL;
+  const char *s = c && !c->closed && c->auth_header ? strchr(c->auth_header, ':') : NULL;
   *secret = NULL;
-  *hint = c->key_hint;
+  *hint = c ? c->key_hint : NULL;
   if (s == NULL) return;
   s++;
   while (*s == ' ') s++;

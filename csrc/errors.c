@@ -96,13 +96,29 @@ static void push_seconds(lua_State *L, double v) {
 }
 
 /* Replace every occurrence of the client's own credential in the string
- * field `name` of the table at idx: a server that echoes the key it was
- * sent must not put it into an error message, a log line or a traceback. */
+ * field `name` of the table at idx (an absolute index): a server that echoes
+ * the key it was sent must not put it into an error message, a log line or
+ * a traceback. Lengths, not NULs, bound the search: a JSON "\u0000" in front
+ * of the key must not hide it. */
 static void redact_field(lua_State *L, int idx, const char *name, const scv_response *r) {
+  size_t n, sn = strlen(r->secret), i = 0, hits = 0;
   lua_getfield(L, idx, name);
-  const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-  if (v && strstr(v, r->secret)) {
-    luaL_gsub(L, v, r->secret, r->secret_hint ? r->secret_hint : "***");
+  const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+  for (size_t j = 0; v && j + sn <= n && !hits; j++)
+    if (v[j] == r->secret[0] && memcmp(v + j, r->secret, sn) == 0) hits = 1;
+  if (hits) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    while (i < n) {
+      if (i + sn <= n && memcmp(v + i, r->secret, sn) == 0) {
+        luaL_addstring(&b, r->secret_hint ? r->secret_hint : "***");
+        i += sn;
+      } else {
+        luaL_addchar(&b, v[i]);
+        i++;
+      }
+    }
+    luaL_pushresult(&b);
     lua_setfield(L, idx, name);
   }
   lua_pop(L, 1);
@@ -122,6 +138,7 @@ static void redact_error(lua_State *L, int err, const scv_response *r) {
         int e = lua_gettop(L);
         redact_field(L, e, "param", r);
         redact_field(L, e, "msg", r);
+        redact_field(L, e, "location", r);
       }
       lua_pop(L, 1);
     }
@@ -372,9 +389,13 @@ static int l_classify(lua_State *L) {
   r.method = luaL_optstring(L, 4, NULL);
   r.path = luaL_optstring(L, 5, NULL);
   r.max_depth = 256;
-  if (!lua_isnoneornil(L, 6)) scv_client_secret(scv_check_client(L, 6), &r.secret, &r.secret_hint);
+  /* The client only lends its credential for masking: a closed one (another
+   * light thread closed it) lends none, and classify never raises for it.
+   * It stays at slot 6 so the credential outlives the classification. */
   int lazy = lua_toboolean(L, 7);
-  lua_settop(L, 5); /* the header values below land at 6.. */
+  const scv_client *owner = lua_isnoneornil(L, 6) ? NULL : scv_testudata(L, 6, SCV_CLIENT_MT);
+  scv_client_secret(owner, &r.secret, &r.secret_hint);
+  lua_settop(L, 6); /* the header values below land at 7.. */
   lua_getfield(L, 2, "content-type");
   r.content_type = lua_tostring(L, -1);
   lua_getfield(L, 2, "x-request-id");

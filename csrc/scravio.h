@@ -88,7 +88,8 @@ void scv_errors_open(lua_State *L); /* registers the metatable + functions */
 /* ---- client.c / transport.c ---------------------------------------- */
 typedef struct scv_client scv_client;
 scv_client *scv_check_client(lua_State *L, int idx);
-/* The credential inside the client's auth header, and its masked form. */
+/* The credential inside the client's auth header, and its masked form
+ * (secret NULL when c is NULL or closed). */
 void scv_client_secret(const scv_client *c, const char **secret, const char **hint);
 void scv_client_open(lua_State *L);
 void scv_transport_open(lua_State *L, int methods_idx);

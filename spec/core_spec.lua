@@ -149,6 +149,17 @@ describe("client configuration", function()
     assert.truthy(scravio.new{ api_key = KEY, base_url = "http://127.0.0.1:9/api", pace = "strict", transport = "curl" })
   end)
 
+  it("refuses every way of turning TLS verification off, whichever the transport", function()
+    for _, o in ipairs({ { verify = false }, { insecure = true }, { ssl_verify = false } }) do
+      o.api_key, o.base_url = KEY, "https://api.example.com/api"
+      local c, err = scravio.new(o)
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      assert.truthy(err.message:find("ca_file", 1, true))
+    end
+    assert.truthy(scravio.new{ api_key = KEY, base_url = "https://api.example.com/api", ssl_verify = true })
+  end)
+
   it("requires credentials and names the option", function()
     local c, err = scravio.new{ base_url = "http://127.0.0.1:9/api", api_key = "" }
     assert.is_nil(c)

@@ -74,5 +74,24 @@ describe("on the wire", function()
     local _, e2 = core.classify(401, { ["content-type"] = "application/json" }, body, "GET", "/auth/me", client._core)
     assert.is_nil(tostring(e2):find(srv.api_key, 1, true))
     assert.is_true(scravio.is_error(e2))
+    -- a NUL in front of the key does not hide it from the search
+    local _, e3 = core.classify(401, { ["content-type"] = "application/json" },
+      '{"message":"bad\\u0000 key ' .. srv.api_key .. '","errors":[{"param":"k","msg":"m","location":"' ..
+      srv.api_key .. '"}]}', "GET", "/auth/me", client._core)
+    assert.is_nil(e3.message:find(srv.api_key, 1, true))
+    assert.truthy(e3.message:find("\0", 1, true))
+    assert.is_nil(e3.errors[1].location:find(srv.api_key, 1, true))
+  end)
+
+  it("classifies for a closed client without raising (it only lends its key for masking)", function()
+    local other = H.client(srv)
+    local handle = other._core
+    handle:close()
+    local ok, v = pcall(core.classify, 200, {}, '{"a":1}', "GET", "/x", handle, true)
+    assert.is_true(ok)
+    assert.equals(1, v:get("a"))
+    local ok2, _, err = pcall(core.classify, 500, {}, '{"message":"no"}', "GET", "/x", handle)
+    assert.is_true(ok2)
+    assert.equals(500, err.status)
   end)
 end)

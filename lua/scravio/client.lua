@@ -100,6 +100,14 @@ function Client.new(opts)
   if opts.max_retries ~= nil and (opts.max_retries < 0 or opts.max_retries ~= math.floor(opts.max_retries)) then
     return bad_option("max_retries", "max_retries must be a whole number >= 0")
   end
+  -- Verification is never off, whichever transport: refuse rather than ignore.
+  for _, k in ipairs({ "ssl_verify", "verify", "insecure" }) do
+    local v = opts[k]
+    if (k == "insecure" and v ~= nil and v ~= false) or (k ~= "insecure" and v ~= nil and v ~= true) then
+      return bad_option(k, "TLS verification cannot be turned off; for a private CA set ca_file " ..
+        "(under OpenResty: lua_ssl_trusted_certificate)")
+    end
+  end
   local pace = opts.pace
   if pace == nil then pace = true end
   if pace ~= true and pace ~= false and pace ~= "strict" then
