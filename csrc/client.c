@@ -336,9 +336,12 @@ static int l_prepare(lua_State *L) {
     if (!scv_query_encode(L, 3, b, err, sizeof err)) return prepare_fail(L, "invalid", "query", err);
     if (b->len == before + 1) b->len = before; /* nothing to send */
   }
+  /* Arguments end at nargs: with prepare(template, query) slot 4 is where
+   * the URL is about to be pushed, not a body. */
+  int has_body = nargs >= 4 && !lua_isnil(L, 4);
   lua_pushlstring(L, b->data, b->len);
   lua_pushlstring(L, b->data + path_start, path_end - path_start);
-  if (lua_isnoneornil(L, 4)) {
+  if (!has_body) {
     lua_pushnil(L);
   } else if (lua_type(L, 4) == LUA_TSTRING) {
     lua_pushvalue(L, 4);

@@ -129,6 +129,16 @@ describe("validation_jobs:submit_file", function()
     assert.equals(before, assert(client:me()).credits)
   end)
 
+  it("turns a column function that raises into an error value, confirming nothing", function()
+    local path = write(dir .. "/raise.csv", CSV)
+    local job, err = client.validation_jobs:submit_file(path, { column = function() error("no thanks") end })
+    assert.is_nil(job)
+    assert.equals("cancelled", err.kind)
+    assert.truthy(err.message:find("no thanks", 1, true))
+    assert.is_table(err.review)
+    assert.equals(0, #bodies("/validation-jobs/file/confirm"))
+  end)
+
   it("accepts a column's header label and confirms its key", function()
     local path = write(dir .. "/labels.csv",
       "Work Email,Personal E-mail\r\nw1@example.com,p1@example.com\r\nw2@example.com,p2@example.com\r\n"

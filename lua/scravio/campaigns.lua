@@ -139,22 +139,22 @@ end
 function Campaign.leads_page(c, query)
   local ok, err = check_query("leads", query)
   if not ok then return nil, err end
-  local data, client = core.unwrap(c)
-  return pagination.page(client, "leads", nil, "/campaigns/{}/leads", query, data._id)
+  local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
+  return pagination.page(client, "leads", nil, "/campaigns/{}/leads", query, id)
 end
 
 --- c:leads(query) -> iterator of lead tables over all pages
 function Campaign.leads(c, query)
   local ok, err = check_query("leads", query)
   if not ok then errors.raise(err) end
-  local data, client = core.unwrap(c)
-  return pagination.each(client, "leads", nil, "/campaigns/{}/leads", query, data._id)
+  local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
+  return pagination.each(client, "leads", nil, "/campaigns/{}/leads", query, id)
 end
 
 --- c:validation_preview() -> {emailsToValidate, creditCost, currentBalance, ...}
 function Campaign.validation_preview(c)
-  local data, client = core.unwrap(c)
-  local res, err = request.call(client, "GET", "/campaigns/{}/validate/preview", nil, data._id)
+  local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
+  local res, err = request.call(client, "GET", "/campaigns/{}/validate/preview", nil, id)
   if res == nil then return nil, err end
   return request.unwrap(res)
 end
@@ -177,8 +177,7 @@ end
 --- c:validate() -> {campaignId, jobId, emailsToValidate, creditCost, status}
 -- Reserves credits: not resent blindly (3/min per campaign, 409 if running).
 function Campaign.validate(c)
-  local data, client = core.unwrap(c)
-  local id = data._id
+  local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
   local res, err = request.call(client, "POST", "/campaigns/{}/validate", {
     safe = false, pace = { "validate", id },
     reconcile = function(started_wall) return find_validation(client, id, started_wall) end,
@@ -191,10 +190,10 @@ end
 
 --- c:export{emailOnly=, onlyValidEmails=, fileFormat=} -> Export
 function Campaign.export(c, opts)
-  local data, client = core.unwrap(c)
+  local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
   local params = {}
   for k, v in pairs(opts or {}) do params[k] = v end
-  params.campaignId = data._id
+  params.campaignId = id
   return client.exports:create(params)
 end
 

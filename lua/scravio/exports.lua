@@ -39,7 +39,7 @@ local Export = core.methods.Export
 --- e:refresh() -> e, updated in place. The API has no GET /list-exports/{id}:
 -- the export is found in its campaign's export list.
 function Export.refresh(e)
-  local data, client = core.unwrap(e)
+  local data, client = e, core.owner(e) -- (data: the Export itself; its fields read lazily)
   local query = { campaignId = data.campaignId, sortBy = "createdAt", order = "desc" }
   local ok, found = pcall(function()
     for x in pagination.each(client, "exports", nil, "/list-exports", query) do

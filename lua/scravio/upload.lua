@@ -228,7 +228,12 @@ function M.submit_file(service, path, opts)
 
   local wanted = opts.column
   if type(wanted) == "function" then
-    wanted = wanted(review)
+    local ok, picked = pcall(wanted, review)
+    if not ok then -- nothing is confirmed, so nothing is charged
+      return nil, errors.new("cancelled", "submit_file: the column function raised: " .. tostring(picked) ..
+        "; nothing was confirmed or charged", { review = review, retryable = false })
+    end
+    wanted = picked
     if wanted ~= nil and (type(wanted) ~= "string" or wanted == "") then
       return invalid("column", "the column function must return a column key or label, or nil")
     end
