@@ -1,9 +1,9 @@
 # scravio-lua: build, test, demo, sanitizers, fuzzing, benchmarks, install.
 #
-#   make test    install what is missing, build for Lua 5.4 and LuaJIT, run every spec
+#   make test    install what is missing, build for Lua 5.4, LuaJIT and Lua 5.1, run every spec
 #   make demo    the whole campaign flow against the bundled fake server
 #
-# Builds for different Luas live side by side: build/lua5.4/ and build/luajit/.
+# Builds for different Luas live side by side: build/lua5.4/, build/luajit/, build/lua5.1/.
 
 VERSION     := 0.1.0
 CC          ?= gcc
@@ -19,16 +19,17 @@ LUA_FILES   := $(shell find lua -name '*.lua' 2>/dev/null)
 
 LUA54_INC   := /usr/include/lua5.4
 LUAJIT_INC  := /usr/include/luajit-2.1
+LUA51_INC   := /usr/include/lua5.1
 
 # Debian packages everything needs (tests, demo, OpenResty specs, rock build).
 DEB_PKGS    := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
                luajit2 libluajit2-5.1-dev nginx-light libnginx-mod-http-lua \
-               lua-check luarocks openssl curl lua-socket
+               lua-check luarocks openssl curl lua-socket lua5.1 liblua5.1-0-dev
 STAMP       := build/.deps-ok
 
 .PHONY: all deps test test-fast demo asan valgrind fuzz bench lint install rock clean
 
-all: build/lua5.4/scravio/core.so build/luajit/scravio/core.so
+all: build/lua5.4/scravio/core.so build/luajit/scravio/core.so build/lua5.1/scravio/core.so
 
 # Installs missing Debian packages when run as root; otherwise prints the command.
 deps: $(STAMP)
@@ -57,7 +58,11 @@ build/luajit/scravio/core.so: $(SRCS) $(HDRS) | $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -I$(LUAJIT_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
 
-# The whole suite, under Lua 5.4 and LuaJIT; ends with "N passed, N failed".
+build/lua5.1/scravio/core.so: $(SRCS) $(HDRS) | $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -I$(LUA51_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
+
+# The whole suite, under Lua 5.4, LuaJIT and Lua 5.1 (+ OpenResty); ends with "N passed, N failed".
 test: all
 	@sh spec/support/run_suite.sh
 
@@ -108,4 +113,4 @@ install: build/lua5.4/scravio/core.so
 	  install -D -m 644 $$f $(DESTDIR)$(LUA_SHARE)/$$f; done
 
 clean:
-	rm -rf build/lua5.4 build/luajit build/asan build/rock build/fuzz
+	rm -rf build/lua5.4 build/luajit build/lua5.1 build/asan build/rock build/fuzz

@@ -1,12 +1,12 @@
 #!/bin/sh
-# Runs the busted suite under each Lua (default: Lua 5.4 and LuaJIT), then the
+# Runs the busted suite under each Lua (default: Lua 5.4, LuaJIT and Lua 5.1), then the
 # OpenResty integration specs once, and ends with the line CI reads:
 #   N passed, N failed
-# Env: SCRAVIO_LUAS ("lua5.4 luajit"), SCRAVIO_CPATH (module build override),
+# Env: SCRAVIO_LUAS ("lua5.4 luajit lua5.1"), SCRAVIO_CPATH (module build override),
 #      SCRAVIO_VALGRIND=1 (run under valgrind memcheck), SCRAVIO_SPECS (spec paths).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-LUAS=${SCRAVIO_LUAS:-"lua5.4 luajit"}
+LUAS=${SCRAVIO_LUAS:-"lua5.4 luajit lua5.1"}
 SPECS=${SCRAVIO_SPECS:-spec}
 LOGDIR=build/test-logs
 mkdir -p "$LOGDIR"
