@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 #include "client.h"
 
 static char *dupstr(const char *s) {
@@ -164,7 +166,8 @@ static int l_client_new(lua_State *L) {
   if (token_nul) return invalid(L, "access_token", "the credential contains a NUL byte");
   if (ws_nul) return invalid(L, "workspace_id", "workspace_id contains a NUL byte");
   if (base == NULL || base[0] == '\0') return invalid(L, "base_url", "base_url is required");
-  int https = strncmp(base, "https://", 8) == 0, http = strncmp(base, "http://", 7) == 0;
+  /* Schemes are case-insensitive (RFC 3986); the copy below is lowercased. */
+  int https = strncasecmp(base, "https://", 8) == 0, http = strncasecmp(base, "http://", 7) == 0;
   if (!https && !http) return invalid(L, "base_url", "base_url must start with https://");
   if (http && !allow_http && !scv_url_is_loopback(base))
     return invalid(L, "base_url",
@@ -202,6 +205,7 @@ static int l_client_new(lua_State *L) {
   if (ok) {
     memcpy(c->base_url, base, blen);
     c->base_url[blen] = '\0';
+    for (char *q = c->base_url; *q && *q != ':'; q++) *q = (char)tolower((unsigned char)*q);
   }
   size_t hl = strlen(secret) + 32;
   c->auth_header = malloc(hl);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "scravio.h"
 
 static const char HEX[] = "0123456789ABCDEF";
@@ -239,6 +240,6 @@ int scv_url_is_loopback(const char *url) {
   size_t n = strcspn(auth, ":");
   memcpy(host, auth, n);
   host[n] = '\0';
-  if (strcmp(host, "localhost") == 0) return 1;
+  if (strcasecmp(host, "localhost") == 0) return 1; /* host names are case-insensitive */
   return is_loopback_quad(host);
 }

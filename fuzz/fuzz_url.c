@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../csrc/scravio.h"
 
@@ -258,7 +259,7 @@ static void check_authority(const uint8_t *data, size_t size) {
     host[hn] = '\0';
     /* inet_pton is the strict reference: dotted decimal only, no octal or
        short forms, which resolvers would read as other addresses. */
-    int ok = (hn == 9 && strncmp(auth, "localhost", 9) == 0) || strncmp(auth, "[::1]", 5) == 0 ||
+    int ok = (hn == 9 && strncasecmp(auth, "localhost", 9) == 0) || strncmp(auth, "[::1]", 5) == 0 ||
              (inet_pton(AF_INET, host, &a4) == 1 && ((const unsigned char *)&a4)[0] == 127);
     if (!ok) fail("a non-loopback host was called loopback", auth);
   }

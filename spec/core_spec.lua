@@ -131,6 +131,9 @@ describe("client configuration", function()
     assert.truthy(scravio.new{ api_key = KEY, base_url = "http://api.example.com/api", allow_http = true })
     assert.truthy(scravio.new{ api_key = KEY, base_url = "http://localhost:8080/api" })
     assert.truthy(scravio.new{ api_key = KEY, base_url = "http://127.10.0.254:1/api" })
+    -- schemes and host names are case-insensitive
+    local up = assert(scravio.new{ api_key = KEY, base_url = "HTTP://LocalHost:8080/api" })
+    assert.equals("http://LocalHost:8080/api/me", (up._core:prepare("/me")))
     -- forms that resolvers read as other addresses (0127 is octal: 87.0.0.1)
     for _, host in ipairs({ "0127.0.0.1", "127.1", "127.0.0.01", "2130706433", "127.0.0.256", "127.0.0.1.5" }) do
       local bad, berr = scravio.new{ api_key = KEY, base_url = "http://" .. host .. "/api" }
