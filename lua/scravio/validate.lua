@@ -6,7 +6,8 @@
 -- unique addresses) on success, or `nil, problems` where `problems` is an array of
 -- `{param = ..., msg = ..., location = "body"|"query"|"path"}` naming each field
 -- the way the server does ("inputs.hashtag", "targetEmails", "perPage"); items
--- of an array are named with their Lua (1-based) index: "inputs.hashtags[2]".
+-- of an array are named as the server (express-validator) names them, with a
+-- 0-based index: the second hashtag is "inputs.hashtags[1]".
 -- All problems are collected, not only the first one. Nothing is modified:
 -- unknown fields pass through untouched (the API grows), and only documented
 -- rules are enforced.
@@ -360,7 +361,7 @@ local function check_text_array(P, v, param, loc, max_items, max_len, what, exam
     add(P, param, loc, "%s must contain at most %d items, got %d", param, max_items, n)
   end
   for i = 1, n do
-    check_text(P, v[i], format("%s[%d]", param, i), loc, max_len, true)
+    check_text(P, v[i], format("%s[%d]", param, i - 1), loc, max_len, true)
   end
 end
 
@@ -459,7 +460,7 @@ local function check_countries(P, v, param, loc)
     add(P, param, loc, "%s must contain at most %d countries, got %d", param, max, n)
   end
   for i = 1, n do
-    local c, p = v[i], format("%s[%d]", param, i)
+    local c, p = v[i], format("%s[%d]", param, i - 1)
     if type(c) ~= "string" then
       add(P, p, loc, "%s must be an ISO 3166-1 alpha-2 code such as \"US\", got %s", p, got(c))
     elseif not COUNTRIES[c] then
@@ -647,7 +648,11 @@ function validate.emails(emails)
     if type(e) ~= "string" then
       add(P, "emails", "body", "emails[%d] must be a string, got %s", i, got(e))
     else
-      local key = lower(trim(e))
+      -- The server folds case itself, perhaps beyond ASCII ("Ä" and "ä"):
+      -- every run of non-ASCII bytes counts as one same character here, so
+      -- this count is never above the server's and a list it would take is
+      -- never refused (one it would refuse may be sent: its 400 says so).
+      local key = gsub(lower(trim(e)), "[\128-\255]+", "\0")
       if key ~= "" and not seen[key] then
         seen[key] = true
         unique = unique + 1
