@@ -684,23 +684,41 @@ local function days_in_month(y, m)
   return 31
 end
 
---- ISO 8601 calendar date (YYYY-MM-DD) optionally followed by a time
--- (T or space, hh:mm[:ss[.fraction]]) and a zone (Z, ±hh, ±hhmm, ±hh:mm).
+--- ISO 8601 calendar date, extended (YYYY-MM-DD) or basic (YYYYMMDD),
+-- optionally followed by a time (T or space, hh:mm[:ss[.fraction]], or
+-- hhmm[ss] in the basic form; 24:00:00 for the end of a day) and a zone
+-- (Z, ±hh, ±hhmm, ±hh:mm). Lenient on form, strict on values: the server
+-- reads the date, so only what cannot be a date is refused.
 local function is_iso8601(s)
+  local basic = false
   local y, m, d, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
+  if not y then
+    y, m, d, rest = s:match("^(%d%d%d%d)(%d%d)(%d%d)(.*)$")
+    basic = true
+  end
   if not y then return false end
   y, m, d = tonumber(y), tonumber(m), tonumber(d)
   if m < 1 or m > 12 or d < 1 or d > days_in_month(y, m) then return false end
   if rest == "" then return true end
   local hh, mm
-  hh, mm, rest = rest:match("^[Tt ](%d%d):(%d%d)(.*)$")
-  if not hh or tonumber(hh) > 23 or tonumber(mm) > 59 then return false end
-  local ss, r = rest:match("^:(%d%d)(.*)$")
+  if basic then
+    hh, mm, rest = rest:match("^[Tt](%d%d)(%d%d)(.*)$")
+  else
+    hh, mm, rest = rest:match("^[Tt ](%d%d):(%d%d)(.*)$")
+  end
+  if not hh or tonumber(hh) > 24 or tonumber(mm) > 59 then return false end
+  local end_of_day = tonumber(hh) == 24
+  if end_of_day and tonumber(mm) ~= 0 then return false end
+  local ss, r = rest:match(basic and "^(%d%d)(.*)$" or "^:(%d%d)(.*)$")
   if ss then
-    if tonumber(ss) > 60 then return false end -- 60: leap second
+    if tonumber(ss) > 60 or (end_of_day and tonumber(ss) ~= 0) then return false end -- 60: leap second
     rest = r
-    r = rest:match("^[%.,]%d+(.*)$")
-    if r then rest = r end
+    local frac
+    frac, r = rest:match("^[%.,](%d+)(.*)$")
+    if r then
+      if end_of_day and tonumber(frac) ~= 0 then return false end
+      rest = r
+    end
   end
   if rest == "" or rest == "Z" or rest == "z" then return true end
   local zh, zm = rest:match("^[%+%-](%d%d):?(%d%d)$")
