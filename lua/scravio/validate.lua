@@ -463,12 +463,12 @@ local function check_countries(P, v, param, loc)
     local c, p = v[i], format("%s[%d]", param, i - 1)
     if type(c) ~= "string" then
       add(P, p, loc, "%s must be an ISO 3166-1 alpha-2 code such as \"US\", got %s", p, got(c))
-    elseif not COUNTRIES[c] then
+    elseif not COUNTRIES[upper(c)] then
+      -- Case is not checked: the codes are case-insensitive to the usual
+      -- validators (validator.js isISO31661Alpha2 upper-cases first), so
+      -- "us" goes as given rather than be refused on a guess.
       local u = upper(c)
-      if COUNTRIES[u] then
-        add(P, p, loc, "%s must be an uppercase ISO 3166-1 alpha-2 code: use \"%s\" instead of %s",
-          p, u, quote(c))
-      elseif COUNTRY_HINTS[u] then
+      if COUNTRY_HINTS[u] then
         add(P, p, loc, "%s must be an ISO 3166-1 alpha-2 code: %s is not assigned, use \"%s\"",
           p, quote(c), COUNTRY_HINTS[u])
       else
