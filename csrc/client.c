@@ -280,6 +280,12 @@ static int add_literal(scv_buf *b, const char *s, size_t n) {
   return 0;
 }
 
+/* Milliseconds as seconds: an integer when whole (60, not 60.0). */
+static void push_seconds_ms(lua_State *L, long ms) {
+  if (ms % 1000 == 0) lua_pushinteger(L, (lua_Integer)(ms / 1000));
+  else lua_pushnumber(L, (lua_Number)ms / 1000.0);
+}
+
 static int prepare_fail(lua_State *L, const char *kind, const char *param, const char *msg) {
   lua_pushnil(L);
   scv_push_error(L, kind, msg, NULL, NULL);
@@ -301,7 +307,10 @@ static int prepare_fail(lua_State *L, const char *kind, const char *param, const
 /* client:prepare(template, query, body, ...) -> url, path, body_json | nil, err
  * "{}" in the template takes the next argument as one encoded path segment. */
 static int l_prepare(lua_State *L) {
-  scv_client *c = scv_check_client(L, 1);
+  scv_client *c = luaL_checkudata(L, 1, SCV_CLIENT_MT);
+  /* Every API call starts here: a closed client answers nil, err (errors
+   * are values), not a raise. */
+  if (c->closed) return prepare_fail(L, "invalid", "client", "this client is closed (client:close() was called)");
   size_t tlen;
   const char *tpl = luaL_checklstring(L, 2, &tlen);
   int nargs = lua_gettop(L);
@@ -460,15 +469,16 @@ static int l_info(lua_State *L) {
   lua_setfield(L, -2, "key_hint");
   lua_pushstring(L, c->user_agent);
   lua_setfield(L, -2, "user_agent");
-  lua_pushnumber(L, (lua_Number)c->timeout_ms / 1000.0);
+  push_seconds_ms(L, c->timeout_ms);
   lua_setfield(L, -2, "timeout");
-  lua_pushnumber(L, (lua_Number)c->connect_timeout_ms / 1000.0);
+  push_seconds_ms(L, c->connect_timeout_ms);
   lua_setfield(L, -2, "connect_timeout");
   lua_pushboolean(L, c->workspace_header != NULL);
   lua_setfield(L, -2, "workspace");
   lua_pushboolean(L, c->ca_file != NULL);
   lua_setfield(L, -2, "custom_ca");
-  lua_pushnumber(L, (lua_Number)c->max_response_bytes);
+  if (c->max_response_bytes <= (size_t)9007199254740992ULL) lua_pushinteger(L, (lua_Integer)c->max_response_bytes);
+  else lua_pushnumber(L, (lua_Number)c->max_response_bytes);
   lua_setfield(L, -2, "max_response_bytes");
   return 1;
 }

@@ -190,6 +190,10 @@ end
 
 --- c:export{emailOnly=, onlyValidEmails=, fileFormat=} -> Export
 function Campaign.export(c, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    return nil, errors.invalid({ { param = "opts", location = "argument",
+      msg = "c:export expects a table such as {fileFormat = \"csv\"}, got " .. type(opts) } }, "export")
+  end
   local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
   local params = {}
   for k, v in pairs(opts or {}) do params[k] = v end

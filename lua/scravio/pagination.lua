@@ -12,7 +12,9 @@ M.KINDS = {
   campaigns = { size = "perPage", key = "items" },
   leads = { size = "perPage", key = "items" },
   exports = { size = "perPage", key = "exports" },
-  validation_jobs = { size = "limit", key = "jobs" },
+  -- (the jobs envelope says total/page/pages but not the page size: the
+  -- reference's default limit, 10, stands in when the query set none)
+  validation_jobs = { size = "limit", key = "jobs", default_size = 10 },
   credit_transactions = { size = "perPage", key = "transactions" },
 }
 
@@ -73,7 +75,7 @@ function M.page(client, kind, wrap, template, query, ...)
       totalCount = p.totalCount or total,
       totalPages = p.totalPages or pages,
       currentPage = p.currentPage or page,
-      perPage = p.perPage or (query and query[spec.size]) or nil,
+      perPage = p.perPage or (query and query[spec.size]) or spec.default_size,
     },
   }
   if spec.key ~= "items" then result[spec.key] = result.items end
