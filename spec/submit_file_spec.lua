@@ -159,24 +159,23 @@ describe("validation_jobs:submit_file", function()
     assert.equals(2, job.totalEmails)
   end)
 
-  it("uploads a file whose name has no extension as text/csv under its base name", function()
+  it("uploads a file whose name has no extension as text/csv, named NAME.csv for the API", function()
     local path = os.tmpname()
     write(path, CSV)
     local job, err = client.validation_jobs:submit_file(path)
     os.remove(path)
+    assert.is_truthy(job, err and tostring(err))
     local tickets = bodies("/validation-jobs/file")
-    assert.equals(1, #tickets) -- not refused client-side
-    assert.equals(path:match("([^/]+)$"), tickets[1].filename)
+    assert.equals(1, #tickets)
+    assert.equals(path:match("([^/]+)$") .. ".csv", tickets[1].filename) -- the API validates the extension
     assert.equals("text/csv", tickets[1].contentType)
     assert.equals(#CSV, tickets[1].sizeBytes)
-    if job then
-      assert.equals("text/csv", srv:storage_requests({ method = "PUT" })[1].headers["content-type"])
-    else
-      -- the server may refuse the name (the reference uses filename for
-      -- "extension validation"); that is its call, not a client-side refusal
-      assert.equals("api", err.kind, tostring(err))
-      assert.are_not.equal("contentType", err.errors[1] and err.errors[1].param)
-    end
+    assert.equals("text/csv", srv:storage_requests({ method = "PUT" })[1].headers["content-type"])
+    -- another extension goes only with content_type=, and gets a .csv/.txt name too
+    srv:advance(3600) -- one active job per account: let the first one finish
+    local tsv = write(dir .. "/leads.tsv", CSV)
+    assert(client.validation_jobs:submit_file(tsv, { content_type = "text/plain" }))
+    assert.equals("leads.tsv.txt", bodies("/validation-jobs/file")[2].filename)
   end)
 
   it("rejects a missing, empty or unsupported file before sending anything", function()
@@ -309,6 +308,14 @@ describe("validation_jobs:submit_file", function()
       assert.equals("text/csv", upload.content_type("/tmp/lua_AbC123"))
       assert.equals("text/csv", upload.content_type("dir.v2/leads"))
       assert.equals("text/csv", upload.content_type(".hidden"))
+    end)
+
+    it("gives the API a .csv or .txt name whatever the file is called", function()
+      assert.equals("a.csv", upload.api_filename("a.csv", "text/csv"))
+      assert.equals("A.TXT", upload.api_filename("A.TXT", "text/plain"))
+      assert.equals("lua_AbC123.csv", upload.api_filename("lua_AbC123", "text/csv"))
+      assert.equals("leads.tsv.txt", upload.api_filename("leads.tsv", "text/plain"))
+      assert.equals(".hidden.csv", upload.api_filename(".hidden", "text/csv"))
     end)
   end)
 end)

@@ -25,7 +25,9 @@
 --                   text/csv when the name has no extension (the reference
 --                   accepts CSV/TXT files and calls contentType advisory).
 --                   Any other extension (.xlsx ...) is refused before any
---                   request unless content_type is given.
+--                   request unless content_type is given. The API validates
+--                   the file name's extension, so a name without .csv/.txt
+--                   is sent with one added (M.api_filename).
 --   progress        upload progress bar on stderr (drawn by C, TTY only)
 --   timeout         seconds without progress before the upload is abandoned
 --   idempotency_key reuse a key (to resume after an unknown outcome)
@@ -49,6 +51,15 @@ end
 
 function M.basename(path)
   return path:match("([^/\\]+)$") or path
+end
+
+--- The file name the API is told: the API takes only .csv and .txt names
+-- (it validates the extension), so any other name gets one, matching the
+-- content type: "lua_AbC123" -> "lua_AbC123.csv", "leads.tsv" -> "leads.tsv.csv".
+function M.api_filename(name, content_type)
+  local ext = name:match("^.+%.([%w]+)$")
+  if ext and M.CONTENT_TYPES[ext:lower()] then return name end
+  return name .. (content_type == "text/plain" and ".txt" or ".csv")
 end
 
 --- The content type for a file name, from its extension: .csv text/csv,
@@ -192,13 +203,14 @@ function M.submit_file(service, path, opts)
   if opts.content_type ~= nil and (type(opts.content_type) ~= "string" or opts.content_type == "") then
     return invalid("content_type", "content_type must be a MIME type such as \"text/csv\"")
   end
-  local filename = M.basename(path)
-  local content_type = opts.content_type or M.content_type(filename)
+  local base = M.basename(path)
+  local content_type = opts.content_type or M.content_type(base)
   if type(content_type) ~= "string" then
     return invalid("content_type", string.format(
       "%q is not a CSV or TXT file (the API takes .csv and .txt files); pass content_type= to send it anyway",
-      filename))
+      base))
   end
+  local filename = M.api_filename(base, content_type)
   local size, serr = M.file_size(path)
   if not size then return invalid("path", "cannot read the file: " .. tostring(serr)) end
   if size == 0 then return invalid("path", filename .. " is empty") end
