@@ -26,6 +26,9 @@ DEB_PKGS    := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
                luajit2 libluajit2-5.1-dev nginx-light libnginx-mod-http-lua \
                lua-check luarocks openssl curl lua-socket lua5.1 liblua5.1-0-dev
 STAMP       := build/.deps-ok
+# NO_DEPS=1 builds the C core without `make deps` (only gcc, Lua headers and
+# libcurl's are needed), e.g. against OpenResty's LuaJIT headers.
+DEPS        := $(if $(NO_DEPS),,$(STAMP))
 
 .PHONY: all deps test test-fast demo asan valgrind fuzz bench lint install rock clean
 
@@ -50,15 +53,15 @@ $(STAMP):
 	fi
 	@mkdir -p build && touch $@
 
-build/lua5.4/scravio/core.so: $(SRCS) $(HDRS) | $(STAMP)
+build/lua5.4/scravio/core.so: $(SRCS) $(HDRS) | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -I$(LUA54_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
 
-build/luajit/scravio/core.so: $(SRCS) $(HDRS) | $(STAMP)
+build/luajit/scravio/core.so: $(SRCS) $(HDRS) | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -I$(LUAJIT_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
 
-build/lua5.1/scravio/core.so: $(SRCS) $(HDRS) | $(STAMP)
+build/lua5.1/scravio/core.so: $(SRCS) $(HDRS) | $(DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -I$(LUA51_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
 
@@ -114,3 +117,4 @@ install: build/lua5.4/scravio/core.so
 
 clean:
 	rm -rf build/lua5.4 build/luajit build/lua5.1 build/asan build/rock build/fuzz
+	rm -rf scravio csrc/*.o   # what `luarocks make` leaves in the source tree

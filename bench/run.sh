@@ -5,7 +5,7 @@
 # worker, no access log) serving API-shaped static JSON, builds the peers
 # (a C libcurl loop; Lua-cURLv3 when installed), then runs bench/bench.lua,
 # which measures the SDK against those peers in the same run and prints a
-# table with PASS/MISS per target from docs/DESIGN "Performance targets".
+# table with PASS/MISS per target from DESIGN.md "Performance targets" (the project's design notes).
 #
 # Exits 0 whatever the results (a MISS is a finding, not a failure); non-zero
 # only when something could not be set up or a benchmark errored. nginx is

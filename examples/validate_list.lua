@@ -42,8 +42,9 @@ end
 
 local client = check("scravio.new", scravio.new{})
 
--- Invalid input (say, "not-an-email") is refused before anything is sent:
--- err.kind == "invalid" and err.errors names each bad entry.
+-- Addresses go to the API as given: the job itself classifies bad ones (say,
+-- "not-an-email") and they count like any other. Refused before anything is
+-- sent (err.kind == "invalid"): no address at all, more than 5,000 unique.
 local job = check("submit", client.validation_jobs:submit(emails))
 print(string.format("job %s: %s unique emails, status %s", job.id, tostring(job.totalEmails), job.status))
 
