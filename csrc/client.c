@@ -65,21 +65,29 @@ scv_client *scv_check_client(lua_State *L, int idx) {
   return c;
 }
 
-/* Push nil, invalid-error naming the option; return 2 (for `return`). */
-static int invalid(lua_State *L, const char *param, const char *msg) {
+/* Push nil and an error of `kind` naming `param` (at `location`) in its
+ * errors list; return 2 (for `return`). */
+static int push_fail(lua_State *L, const char *kind, const char *param, const char *location, const char *msg) {
   lua_pushnil(L);
-  scv_push_error(L, "invalid", msg, NULL, NULL);
-  lua_getfield(L, -1, "errors");
-  lua_createtable(L, 0, 3);
-  lua_pushstring(L, param);
-  lua_setfield(L, -2, "param");
-  lua_pushstring(L, msg);
-  lua_setfield(L, -2, "msg");
-  lua_pushstring(L, "option");
-  lua_setfield(L, -2, "location");
-  lua_rawseti(L, -2, 1);
-  lua_pop(L, 1);
+  scv_push_error(L, kind, msg, NULL, NULL);
+  if (param) {
+    lua_getfield(L, -1, "errors");
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, param);
+    lua_setfield(L, -2, "param");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "msg");
+    lua_pushstring(L, location);
+    lua_setfield(L, -2, "location");
+    lua_rawseti(L, -2, 1);
+    lua_pop(L, 1);
+  }
   return 2;
+}
+
+/* A client option refused: nil, invalid-error naming the option. */
+static int invalid(lua_State *L, const char *param, const char *msg) {
+  return push_fail(L, "invalid", param, "option", msg);
 }
 
 /* A string option, or NULL. *has_nul reports an embedded NUL byte: C would
@@ -287,21 +295,12 @@ static void push_seconds_ms(lua_State *L, long ms) {
 }
 
 static int prepare_fail(lua_State *L, const char *kind, const char *param, const char *msg) {
-  lua_pushnil(L);
-  scv_push_error(L, kind, msg, NULL, NULL);
-  if (param) {
-    lua_getfield(L, -1, "errors");
-    lua_createtable(L, 0, 3);
-    lua_pushstring(L, param);
-    lua_setfield(L, -2, "param");
-    lua_pushstring(L, msg);
-    lua_setfield(L, -2, "msg");
-    lua_pushstring(L, strcmp(param, "query") == 0 ? "query" : strcmp(param, "body") == 0 ? "body" : "path");
-    lua_setfield(L, -2, "location");
-    lua_rawseti(L, -2, 1);
-    lua_pop(L, 1);
-  }
-  return 2;
+  const char *location = !param                        ? NULL
+                         : strcmp(param, "query") == 0  ? "query"
+                         : strcmp(param, "body") == 0   ? "body"
+                         : strcmp(param, "client") == 0 ? "argument"
+                                                        : "path";
+  return push_fail(L, kind, param, location, msg);
 }
 
 /* client:prepare(template, query, body, ...) -> url, path, body_json | nil, err
