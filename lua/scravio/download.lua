@@ -20,8 +20,6 @@
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local request = require("scravio.request")
-local retry = require("scravio.retry")
-local runtime = require("scravio.runtime")
 
 local M = {}
 
@@ -106,21 +104,9 @@ function M.to_file(client, get_url, path, opts)
       return nil, io_error("could not move the downloaded file into place: " .. tostring(rerr), path)
     end
     os.remove(tmp) -- never leave a truncated file behind
-    err.attempts = attempt
-    -- The shared policy: a storage GET is safe to resend; Retry-After is
-    -- honoured only up to max_retry_wait.
-    local clock = client._runtime or runtime
-    local delay, why = retry.decide(err, { attempt = attempt, max_retries = max_retries, safe = true,
-      max_wait = client._max_retry_wait or 0, random = clock.random })
-    if not delay then
-      err.gave_up = why
-      request.emit(client, { type = "error", method = "GET", path = "(download)", kind = err.kind,
-        status = err.status, attempts = attempt, reason = why })
-      return nil, err
-    end
-    request.emit(client, { type = "retry", method = "GET", path = "(download)", attempt = attempt,
-      delay = delay, kind = err.kind, status = err.status })
-    clock.sleep(delay)
+    -- A storage GET is safe to resend; Retry-After only up to max_retry_wait.
+    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)")
+    if not again then return nil, gerr end
   end
 end
 

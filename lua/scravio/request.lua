@@ -239,6 +239,27 @@ function M.call(client, method, template, opts, ...)
   end
 end
 
+--- After a failed storage transfer (a presigned GET or PUT: safe to resend),
+-- the shared retry policy: wait and return true to try again, or mark the
+-- error (attempts, gave_up), report it and return nil, err.
+-- label: what events name as the path ("(download)", "(upload)").
+function M.transfer_retry(client, err, attempt, max_retries, method, label)
+  err.attempts = attempt
+  local clock = clock_of(client)
+  local delay, why = retry.decide(err, { attempt = attempt, max_retries = max_retries, safe = true,
+    max_wait = client._max_retry_wait or 0, random = clock.random })
+  if not delay then
+    err.gave_up = why
+    M.emit(client, { type = "error", method = method, path = label, kind = err.kind,
+      status = err.status, attempts = attempt, reason = why })
+    return nil, err
+  end
+  M.emit(client, { type = "retry", method = method, path = label, attempt = attempt,
+    delay = delay, kind = err.kind, status = err.status })
+  clock.sleep(delay)
+  return true
+end
+
 --- Unwrap the {success, data} envelope some endpoints use; others answer the
 -- bare object. Tolerant of both, so a wrapped answer never surprises a caller.
 function M.unwrap(body)

@@ -35,8 +35,6 @@
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local request = require("scravio.request")
-local retry = require("scravio.retry")
-local runtime = require("scravio.runtime")
 
 local M = {}
 
@@ -175,18 +173,9 @@ local function put(client, url, path, content_type, opts)
     request.emit(client, { type = "upload", path = "(upload)", file = path, attempt = attempt })
     local status, err = client._transport:upload(url, path, content_type, opts.progress == true, opts.timeout)
     if status then return status end
-    err.attempts = attempt
-    -- The shared policy (a PUT of the same object is safe to resend).
-    local clock = client._runtime or runtime
-    local delay, why = retry.decide(err, { attempt = attempt, max_retries = max_retries, safe = true,
-      max_wait = client._max_retry_wait or 0, random = clock.random })
-    if not delay then
-      err.gave_up = why
-      return nil, err
-    end
-    request.emit(client, { type = "retry", method = "PUT", path = "(upload)", attempt = attempt,
-      delay = delay, kind = err.kind, status = err.status })
-    clock.sleep(delay)
+    -- A PUT of the same object is safe to resend.
+    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "PUT", "(upload)")
+    if not again then return nil, gerr end
   end
 end
 
