@@ -12,29 +12,7 @@ local PARAMS = {
   targetEmails = 40,
 }
 
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -p '" .. p .. "'"))
-  return p
-end
-
-local function listdir(dir)
-  local out = {}
-  local p = io.popen("ls -A '" .. dir .. "'")
-  for name in p:lines() do out[#out + 1] = name end
-  p:close()
-  table.sort(out)
-  return out
-end
-
-local function rmdir(dir) os.execute("rm -rf '" .. dir .. "'") end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local tmpdir, listdir, rmdir, write = H.tmpdir, H.listdir, H.rmdir, H.write_file
 
 describe("download", function()
   local srv, client, dir

@@ -20,19 +20,8 @@ local function sh(cmd)
   return (out:gsub("__RC__%d+%s*$", "")), rc
 end
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local H = require("spec.support.helpers")
+local read, write = H.read_file, H.write_file
 
 local function decode(s)
   local ok, v = pcall(cjson.decode, s)

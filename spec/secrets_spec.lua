@@ -48,11 +48,7 @@ local function assert_no_secret(text, secrets, what)
   end
 end
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local write = H.write_file
 
 describe("secrets", function()
   local srv, secrets

@@ -5,19 +5,7 @@ local H = require("spec.support.helpers")
 require("scravio.workflows")
 local upload = require("scravio.upload")
 
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -p '" .. p .. "'"))
-  return p
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-  return path
-end
+local tmpdir, write = H.tmpdir, H.write_file
 
 local function decode(body) return H.scravio.json.decode(body) end
 

@@ -39,20 +39,7 @@ end
 
 local function decode(body) return H.scravio.json.decode(body) end
 
-local function tmpdir()
-  local p = os.tmpname()
-  os.remove(p)
-  assert(os.execute("mkdir -p '" .. p .. "'"))
-  return p
-end
-
-local function listdir(dir)
-  local out = {}
-  local p = io.popen("ls -A '" .. dir .. "'")
-  for name in p:lines() do out[#out + 1] = name end
-  p:close()
-  return out
-end
+local tmpdir, listdir = H.tmpdir, H.listdir
 
 describe("workflows", function()
   local srv, client, clock

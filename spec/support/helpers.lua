@@ -70,6 +70,34 @@ function H.tmpname(suffix)
   return p .. (suffix or "")
 end
 
+--- A new empty temporary directory (the caller removes it with H.rmdir).
+function H.tmpdir()
+  local p = os.tmpname()
+  os.remove(p)
+  assert(os.execute("mkdir -p '" .. p .. "'"))
+  return p
+end
+
+--- The names in a directory, sorted (dot files included).
+function H.listdir(dir)
+  local out = {}
+  local p = io.popen("ls -A '" .. dir .. "'")
+  for name in p:lines() do out[#out + 1] = name end
+  p:close()
+  table.sort(out)
+  return out
+end
+
+function H.rmdir(dir) os.execute("rm -rf '" .. dir .. "'") end
+
+--- Write data to path (binary); returns path.
+function H.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+  return path
+end
+
 function H.read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
