@@ -5,7 +5,6 @@ local H = require("spec.support.helpers")
 require("scravio.workflows")
 local core = require("scravio.core")
 local progress = require("scravio.progress")
-local runtime = require("scravio.runtime")
 local wait = require("scravio.wait")
 
 local PARAMS = {
@@ -21,21 +20,7 @@ local function params(title)
   return p
 end
 
--- A virtual clock, injected as the client's runtime (client._runtime, the
--- pipeline's test hook): sleeping advances the fake server's clock instead.
-local function virtual_clock(srv)
-  local clock = { t = runtime.now(), slept = {}, total = 0, random = math.random }
-  function clock.now() return clock.t end
-  function clock.time() return runtime.time() + (clock.t - clock.start) end
-  function clock.sleep(s)
-    clock.slept[#clock.slept + 1] = s
-    clock.total = clock.total + s
-    clock.t = clock.t + s
-    if s > 0 then srv:advance(s) end
-  end
-  clock.start = clock.t
-  return clock
-end
+local virtual_clock = H.virtual_clock
 
 local function close_to(a, b) return math.abs(a - b) < 1e-9 end
 

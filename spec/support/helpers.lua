@@ -17,6 +17,25 @@ function H.client(srv, opts)
   return c
 end
 
+--- A frozen clock for client._runtime: time stands still except through
+-- sleep, which records the wait (clock.slept, clock.total) and advances the
+-- fake server's clock by as much. Unlike H.fake_clock, nothing moves with
+-- real time, so poll counts and waits are exact (wait and workflow specs).
+function H.virtual_clock(srv)
+  local runtime = require("scravio.runtime")
+  local clock = { t = runtime.now(), slept = {}, total = 0, random = math.random }
+  function clock.now() return clock.t end
+  function clock.time() return runtime.time() + (clock.t - clock.start) end
+  function clock.sleep(s)
+    clock.slept[#clock.slept + 1] = s
+    clock.total = clock.total + s
+    clock.t = clock.t + s
+    if s > 0 then srv:advance(s) end
+  end
+  clock.start = clock.t
+  return clock
+end
+
 --- on_event hook that records every event; returns hook, list.
 function H.recorder()
   local events = {}
