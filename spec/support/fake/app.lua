@@ -52,18 +52,7 @@ function Ctx:json_body()
   return v
 end
 
-local function read_body()
-  ngx.req.read_body()
-  local data = ngx.req.get_body_data()
-  if data then return data end
-  local file = ngx.req.get_body_file()
-  if not file then return "" end
-  local f = io.open(file, "rb")
-  if not f then return "" end
-  data = f:read("*a")
-  f:close()
-  return data
-end
+local read_body = http.read_body
 
 local function process(ctx)
   lifecycle.tick()

@@ -36,4 +36,19 @@ end
 
 function M.ok(status, tbl, headers) return { status = status, json = tbl, headers = headers } end
 
+--- The whole request body, whether nginx kept it in memory or spilled it to
+-- a temporary file ("" when there is none).
+function M.read_body()
+  ngx.req.read_body()
+  local data = ngx.req.get_body_data()
+  if data then return data end
+  local file = ngx.req.get_body_file()
+  if not file then return "" end
+  local f = io.open(file, "rb")
+  if not f then return "" end
+  data = f:read("*a")
+  f:close()
+  return data
+end
+
 return M

@@ -163,18 +163,7 @@ local function serve_get(obj, method)
   stream(obj, first, last)
 end
 
-local function read_body()
-  ngx.req.read_body()
-  local data = ngx.req.get_body_data()
-  if data then return data end
-  local file = ngx.req.get_body_file()
-  if not file then return "" end
-  local f = io.open(file, "rb")
-  if not f then return "" end
-  data = f:read("*a")
-  f:close()
-  return data
-end
+local read_body = require("fake.http").read_body
 
 function M.handle()
   local method = ngx.req.get_method()
