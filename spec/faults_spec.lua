@@ -405,6 +405,15 @@ describe("fault injection", function()
       assert.equals(1, (campaign_count()))
     end)
 
+    it("after a 500 although the server did create it: the 500 as it is, never resent, one campaign", function()
+      fault({ method = "POST", path = P, kind = "status", status = 500, process_first = true })
+      local err = definite(500)
+      assert.is_nil(err.campaign)
+      -- the campaign exists (the server's doing); the SDK did not make a second one
+      local n = campaign_count()
+      assert.equals(1, n)
+    end)
+
     it("after a 500 while an identical campaign exists: the 500, never the other campaign", function()
       local other = H.client(srv)
       local existing = assert(other.campaigns:create(CAMPAIGN))
