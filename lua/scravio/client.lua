@@ -154,6 +154,9 @@ function Client.new(opts)
     -- It never exceeds max_retry_wait, the longest wait the client takes at all.
     _max_pace_wait = math.min(opts.max_pace_wait or 10, opts.max_retry_wait or 60),
     _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
+    -- The deadline the caller set, if any: it also bounds whole operations
+    -- (wait, download, run); the default above bounds one request only.
+    _deadline_set = opts.deadline,
     _pace = pace, -- true, "strict" or false (see scravio.pacing)
   }, Client)
   self.campaigns = require("scravio.campaigns").service(self)

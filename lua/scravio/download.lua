@@ -79,6 +79,9 @@ M.writable = writable
 function M.to_file(client, get_url, path, opts)
   local transport = client._transport
   local max_retries = opts.max_retries or client._max_retries or 0
+  -- One deadline for every URL lookup, transfer and retry wait (request.within).
+  local deadline, derr = request.deadline(client, opts, true)
+  if not deadline then return nil, derr end
   local attempt = 0
   while true do
     attempt = attempt + 1
@@ -92,7 +95,8 @@ function M.to_file(client, get_url, path, opts)
 
     local tmp = M.temp_name(path)
     request.emit(client, { type = "download", path = "(download)", file = path, attempt = attempt })
-    local bytes, err = transport:download(url, tmp, opts.progress == true, opts.timeout)
+    local bytes, err = transport:download(url, tmp, opts.progress == true,
+      request.transfer_timeout(client, opts.timeout, deadline))
     if bytes ~= nil then
       local renamed, rerr = os.rename(tmp, path)
       if renamed then
@@ -105,17 +109,24 @@ function M.to_file(client, get_url, path, opts)
     end
     os.remove(tmp) -- never leave a truncated file behind
     -- A storage GET is safe to resend; Retry-After only up to max_retry_wait.
-    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)")
+    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)", deadline)
     if not again then return nil, gerr end
   end
 end
 
 --- e:download(path, opts) -> path, bytes. path defaults to the file name the
 -- API suggests (in the current directory).
+local export_steps
 function M.export(e, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
   local client = core.owner(e)
+  local deadline, derr = request.deadline(client, o, true)
+  if not deadline then return nil, derr end
+  return request.within(client, deadline, export_steps, e, client, path, o)
+end
+
+function export_steps(e, client, path, o)
   if path ~= nil then
     local ok, werr = writable(path)
     if not ok then return nil, werr end
@@ -146,10 +157,12 @@ function M.job(j, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
   local client = core.owner(j)
+  local deadline, derr = request.deadline(client, o, true)
+  if not deadline then return nil, derr end
   if path == nil then path = "validation-" .. tostring(j.id) .. ".csv" end
   local ok, werr = writable(path)
   if not ok then return nil, werr end
-  return M.to_file(client, function()
+  return request.within(client, deadline, M.to_file, client, function()
     local info, err = j:download_url()
     if not info then return nil, err end
     return info.downloadUrl

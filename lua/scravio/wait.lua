@@ -2,7 +2,10 @@
 -- j:wait{...}, e:wait{...}.
 --
 --   obj:wait{
---     timeout     = nil,   -- seconds; nil waits as long as it takes
+--     timeout     = nil,   -- seconds; nil: the client's `deadline`, else
+--                          -- DEFAULT_TIMEOUT (24 h), so a forgotten
+--                          -- campaign cannot keep a script polling forever;
+--                          -- 0: one refresh, no pause
 --     interval    = 2,     -- first pause between refreshes (seconds)
 --     max_interval= 30,    -- the pause grows x1.5 per poll up to this ceiling
 --     on_progress = fn(obj),  -- called whenever status or progress changes
@@ -15,6 +18,9 @@
 -- "fully_completed" one, so callers check `obj.status`. When the time is up
 -- the result is `nil, err` with err.kind "timeout"; err.message names the last
 -- status seen, err.last_status holds it, err.object is the (refreshed) object.
+-- The bound is one deadline, computed once: every refresh (with its retries)
+-- and every pause ends by then, and an enclosing operation's deadline (run's
+-- timeout) still holds (request.within).
 --
 -- Every pause goes through runtime.sleep and every clock read through
 -- runtime.now (the client's injected runtime, client._runtime, when set, as in
@@ -23,6 +29,7 @@
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local progress = require("scravio.progress")
+local request = require("scravio.request")
 local runtime = require("scravio.runtime")
 
 local M = {}
@@ -31,6 +38,7 @@ M.DEFAULT_INTERVAL = 2
 M.MAX_INTERVAL = 30
 M.GROWTH = 1.5
 M.MAX_ERRORS = 5
+M.DEFAULT_TIMEOUT = 24 * 3600 -- when neither timeout= nor the client's deadline is set
 
 local function set(list)
   local s = {}
@@ -131,10 +139,27 @@ function M.wait(kind, obj, opts)
   local on_progress = opts.on_progress
   local line = progress.new(spec.label, opts.progress)
   local client = core.owner(obj)
-  local clock = (type(client) == "table" and client._runtime) or runtime
+  if type(client) ~= "table" then client = nil end
+  local clock = (client and client._runtime) or runtime
 
   local started = clock.now()
-  local deadline = opts.timeout and (started + opts.timeout) or nil
+  local limit, bound = opts.timeout, "timeout"
+  if limit == nil and client and client._deadline_set then
+    limit, bound = client._deadline_set, "the client's deadline"
+  end
+  if limit == nil then limit, bound = M.DEFAULT_TIMEOUT, "wait's default bound" end
+  local deadline = started + limit
+  if client then
+    local outer = request.deadline(client, { deadline = limit > 0 and limit or nil }, true)
+    if outer < deadline then deadline, bound = outer, "the enclosing call's deadline" end
+  end
+  -- timeout = 0 means "look once": that one refresh has its own request
+  -- bounds (and any enclosing deadline), and there is no pause.
+  local refresh_by = (limit > 0 or not client) and deadline or request.deadline(client, nil, true)
+  local function refresh()
+    if client then return request.within(client, refresh_by, obj.refresh, obj) end
+    return obj:refresh()
+  end
   local last_status, last_progress
   local polls, failures = 0, 0
 
@@ -155,7 +180,7 @@ function M.wait(kind, obj, opts)
   end
 
   while true do
-    local ok, err = obj:refresh()
+    local ok, err = refresh()
     local extra_wait = 0
     if ok then
       failures = 0
@@ -177,20 +202,21 @@ function M.wait(kind, obj, opts)
     end
 
     local now = clock.now()
-    if deadline and now >= deadline then
+    if now >= deadline then
       line:done()
       local pct = number_or_nil(spec.progress(obj))
       return nil, errors.new("timeout", string.format(
-        "gave up waiting for %s %s after %.0f s: status is still %s%s",
-        spec.label, tostring(obj.id), now - started, tostring(obj.status),
-        pct and string.format(" (%s%%)", tostring(pct)) or ""), {
+        "gave up waiting for %s %s after %.0f s (%s): status is still %s%s%s",
+        spec.label, tostring(obj.id), now - started, bound, tostring(obj.status),
+        pct and string.format(" (%s%%)", tostring(pct)) or "",
+        bound == "wait's default bound" and "; pass wait{timeout = seconds} to wait longer" or ""), {
         last_status = obj.status, object = obj, retryable = true, waited = now - started,
       })
     end
     polls = polls + 1
     local pause = M.pause(polls, interval, ceiling)
     if extra_wait > pause then pause = extra_wait end
-    if deadline and now + pause > deadline then pause = deadline - now end
+    if now + pause > deadline then pause = deadline - now end
     clock.sleep(pause)
   end
 end

@@ -14,6 +14,7 @@ local campaigns = require("scravio.campaigns")
 local download = require("scravio.download")
 local errors = require("scravio.errors")
 local exports = require("scravio.exports")
+local request = require("scravio.request")
 local runtime = require("scravio.runtime")
 local upload = require("scravio.upload")
 local validate = require("scravio.validate")
@@ -196,6 +197,15 @@ function M.run(service, params, opts)
     return nil, errors.invalid({ { param = "timeout", location = "option",
       msg = "timeout must be seconds >= 0" } }, "run")
   end
+  -- The client's deadline bounds the whole run (every request, wait and the
+  -- download), computed once here; timeout bounds the two waits together.
+  local deadline, derr = request.deadline(service.client, opts, true)
+  if not deadline then return nil, derr end
+  return request.within(service.client, deadline, M.run_steps, service, params, opts, out, timeout)
+end
+
+--- The steps of run, inside its deadline.
+function M.run_steps(service, params, opts, out, timeout)
   local clock = service.client._runtime or runtime
   local started = clock.now()
   local function remaining()
