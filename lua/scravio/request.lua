@@ -88,17 +88,17 @@ local MAIN = {} -- Lua 5.1/LuaJIT name no main coroutine
 local function pack(...) return { n = select("#", ...), ... } end
 local function current() return coroutine.running() or MAIN end
 
---- M.deadline(client, opts, whole) -> at | nil, err
+--- M.deadline(client, opts, operation) -> at | nil, err
 -- now + opts.deadline (seconds), else the client's deadline, never later than
 -- the enclosing operation's (M.within); math.huge: none. For one request the
 -- client's deadline is its default (timeout x attempts + 60 s); for a whole
--- operation (whole = true: wait, download, run, submit_file, which may
+-- operation (operation = true: wait, download, run, submit_file, which may
 -- rightly take hours) only a deadline the caller set on the client counts.
 -- The per-call option checker feeds opts.deadline here.
-function M.deadline(client, opts, whole)
+function M.deadline(client, opts, operation)
   local limit = opts and opts.deadline
   if limit == nil then
-    if whole then limit = client._deadline_set else limit = client._deadline end
+    if operation then limit = client._deadline_set else limit = client._deadline end
   end
   if limit ~= nil and (type(limit) ~= "number" or not (limit > 0)) then
     return bad_option("deadline", "deadline must be a number of seconds greater than 0")
