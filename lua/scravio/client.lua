@@ -215,4 +215,8 @@ function Client:close()
   self._core:close()
 end
 
+-- client.me() (a dot) answers with what to write instead (scravio.receivers).
+require("scravio.receivers").guard(Client, "client",
+  function(x) return type(x) == "table" and getmetatable(x) == Client end, { new = true })
+
 return Client
