@@ -5,7 +5,6 @@
 -- options of every method (timeout, deadline, max_retries, headers) take
 -- effect on the wire.
 local H = require("spec.support.helpers")
-local scravio = H.scravio
 local options = require("scravio.options")
 local receivers = require("scravio.receivers")
 
