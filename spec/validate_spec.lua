@@ -632,6 +632,18 @@ describe("scravio.validate", function()
       only("enableDeepEmailSearch", validate.preview(campaign(nil, nil, { enableDeepEmailSearch = 1 })))
     end)
 
+    it("lists every endpoint's documented fields in one read-only table", function()
+      local listed = {}
+      for i, name in ipairs(validate.FIELDS["POST /list-exports"]) do listed[i] = name end
+      assert.same({ "campaignId", "emailOnly", "onlyValidEmails", "fileFormat" }, listed)
+      assert.has_error(function() validate.FIELDS["POST /list-exports"] = {} end)
+      assert.is_true(validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedColumn = "x" }))
+      local ok, problems = validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedcolumn = "x" })
+      assert.is_nil(ok)
+      assert.equal("selectedcolumn", problems[1].param)
+      assert.has_error(function() validate.fields("GET /nowhere", {}) end)
+    end)
+
     it("lets unknown top-level and input fields through, untouched", function()
       local p = campaign("INSTAGRAM_HASHTAG", {
         hashtag = "fitness",
@@ -647,6 +659,22 @@ describe("scravio.validate", function()
       passes(validate.campaign(p))
       passes(validate.preview(p))
       assert.same(before, p)
+    end)
+
+    it("refuses a likely typo of a documented field, naming the field meant", function()
+      local p = only("maxCreditcap", validate.campaign(campaign(nil, nil, { maxCreditcap = 5 })))
+      assert.equal("body", p.location)
+      assert.truthy(p.msg:find("(did you mean maxCreditCap?)", 1, true), p.msg)
+      assert.truthy(p.msg:find("client:request", 1, true), p.msg)
+      only("targetemails", validate.preview(campaign(nil, nil, { targetemails = 5 })))
+      -- inputs too; two documented fields equally close are both offered
+      p = only("inputs.hashtagz", validate.campaign(campaign("INSTAGRAM_HASHTAG",
+        { hashtag = "fitness", hashtagz = "gym" })))
+      assert.truthy(p.msg:find("(did you mean hashtag or hashtags?)", 1, true), p.msg)
+      local _, problems = validate.campaign(campaign("INSTAGRAM_HASHTAG", { hashtagz = "gym" }))
+      assert.equal("inputs.hashtagz", problems[1].param) -- the typo first: it explains the rest
+      assert.truthy(problems[1].msg:find("(did you mean hashtag or hashtags?)", 1, true), problems[1].msg)
+      assert.equal("inputs.hashtag", problems[2].param)
     end)
 
     it("does not modify params when reporting problems", function()
@@ -781,8 +809,26 @@ describe("scravio.validate", function()
       assert.equal("query", p.location)
     end)
 
+    it("refuses likely typos of the endpoint's documented fields", function()
+      local p = only("hasEmails", q("leads", { hasEmails = true }))
+      assert.equal("query", p.location)
+      assert.truthy(p.msg:find("did you mean hasEmail?", 1, true), p.msg)
+      p = only("perpage", q("campaigns", { perpage = 5 }))
+      assert.truthy(p.msg:find("did you mean perPage?", 1, true), p.msg)
+      p = only("Q", q("campaigns", { Q = "fit" }))           -- a short name: its case only
+      assert.truthy(p.msg:find("did you mean q?", 1, true), p.msg)
+      only("sortby", q("exports", { sortby = "status" }))
+      only("campaignid", q("credit_transactions", { campaignid = "x" }))
+      only("limt", q("validation_jobs", { limt = 5 }))
+      -- fields of other endpoints are not typos here; short names are not guessed at
+      passes(q("validation_jobs", { perPage = 5 }))
+      passes(q("campaigns", { too = "x", qq = "y", hasEmail = true }))
+      -- also next to the field it was probably meant for
+      only("hasEmails", q("leads", { hasEmail = true, hasEmails = true }))
+    end)
+
     it("lets unknown keys through", function()
-      passes(q("campaigns", { futureParam = "x", [1] = "y", perPageX = -1 }))
+      passes(q("campaigns", { futureParam = "x", [1] = "y", perPageMax = -1 }))
       passes(q("validation_jobs", { perPage = 0 })) -- validation jobs page with `limit`
       passes(q("leads", { status = "nope" }))
     end)
