@@ -29,14 +29,9 @@ M.wrap = wrap
 -- createdAt here, not only through `from`), that this client did not create
 -- before (client._created), with as many emails as the unique ones we sent.
 local function find_submitted(client, count, started_wall)
-  local res = request.call(client, "GET", "/validation-jobs", { max_retries = 3, query = {
-    from = reconcile.since_query(started_wall), sortBy = "createdAt", order = "desc", limit = 10 } })
-  local data = type(res) == "table" and request.unwrap(res)
-  if type(data) ~= "table" or type(data.jobs) ~= "table" then return nil end
   local matches = {}
-  for _, job in ipairs(data.jobs) do
-    if type(job) == "table" and type(job.jobId) == "string" and job.totalEmails == count
-      and not reconcile.known(client, job.jobId) and reconcile.created_since(job.createdAt, started_wall) then
+  for _, job in ipairs(reconcile.listed_since(client, "validation_jobs", "/validation-jobs", nil, started_wall)) do
+    if type(job.jobId) == "string" and job.totalEmails == count and not reconcile.known(client, job.jobId) then
       matches[#matches + 1] = { id = job.jobId, value = job }
     end
   end
