@@ -531,3 +531,85 @@ describe("pacing against the fake server (its rate limits on)", function()
     end)
   end)
 end)
+
+-- ---------------------------------------------------------------------------
+-- The reference documents each endpoint's window but never a Retry-After: a
+-- strict-reference server sends none, and counts the refused requests too.
+describe("pacing against a strict-reference server (429 without Retry-After)", function()
+  local srv, client, clock, events
+
+  setup(function() srv = H.start({ strict = true }) end)
+  teardown(function() if srv then srv:stop() end end)
+
+  local function new_client(opts)
+    local hook
+    hook, events = H.recorder()
+    local o = { on_event = hook }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    local c = H.client(srv, o)
+    clock = H.fake_clock(c, { srv = srv })
+    return c
+  end
+
+  before_each(function()
+    srv:reset()
+    client = new_client()
+  end)
+
+  local function statuses(path)
+    local out = {}
+    for _, r in ipairs(srv:requests({ method = "POST", path = path })) do out[#out + 1] = r.status end
+    return out
+  end
+
+  local function submit(c, i)
+    local j, err = c.validation_jobs:submit({ "user" .. i .. "@example.com" })
+    clock.advance(5) -- let the job finish (one active job per account)
+    return j, err
+  end
+
+  it("an hourly limit is not retried inside its window: rate_limited, retry_after from the ledger", function()
+    for i = 1, 3 do assert(submit(client, i)) end
+    local j, err = client.validation_jobs:submit({ "late@example.com" })
+    assert.is_nil(j)
+    assert.equals("rate_limited", err.kind)
+    assert.equals(429, err.status)
+    assert.is_true(err.retry_after_estimated)
+    assert.is_true(H.is_integer(err.retry_after))
+    assert.is_true(err.retry_after > 3500 and err.retry_after <= 3600, tostring(err.retry_after))
+    assert.matches("no Retry%-After", err.message)
+    assert.equals(1, err.attempts)
+    assert.same({ 201, 201, 201, 429 }, statuses("/api/validation-jobs/text")) -- no wasted retries
+    assert.same({}, clock.sleeps)
+  end)
+
+  it("a minute limit is retried once the ledger says the window has room, and the server accepts", function()
+    local a = assert(client.campaigns:get(srv:seed_campaign({ status = "scraping", frozen = true })))
+    local path = "/api/campaigns/" .. a.id .. "/stop"
+    for _ = 1, 5 do assert.is_table((a:stop())) end
+    local res, err = a:stop()
+    assert.is_nil(err)
+    assert.equals("stopped", res.status)
+    assert.same({ 200, 200, 200, 200, 200, 429, 200 }, statuses(path))
+    assert.equals(1, #clock.sleeps)
+    assert.is_true(clock.sleeps[1] >= 59 and clock.sleeps[1] <= 61, tostring(clock.sleeps[1]))
+    local retries = H.events_of(events, "retry")
+    assert.equals(1, #retries)
+    assert.equals("retry_after", retries[1].reason)
+  end)
+
+  it("strict pacing: after a 429 it cannot explain, the next call waits a whole window locally", function()
+    local other = new_client()
+    for i = 1, 3 do assert(submit(other, i)) end -- another process used the account's hour
+    other:close()
+    client = new_client({ pace = "strict" })
+    local _, err = client.validation_jobs:submit({ "mine@example.com" })
+    assert.equals("rate_limited", err.kind)
+    assert.equals(429, err.status)
+    assert.equals(3600, err.retry_after) -- nothing in this client's ledger explains it: one whole window
+    local _, again = client.validation_jobs:submit({ "mine@example.com" })
+    assert.equals("rate_limited", again.kind)
+    assert.is_true(again.paced) -- refused locally, nothing sent
+    assert.equals(4, #statuses("/api/validation-jobs/text"))
+  end)
+end)

@@ -276,9 +276,19 @@ function M.call(client, method, template, opts, ...)
         prefetched = prefetched })
     end
     if pace and err.status == 429 then
-      -- Refused before counting: give the slot back, and wait as long as the server says.
-      pacing.release(client, pace[1], pace[2], stamp)
-      pacing.block(client, pace[1], pace[2], err.retry_after)
+      -- Refused: wait as long as the server says, or, when it says nothing
+      -- (the reference documents no Retry-After), as long as the documented
+      -- window can need by this client's own count: never a retry inside a
+      -- window that cannot have reset (an hourly limit comes back at once as
+      -- rate_limited, with that estimate as retry_after).
+      local wait, estimated = pacing.refused(client, pace[1], pace[2], stamp, err.retry_after)
+      if estimated then
+        err.retry_after, err.retry_after_estimated = wait, true
+        local rule = pacing.LIMITS[pace[1]]
+        err.message = string.format("%s (no Retry-After: the documented limit is %d per %d s; by this " ..
+          "client's own count the next request fits in about %d s)", tostring(err.message), rule.limit,
+          rule.window, wait)
+      end
     end
 
     if not safe and not retry.not_processed(err) and retry.outcome_unknown(err) then
