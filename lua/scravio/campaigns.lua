@@ -10,20 +10,9 @@ local resource = require("scravio.resource")
 local validate = require("scravio.validate")
 
 local M = {}
-local Service = {}
-Service.__index = Service
+local Service
+Service, M.service = resource.service_class()
 M.Service = Service -- workflows.lua adds the convenience methods here
-
-function M.service(client)
-  return setmetatable({ client = client }, Service)
-end
-
-local function check_id(id, param)
-  local ok, problems = validate.id(id, param or "id")
-  if not ok then return nil, errors.invalid(problems) end
-  return true
-end
-M.check_id = check_id
 local check_query = pagination.check_query
 
 --- POST /campaigns/reserve-preview -> preview table (the `data` object)
@@ -94,13 +83,7 @@ function Service:create(params, call)
 end
 
 --- GET /campaigns/{id} -> Campaign
-function Service:get(id, call)
-  local ok, err = check_id(id)
-  if not ok then return nil, err end
-  local copts, cerr = options.call(call, "campaigns:get")
-  if not copts then return nil, cerr end
-  return resource.get(self.client, "Campaign", "/campaigns/{}", id, copts)
-end
+Service.get = resource.getter("Campaign", "/campaigns/{}", "campaigns:get")
 
 --- GET /campaigns -> {items={Campaign...}, pagination={...}}   (list)
 --- Iterator of Campaign over all pages, raising the error object   (each)

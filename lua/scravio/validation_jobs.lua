@@ -1,6 +1,5 @@
 --- client.validation_jobs and the ValidationJob object's methods.
 local core = require("scravio.core")
-local campaigns = require("scravio.campaigns")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local pagination = require("scravio.pagination")
@@ -11,13 +10,9 @@ local validate = require("scravio.validate")
 local body = require("scravio.body")
 
 local M = {}
-local Service = {}
-Service.__index = Service
+local Service
+Service, M.service = resource.service_class()
 M.Service = Service -- workflows.lua adds the convenience methods here
-
-function M.service(client)
-  return setmetatable({ client = client }, Service)
-end
 
 local function wrap(client, data)
   return core.wrap("ValidationJob", data, client)
@@ -142,13 +137,7 @@ function Service:confirm_upload(params, call)
 end
 
 --- GET /validation-jobs/{id} -> ValidationJob
-function Service:get(id, call)
-  local ok, err = campaigns.check_id(id)
-  if not ok then return nil, err end
-  local copts, cerr = options.call(call, "validation_jobs:get")
-  if not copts then return nil, cerr end
-  return resource.get(self.client, "ValidationJob", "/validation-jobs/{}", id, copts)
-end
+Service.get = resource.getter("ValidationJob", "/validation-jobs/{}", "validation_jobs:get")
 
 --- GET /validation-jobs -> {items={ValidationJob...}, jobs=(same), pagination=, total=, page=, pages=}   (list)
 --- Iterator of ValidationJob over all pages   (each)

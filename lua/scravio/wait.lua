@@ -95,12 +95,6 @@ local function number_or_nil(v)
   return nil
 end
 
---- Is this status final for this kind of object?
-function M.is_terminal(kind, status)
-  local spec = M.KINDS[kind]
-  return spec ~= nil and spec.terminal[status] == true
-end
-
 --- The pause before poll number n (1-based): interval * 1.5^(n-1), capped.
 function M.pause(n, interval, ceiling)
   interval = interval or M.DEFAULT_INTERVAL
