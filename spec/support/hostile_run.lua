@@ -78,8 +78,13 @@ end
 --   { op = "sdk", fn = "campaigns.create", args = {...} }       any SDK method
 --   { op = "download", path =, opts = {...} }  scravio.download.to_file of <base><path>
 --   { op = "upload", path =, data =, content_type =, timeout = } transport:upload of data
+--   { op = "pause", seconds = s }  let the server act first (e.g. send unrequested bytes)
 local function call(client, c, env, i)
-  if c.op == "request" then
+  if c.op == "pause" then
+    local ngx = rawget(_G, "ngx")
+    if ngx and ngx.sleep then ngx.sleep(c.seconds) else require("scravio.core").sleep(c.seconds) end
+    return { ok = true }
+  elseif c.op == "request" then
     local opts = {}
     for k, v in pairs(c.opts or {}) do opts[k] = v end
     opts.body = c.body
