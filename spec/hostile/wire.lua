@@ -165,6 +165,22 @@ return {
     end,
   },
   {
+    name = "Transfer-Encoding with Content-Length: chunked wins and the connection closes after it",
+    answers = {
+      { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5\r\n" ..
+        "Transfer-Encoding: chunked\r\n\r\n" .. string.format("%x", #ME) .. "\r\n" .. ME .. "\r\n0\r\n\r\n" },
+      { H.json(200, ME) },
+    },
+    calls = {
+      { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } },
+      { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } },
+    },
+    requests = 2,
+    check = function(_, log)
+      assert(log.requests[1].conn ~= log.requests[2].conn, "the connection was reused")
+    end,
+  },
+  {
     name = "every request says Accept-Encoding: identity",
     answers = { { H.json(200, ME) }, { H.response(200, {}, "abc") }, { H.response(200, {}, "") } },
     calls = {
