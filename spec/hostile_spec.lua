@@ -98,11 +98,11 @@ describe("hostile servers, libcurl and cosockets alike", function()
   local function play(case, transport)
     local srv = hostile.start(case.answers)
     local ok, outcomes = pcall(function()
-      local env = { base_url = srv.base_url, dir = dir, transport = transport }
+      local env = { base_url = srv.base_url, dir = dir, transport = transport, log_file = srv.logfile }
       if transport == "curl" then return normal(run.run(case, env)) end
       local status, text = nginx:post("/hostile", assert(scravio.json.encode({
         case = { client = case.client, calls = case.calls, api_prefix = case.api_prefix },
-        base_url = srv.base_url, dir = dir })), 60)
+        base_url = srv.base_url, dir = dir, log_file = srv.logfile })), 60)
       local dok, res = pcall(scravio.json.decode, text)
       if status ~= 200 or not dok or type(res) ~= "table" or not res.ok then
         error(string.format("nginx answered %d: %s\n--- error.log (tail):\n%s", status, text,

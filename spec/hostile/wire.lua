@@ -118,7 +118,7 @@ return {
     answers = { { H.json(200, ME), { sleep = 0.05 }, H.json(200, INJECTED) }, { H.json(200, ME) } },
     calls = {
       { op = "request", path = "/auth/me" },
-      { op = "pause", seconds = 0.3 }, -- the injected answer is there before the next request
+      { op = "await", answers = 1 }, -- the injected answer is there before the next request
       { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } },
       { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } },
     },
