@@ -685,11 +685,11 @@ function Ngx:stall_seconds()
   return s < 1 and 1 or s
 end
 
---- One storage request on one connection, up to its response head:
--- connect (a fresh connection when `retried`), send `head` and then the
--- file `f` (uploads), read the head. Storage may answer before it has read
--- the whole upload (413, 403): the head is read even when sending failed.
--- -> sock, reader, status, headers, keep, sent_all
+--- One storage request on one connection, up to its response head and its
+-- framing: connect (a fresh connection when `retried`), send `head` and then
+-- the file `f` (uploads), read the head. Storage may answer before it has
+-- read the whole upload (413, 403): the head is read even when sending failed.
+-- -> { sock, reader, status, headers, keep, sent_all, mode, length }
 --  | nil, true (a dead kept-alive connection: try again on a new one)
 --  | nil, false, err
 function Ngx:storage_exchange(scheme, host, port, retried, head, f, deadline, method, path)
@@ -705,7 +705,15 @@ function Ngx:storage_exchange(scheme, host, port, retried, head, f, deadline, me
     ok, serr = r:send(piece)
   end
   local status, headers, keep = read_head(r)
-  if status then return sock, r, status, headers, keep, ok ~= nil end
+  if status then
+    local mode, length = framing(method, status, headers)
+    if not mode then
+      sock:close()
+      return nil, false, malformed("invalid Content-Length", method, path)
+    end
+    return { sock = sock, reader = r, status = status, headers = headers, keep = keep, sent_all = ok ~= nil,
+      mode = mode, length = length }
+  end
   sock:close()
   local rerr, got = headers, keep
   local send_err = not ok and serr or nil
@@ -758,21 +766,17 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
       f:close()
       return nil, errors.new("invalid", "unsupported download URL", { method = method, path = path, sent = false })
     end
-    local sock, r, status, headers, keep = self:storage_exchange(scheme, host, port, retried,
+    local x, again, xerr = self:storage_exchange(scheme, host, port, retried,
       self.handle:wire_head("GET", url, nil, true, nil), nil, deadline, method, path)
-    if not sock then
-      if not r then
+    if not x then
+      if not again then
         f:close()
-        return nil, status
+        return nil, xerr
       end
       retried = true
     else
-      local mode, length = framing(method, status, headers)
-      if not mode then
-        sock:close()
-        f:close()
-        return nil, malformed("invalid Content-Length", method, path)
-      end
+      local sock, r, status, headers, keep, mode, length = x.sock, x.reader, x.status, x.headers, x.keep, x.mode,
+        x.length
       local loc = headers.location
       if status >= 300 and status < 400 and loc then
         if redirects >= M.MAX_REDIRECTS then
@@ -848,20 +852,15 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
   local retried = false
   while true do
     f:seek("set", 0)
-    local sock, r, status, headers, keep, sent_all = self:storage_exchange(scheme, host, port, retried, head, f,
-      deadline, method, path)
-    if sock then
+    local x, again, xerr = self:storage_exchange(scheme, host, port, retried, head, f, deadline, method, path)
+    if x then
       f:close()
-      local mode, length = framing(method, status, headers)
-      if not mode then
-        sock:close()
-        return nil, malformed("invalid Content-Length", method, path)
-      end
-      return small_answer(self, sock, r, method, path, status, headers, mode, length, sent_all and keep, sent_all)
+      return small_answer(self, x.sock, x.reader, method, path, x.status, x.headers, x.mode, x.length,
+        x.sent_all and x.keep, x.sent_all)
     end
-    if not r then
+    if not again then
       f:close()
-      return nil, status
+      return nil, xerr
     end
     retried = true
   end
