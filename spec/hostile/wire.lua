@@ -21,7 +21,12 @@ return {
     answers = { { H.json(404, '{"message":"nope","code":"NOT_FOUND","errors":[],"requestId":"req_hostile_1"}') } },
     calls = { { op = "request", path = "/campaigns/x", expect = { ok = false, status = 404 } } },
     same = { "message", "request_id" },
+    events = true,
     requests = 1,
+    check = function(outcomes)
+      local ev = outcomes[1].events
+      assert(#ev >= 1 and ev[#ev].type == "error", "no error event")
+    end,
   },
   {
     name = "a connection closed before any answer is a network error",

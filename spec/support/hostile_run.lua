@@ -145,12 +145,20 @@ function M.run(case, env)
   local opts = { base_url = env.base_url .. (case.api_prefix or "/api"), api_key = M.API_KEY,
     transport = env.transport, max_retries = 0 }
   for k, v in pairs(case.client or {}) do opts[k] = v end
+  -- case.events: each outcome also lists the on_event events of its call
+  -- (plain copies), e.g. to prove that none carries a credential.
+  local events
+  if case.events then
+    opts.on_event = function(ev) events[#events + 1] = plain(ev) end
+  end
   local client, cerr = scravio.new(opts)
   if not client then return { describe_error(cerr) } end
   local out = {}
   for i, c in ipairs(case.calls) do
+    events = {}
     local ok, res = pcall(call, client, c, env, i)
     if not ok then res = { ok = false, kind = "raised", message = tostring(res) } end
+    if case.events then res.events = events end
     out[i] = res
   end
   client:close()
