@@ -240,6 +240,26 @@ describe("options", function()
       assert.equals("timeout", err.kind)
     end)
 
+    it("wait's deadline also cuts off the refresh in flight", function()
+      local hook, events = H.recorder()
+      local c2 = H.client(srv, { on_event = hook })
+      H.fake_clock(c2, { srv = srv })
+      local id = srv:seed_campaign{ status = "scraping", frozen = true }
+      local c = assert(c2.campaigns:get(id))
+      srv:fault{ method = "GET", path = "/campaigns/" .. id, kind = "slow", delay = 3, count = -1 }
+      local done, err = c:wait{ deadline = 0.3, interval = 1 }
+      assert.is_nil(done)
+      assert.equals("timeout", err.kind)
+      assert.equals("scraping", err.last_status)
+      local cut = 0
+      for _, ev in ipairs(H.events_of(events, "response")) do
+        if ev.error == "timeout" then cut = cut + 1 end
+      end
+      assert.is_true(cut >= 1, "the refresh was not cut off at the deadline")
+      srv:clear_requests()
+      refused("deadline", "greater than 0", c:wait{ deadline = 0 })
+    end)
+
     it("max_retries: replaces the client's for that call only", function()
       srv:fault{ method = "GET", path = "/auth/me", kind = "status", status = 503, count = -1 }
       local _, err = client:me({ max_retries = 0 })

@@ -253,6 +253,8 @@ M.schemas.wait = {
   max_errors = { type = "number", check = not_negative("max_errors"), doc = "consecutive retryable failures tolerated (default 5)" },
   on_progress = { type = "function", doc = "function(obj), on every change of status or progress" },
   progress = { type = "boolean", doc = "a progress line on stderr (terminals only)" },
+  deadline = { type = "number", check = positive("deadline"),
+    doc = "seconds for the whole wait, the refresh in flight included" },
   max_retries = M.schemas.call.max_retries,
   headers = M.schemas.call.headers,
 }

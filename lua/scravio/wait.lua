@@ -8,6 +8,7 @@
 --     on_progress = fn(obj),  -- called whenever status or progress changes
 --     progress    = false, -- a progress line on stderr (only when it is a terminal)
 --     max_errors  = 5,     -- consecutive retryable failures tolerated while polling
+--     deadline    = nil,   -- as timeout, and the refresh in flight is cut off at it too
 --     max_retries = nil,   -- per-call options of every refresh (default: the client's)
 --     headers     = nil,
 --   } --> obj | nil, err
@@ -120,6 +121,11 @@ function M.wait(kind, obj, opts)
 
   local started = clock.now()
   local deadline = opts.timeout and (started + opts.timeout) or nil
+  -- deadline: like timeout, and also a bound on the refresh in flight (its
+  -- request gets what is left as its own deadline), so the wait never
+  -- outlasts it.
+  local hard = opts.deadline and (started + opts.deadline) or nil
+  if hard and (not deadline or hard < deadline) then deadline = hard end
   local last_status, last_progress
   local polls, failures = 0, 0
 
@@ -139,7 +145,24 @@ function M.wait(kind, obj, opts)
     return obj
   end
 
+  local function gave_up(now)
+    line:done()
+    local pct = number_or_nil(spec.progress(obj))
+    return nil, errors.new("timeout", string.format(
+      "gave up waiting for %s %s after %.0f s: status is still %s%s",
+      spec.label, tostring(obj.id), now - started, tostring(obj.status),
+      pct and string.format(" (%s%%)", tostring(pct)) or ""), {
+      last_status = obj.status, object = obj, retryable = true, waited = now - started,
+    })
+  end
+
   while true do
+    if hard then
+      local left = hard - clock.now()
+      if left <= 0 then return gave_up(clock.now()) end
+      call = call or {}
+      call.deadline = left
+    end
     local ok, err = obj:refresh(call)
     local extra_wait = 0
     if ok then
@@ -162,16 +185,7 @@ function M.wait(kind, obj, opts)
     end
 
     local now = clock.now()
-    if deadline and now >= deadline then
-      line:done()
-      local pct = number_or_nil(spec.progress(obj))
-      return nil, errors.new("timeout", string.format(
-        "gave up waiting for %s %s after %.0f s: status is still %s%s",
-        spec.label, tostring(obj.id), now - started, tostring(obj.status),
-        pct and string.format(" (%s%%)", tostring(pct)) or ""), {
-        last_status = obj.status, object = obj, retryable = true, waited = now - started,
-      })
-    end
+    if deadline and now >= deadline then return gave_up(now) end
     polls = polls + 1
     local pause = M.pause(polls, interval, ceiling)
     if extra_wait > pause then pause = extra_wait end
