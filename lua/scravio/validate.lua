@@ -327,7 +327,13 @@ local function check_fields(P, endpoint, t, loc, prefix)
   table.sort(unknown)
   for _, k in ipairs(unknown) do
     local near = options.nearest(k, FIELDS[endpoint])
-    if near[1] then
+    if options.schemas.call[k] then
+      -- c:leads{timeout = 5}: a per-call option in the API's table would
+      -- be sent as a field, and the call would run with the defaults.
+      add(P, (prefix or "") .. k, loc, "%s is a per-call option, not a field of %s: pass it in the "
+        .. "table after the %s, e.g. list(query, {%s = ...})", (prefix or "") .. k,
+        find(endpoint, "^%u+ /") and endpoint or ("the " .. endpoint), loc == "query" and "query" or "params", k)
+    elseif near[1] then
       local param = (prefix or "") .. k
       add(P, param, loc, "%s is not a documented field of %s%s; to send it anyway, use client:request",
         param, find(endpoint, "^%u+ /") and endpoint or ("the " .. endpoint), options.hint(near))
