@@ -41,7 +41,10 @@ local campaign
 if positional[1] and positional[1] ~= "" then
   campaign = check("get campaign", client.campaigns:get(positional[1]))
 else
-  local page = check("list campaigns", client.campaigns:list{ status = "fully_completed", perPage = 1 })
+  -- The second table holds per-call options (timeout, deadline, max_retries, headers):
+  -- they apply to this call only; the first is the API's query.
+  local page = check("list campaigns", client.campaigns:list({ status = "fully_completed", perPage = 1 },
+    { timeout = 15 }))
   campaign = page.items[1]
   if not campaign then
     io.stderr:write("export_leads: no fully completed campaign; pass a campaign id\n")
