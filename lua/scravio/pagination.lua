@@ -59,6 +59,8 @@ end
 -- plus the endpoint's own key (jobs, exports, transactions) naming the same array.
 -- call: the caller's per-call options (checked), or nil.
 function M.page(client, kind, wrap, template, query, call, ...)
+  -- (call comes before the ids: an id in its place is a programming error)
+  assert(call == nil or type(call) == "table", "pagination.page: call must be the per-call options table or nil")
   local body, err = request.call(client, "GET", template, request.with({ query = query }, call), ...)
   if body == nil then return nil, err end
   local pager = core.pager(query and query.page or 1)
@@ -109,6 +111,7 @@ local CLOSES = _VERSION == "Lua 5.4" and rawget(_G, "jit") == nil
 -- page's request. Extra headers turn the prefetch off (the prefetching
 -- handle sends the client's own headers only).
 function M.each(client, kind, wrap, template, query, call, ...)
+  assert(call == nil or type(call) == "table", "pagination.each: call must be the per-call options table or nil")
   local spec = M.KINDS[kind]
   local q = copy(query)
   if q[spec.size] == nil then q[spec.size] = M.ITER_PAGE_SIZE end
