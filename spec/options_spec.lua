@@ -268,6 +268,15 @@ describe("options", function()
       refused("deadline", "greater than 0", c:wait{ deadline = 0 })
     end)
 
+    it("launch's deadline bounds its three requests together", function()
+      srv:fault{ method = "POST", path = "/campaigns/reserve-preview", kind = "slow", delay = 0.4 }
+      srv:fault{ method = "GET", path = "/auth/me", kind = "slow", delay = 0.4 }
+      local c, err = client.campaigns:launch(HASHTAG, { max_credits = 1000, deadline = 0.6, max_retries = 0 })
+      assert.is_nil(c)
+      assert.equals("timeout", err.kind)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" })) -- nothing created
+    end)
+
     it("max_retries: replaces the client's for that call only", function()
       srv:fault{ method = "GET", path = "/auth/me", kind = "status", status = 503, count = -1 }
       local _, err = client:me({ max_retries = 0 })
