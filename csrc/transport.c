@@ -248,12 +248,18 @@ void scv_transport_init(scv_client *c) {
 
 /* RFC 9112 §11.1: bytes a server sends that no request asked for (an
  * injected second response) must never be read as the answer to the next
- * request. An idle kept-alive connection has nothing to read; if the one the
- * handle used last has (or was closed by the server), it is shut down here,
- * so libcurl's check before reuse finds it dead, and the transfer about to
- * start gets a fresh connection. Returns 1 when it did that. */
+ * request. An idle kept-alive HTTP/1.x connection has nothing to read; if
+ * the one the handle used last has (or was closed by the server), it is shut
+ * down here, so libcurl's check before reuse finds it dead, and the transfer
+ * about to start gets a fresh connection. Returns 1 when it did that.
+ * (HTTP/2 frames such as PING may arrive on an idle connection: libcurl reads
+ * those itself, and an h2 stream cannot be answered by unrequested bytes.) */
 static int drop_unfit_connection(CURL *e) {
   curl_socket_t s = CURL_SOCKET_BAD;
+  long version = 0;
+  if (curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version) != CURLE_OK ||
+      (version != CURL_HTTP_VERSION_1_0 && version != CURL_HTTP_VERSION_1_1))
+    return 0;
   if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK || s == CURL_SOCKET_BAD) return 0;
   struct pollfd p;
   p.fd = s;
