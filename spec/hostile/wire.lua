@@ -227,6 +227,73 @@ return {
     requests = 6, -- the first request and 5 redirects followed
   },
 
+  -- ---- more broken answers: both transports say the same ---------------------
+  {
+    name = "garbage instead of a status line is a network error",
+    client = { timeout = 2 },
+    answers = { { "garbage\r\n\r\n", close = true } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "network" } } },
+    requests = 1,
+  },
+  {
+    name = "an interim 100 Continue before the answer is skipped",
+    answers = { { "HTTP/1.1 100 Continue\r\n\r\n" .. H.json(200, ME) } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } } },
+    requests = 1,
+  },
+  {
+    name = "a 2xx whose body is not JSON is a decode error",
+    answers = { { H.json(200, "<html>hello</html>") } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "decode" } } },
+    requests = 1,
+  },
+  {
+    name = "an unrequested gzip body is a decode error, never a crash",
+    answers = { { H.response(200, { "Content-Type: application/json", "Content-Encoding: gzip" },
+      "\31\139\8\0\0\0\0\0\0\3\171\174\5\0\67\191\166\163\2\0\0\0") } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "decode" } } },
+    requests = 1,
+  },
+  {
+    name = "a negative Content-Length is refused",
+    answers = { { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{}", close = true } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "network" } } },
+    requests = 1,
+  },
+  {
+    name = "a declared Content-Length over max_response_bytes is refused before the body",
+    client = { max_response_bytes = 1000 },
+    answers = { { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{",
+      { sleep = 10 } } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "decode" } } },
+    requests = 1,
+  },
+  {
+    name = "a body cut short of its Content-Length is a network error",
+    answers = { { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":", close = true } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "network" } } },
+    requests = 1,
+  },
+  {
+    name = "a chunked download cut mid-chunk leaves no file",
+    answers = { { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabc", close = true } },
+    calls = { { op = "download", path = "/f", expect = { ok = false, kind = "network", file = false } } },
+    requests = 1,
+  },
+  {
+    name = "a download framed by the connection's end is saved whole",
+    answers = { { "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall,of,it\n", close = true } },
+    calls = { { op = "download", path = "/f", expect = { ok = true, file = "all,of,it\n" } } },
+    requests = 1,
+  },
+  {
+    name = "a download error status keeps no file and says the status",
+    answers = { { H.response(403, { "Content-Type: application/xml" }, "<Error><Code>AccessDenied</Code></Error>") } },
+    calls = { { op = "download", path = "/f", expect = { ok = false, status = 403, file = false } } },
+    same = { "retryable" },
+    requests = 1,
+  },
+
   -- ---- endless and bomb-like answers ---------------------------------------
   {
     name = "a chunk-size line that never ends fails fast with a bounded buffer",
