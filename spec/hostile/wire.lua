@@ -84,6 +84,14 @@ return {
     requests = 1,
   },
   {
+    name = "an upload the server never answers ends after the client's timeout, naming the stall",
+    client = { timeout = 1 },
+    answers = { { { sleep = 20 }, read_body = false } },
+    calls = { { op = "upload", path = "/u", data = "a,b\n",
+      expect = { ok = false, kind = "timeout", message = "upload stalled" } } },
+    requests = 1,
+  },
+  {
     name = "a download's own timeout bounds it even while bytes keep coming",
     client = { timeout = 60 },
     answers = { { "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n",
@@ -99,6 +107,14 @@ return {
     client = { timeout = 2 },
     answers = { { "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: " .. #ME .. "\n\n" .. ME } },
     calls = { { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } } },
+    requests = 1,
+  },
+  {
+    name = "a POST answered with bare-LF lines succeeds (not an unknown outcome)",
+    client = { timeout = 2 },
+    answers = { { "HTTP/1.1 201 Created\nContent-Type: application/json\nContent-Length: " .. #ME .. "\n\n" .. ME } },
+    calls = { { op = "request", method = "POST", path = "/things", body = { a = 1 },
+      expect = { ok = true, value = ME_VALUE } } },
     requests = 1,
   },
   {
