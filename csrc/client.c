@@ -245,18 +245,23 @@ static int l_client_new(lua_State *L) {
 
   if (ok) {
     /* Built once: a request only picks which list to use. */
+    /* Accept-Encoding: identity everywhere (RFC 9110 §12.5.3): an unrequested
+       compressed body must never reach the decoder or a downloaded file. */
     c->api_headers = append(NULL, "Accept: application/json", &ok);
+    c->api_headers = append(c->api_headers, "Accept-Encoding: identity", &ok);
     c->api_headers = append(c->api_headers, "Expect:", &ok);
     c->api_headers = append(c->api_headers, c->auth_header, &ok);
     if (c->workspace_header) c->api_headers = append(c->api_headers, c->workspace_header, &ok);
     /* libcurl would label a POST with no body (stop, validate) as a form. */
     c->api_headers = append(c->api_headers, "Content-Type:", &ok);
     c->api_json_headers = append(NULL, "Accept: application/json", &ok);
+    c->api_json_headers = append(c->api_json_headers, "Accept-Encoding: identity", &ok);
     c->api_json_headers = append(c->api_json_headers, "Expect:", &ok);
     c->api_json_headers = append(c->api_json_headers, "Content-Type: application/json", &ok);
     c->api_json_headers = append(c->api_json_headers, c->auth_header, &ok);
     if (c->workspace_header) c->api_json_headers = append(c->api_json_headers, c->workspace_header, &ok);
     c->storage_headers = append(NULL, "Expect:", &ok);
+    c->storage_headers = append(c->storage_headers, "Accept-Encoding: identity", &ok);
   }
   if (ok) {
     c->easy = curl_easy_init();
@@ -421,7 +426,7 @@ static int l_wire_head(lua_State *L) {
   luaL_addlstring(&b, s, (size_t)(pth - s));
   luaL_addstring(&b, "\r\nUser-Agent: ");
   luaL_addstring(&b, c->user_agent);
-  luaL_addstring(&b, "\r\n");
+  luaL_addstring(&b, "\r\nAccept-Encoding: identity\r\n");
   if (!storage) {
     luaL_addstring(&b, "Accept: application/json\r\n");
     luaL_addstring(&b, c->auth_header);

@@ -12,11 +12,14 @@
  * carry X-API-Key along). Storage calls (presigned URLs) carry no credentials
  * at all, so they may follow redirects.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +28,9 @@
 #define DOWNLOAD_BUFFER (512L * 1024L) /* file transfers: large reads beat curl -o */
 #define API_BUFFER (64L * 1024L)       /* API answers (libcurl allocates it per transfer) */
 #define MAX_TIMEOUT_S (30.0 * 24 * 3600) /* longer than any transfer we would wait for */
+/* A file transfer moving fewer bytes per second than this for the client's
+ * `timeout` is stalled (transport/ngx.lua has the same MIN_RATE). */
+#define STALL_MIN_RATE 1024L
 
 typedef struct {
   scv_client *c;
@@ -35,6 +41,14 @@ typedef struct {
   size_t limit;      /* cap on bytes kept in memory */
   int too_large;
   int write_failed;
+  /* framing (RFC 9112), checked by on_header: `bad` names a response we refuse
+   * (the transfer is aborted); must_close: the connection may not be reused */
+  const char *bad;
+  int http10, te, must_close, cl_seen;
+  curl_off_t cl;
+  /* file transfers: "download" / "upload", and the stall bound in seconds */
+  const char *what;
+  long stall_s;
   curl_off_t written;
   /* progress bar (downloads, TTY only) */
   int progress;
@@ -45,9 +59,78 @@ typedef struct {
   int hold, paused, discard;
 } xfer;
 
+/* Is the header line ptr[0..n) the field `name`? Then *value is its value. */
+static int header_is(const char *ptr, size_t n, const char *name, const char **value, size_t *vlen) {
+  size_t nl = strlen(name);
+  if (n <= nl || ptr[nl] != ':' || strncasecmp(ptr, name, nl) != 0) return 0;
+  const char *v = ptr + nl + 1, *end = ptr + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) end--;
+  *value = v;
+  *vlen = (size_t)(end - v);
+  return 1;
+}
+
+/* Content-Length: digits, or the same digits repeated as a list ("12, 12");
+ * all the field lines of one response must agree (RFC 9112 §6.3 item 5). */
+static int content_length_ok(xfer *x, const char *v, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i == n || !isdigit((unsigned char)v[i])) return 0;
+    curl_off_t num = 0;
+    size_t digits = 0;
+    while (i < n && isdigit((unsigned char)v[i])) {
+      if (++digits > 18) return 0;
+      num = num * 10 + (v[i++] - '0');
+    }
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i < n && v[i] != ',') return 0;
+    i++;
+    if (x->cl_seen && num != x->cl) return 0;
+    x->cl_seen = 1;
+    x->cl = num;
+  }
+  return x->cl_seen;
+}
+
+/* Framing checks on one header line (libcurl is lenient where RFC 9112 says a
+ * client must not be): a response framed ambiguously is refused, and one that
+ * leaves the connection in doubt closes it. Returns 0 to abort the transfer. */
+static int check_framing(xfer *x, const char *ptr, size_t n) {
+  const char *v;
+  size_t vl;
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) { /* a new response (1xx, redirect): its own framing */
+    x->http10 = n >= 8 && memcmp(ptr, "HTTP/1.0", 8) == 0;
+    x->te = x->cl_seen = 0;
+    x->cl = 0;
+    return 1;
+  }
+  if (n > 0 && (ptr[0] == ' ' || ptr[0] == '\t')) {
+    /* obs-fold (RFC 9112 §5.2): libcurl would not unfold it, so a folded
+       Transfer-Encoding would turn the chunk framing into content. */
+    x->bad = "folded header line (obs-fold)";
+    return 0;
+  }
+  if (header_is(ptr, n, "content-length", &v, &vl)) {
+    if (!content_length_ok(x, v, vl)) {
+      x->bad = "invalid Content-Length";
+      return 0;
+    }
+  } else if (header_is(ptr, n, "transfer-encoding", &v, &vl)) {
+    x->te = 1;
+    /* §6.1: Transfer-Encoding in an HTTP/1.0 response means faulty framing */
+    if (x->http10) x->must_close = 1;
+  }
+  /* §6.3 item 3: both framings given: Transfer-Encoding wins, the connection closes */
+  if (x->te && x->cl_seen) x->must_close = 1;
+  return 1;
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
+  if (!check_framing(x, ptr, n)) return 0;
   /* A new status line (after a 100 Continue or a followed redirect) starts a new header block. */
   if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) x->hdr->len = 0;
   if (x->hdr->len + n > 256 * 1024) return n; /* ignore absurd header blocks */
@@ -163,6 +246,37 @@ void scv_transport_init(scv_client *c) {
   fixed_options(c, c->easy, c->errbuf);
 }
 
+/* RFC 9112 §11.1: bytes a server sends that no request asked for (an
+ * injected second response) must never be read as the answer to the next
+ * request. An idle kept-alive HTTP/1.x connection has nothing to read; if
+ * the one the handle used last has (or was closed by the server), it is shut
+ * down here, so libcurl's check before reuse finds it dead, and the transfer
+ * about to start gets a fresh connection. Returns 1 when it did that.
+ * (HTTP/2 frames such as PING may arrive on an idle connection: libcurl reads
+ * those itself, and an h2 stream cannot be answered by unrequested bytes.) */
+static int drop_unfit_connection(CURL *e) {
+  curl_socket_t s = CURL_SOCKET_BAD;
+  long version = 0;
+  if (curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version) != CURLE_OK ||
+      (version != CURL_HTTP_VERSION_1_0 && version != CURL_HTTP_VERSION_1_1))
+    return 0;
+  if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK || s == CURL_SOCKET_BAD) return 0;
+  struct pollfd p;
+  p.fd = s;
+  p.events = POLLIN;
+  p.revents = 0;
+  if (poll(&p, 1, 0) <= 0) return 0;
+  shutdown(s, SHUT_RDWR);
+  return 1;
+}
+
+/* After a transfer whose framing forbids reuse (check_framing's must_close). */
+static void close_if_needed(CURL *e, const xfer *x) {
+  curl_socket_t s = CURL_SOCKET_BAD;
+  if (!x->must_close) return;
+  if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK && s != CURL_SOCKET_BAD) shutdown(s, SHUT_RDWR);
+}
+
 /* Options that differ between transfers, so nothing leaks from the previous one. */
 static void common_setup(scv_client *c, xfer *x, const char *url, double timeout_s, long bufsize) {
   CURL *e = c->easy;
@@ -183,12 +297,22 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress ? 0L : 1L);
-  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
+  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, drop_unfit_connection(e) ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+}
+
+/* File transfers have no total bound by default (big files take long), but a
+ * stalled or trickling one must end: fewer than STALL_MIN_RATE bytes/s for the
+ * client's timeout (whole seconds, at least 1: libcurl counts in seconds). */
+static void stall_detection(scv_client *c, xfer *x) {
+  long s = (c->timeout_ms + 999) / 1000;
+  x->stall_s = s < 1 ? 1 : s;
+  curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, STALL_MIN_RATE);
+  curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, x->stall_s);
 }
 
 /* Did the request possibly reach the server? Failures while resolving,
@@ -245,9 +369,22 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
     snprintf(f->msg, sizeof f->msg, "writing the downloaded file failed: %s", strerror(x->write_failed));
     f->kind = "io";
     f->retryable = 0;
+  } else if (x->bad) {
+    /* the same words as transport/ngx.lua's malformed() */
+    snprintf(f->msg, sizeof f->msg, "malformed HTTP response: %s", x->bad);
+  } else if (rc == CURLE_OPERATION_TIMEDOUT && x->what && strstr(errbuf, "too slow")) {
+    snprintf(f->msg, sizeof f->msg, "%s stalled: less than %ld bytes/s for %ld s (the client's timeout)", x->what,
+             STALL_MIN_RATE, x->stall_s);
+    f->kind = "timeout";
   } else if (rc == CURLE_OPERATION_TIMEDOUT) {
     snprintf(f->msg, sizeof f->msg, "timed out: %s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     f->kind = "timeout";
+  } else if (rc == CURLE_TOO_MANY_REDIRECTS) {
+    /* a loop: trying again cannot help (transport/ngx.lua says the same) */
+    snprintf(f->msg, sizeof f->msg, "storage redirected more than 5 times (a redirect loop); not followed further");
+    f->kind = "api";
+    f->retryable = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   } else {
     snprintf(f->msg, sizeof f->msg, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
@@ -390,6 +527,7 @@ static int l_send(lua_State *L) {
   /* A declared Content-Length over the limit fails before the body is read. */
   if (x.limit < (size_t)0x7fffffffffffLL) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
   CURLcode rc = curl_easy_perform(e);
+  close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL); /* the Lua string may go away */
   if (extra) {
     /* the handle must not keep pointing at the list freed here */
@@ -450,10 +588,10 @@ static int l_download(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-  /* Stall detection instead of a total timeout: big files take long. */
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 60));
+  x.what = "download";
+  stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);
+  close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
   if (x.progress) fputc('\n', stderr);
@@ -491,7 +629,8 @@ static int l_upload(lua_State *L) {
   char cth[300];
   snprintf(cth, sizeof cth, "Content-Type: %s", ctype);
   struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
-  struct curl_slist *h2 = hdrs ? curl_slist_append(hdrs, cth) : NULL;
+  struct curl_slist *h1 = hdrs ? curl_slist_append(hdrs, "Accept-Encoding: identity") : NULL;
+  struct curl_slist *h2 = h1 ? curl_slist_append(h1, cth) : NULL;
   if (h2 == NULL) {
     curl_slist_free_all(hdrs);
     fclose(f);
@@ -510,9 +649,10 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_READFUNCTION, NULL); /* libcurl's default reads the FILE* */
   curl_easy_setopt(e, CURLOPT_READDATA, f);
   curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 60));
+  x.what = "upload";
+  stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);
+  close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
@@ -656,6 +796,9 @@ static int prefetch_start(scv_client *c, const char *url, double timeout, double
   p->rc = CURLE_OK;
   p->timeout = timeout;
   p->x.too_large = p->x.write_failed = 0;
+  p->x.bad = NULL;
+  p->x.http10 = p->x.te = p->x.must_close = p->x.cl_seen = 0;
+  curl_easy_setopt(p->easy, CURLOPT_FRESH_CONNECT, drop_unfit_connection(p->easy) ? 1L : 0L);
   p->x.paused = p->x.discard = 0;
   p->x.hold = 1;
   p->x.body = NULL;
@@ -773,6 +916,7 @@ static int l_collect(lua_State *L) {
   scv_response r;
   char hv[4][256];
   fill_response(c, p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
+  close_if_needed(p->easy, &p->x);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
   int started = 0;
   if (next && r.status >= 200 && r.status < 300) started = prefetch_start(c, next, p->timeout, 0);

@@ -258,7 +258,7 @@ function ValidationJobsService:each(query, call) end
 ---@field column? string|fun(review: scravio.ParseReview): string? the email column (key or label), or a chooser
 ---@field content_type? string MIME type (default from the extension)
 ---@field progress? boolean an upload progress bar on stderr (terminals only)
----@field timeout? number seconds without progress before the upload is abandoned
+---@field timeout? number bound (seconds) on the whole upload; less than 1 KB/s for the client's timeout ends it anyway (stalled)
 ---@field idempotency_key? string reuse a key (to resume)
 ---@field max_retries? integer retries of each step (default: the client's)
 ---@field headers? table<string, string|number> extra request headers (API requests only)

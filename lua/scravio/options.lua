@@ -261,7 +261,8 @@ M.schemas.wait = {
 
 M.schemas.download = {
   progress = { type = "boolean", doc = "a progress bar on stderr (terminals only)" },
-  timeout = { type = "number", check = positive("timeout"), doc = "seconds without progress before the transfer is abandoned" },
+  timeout = { type = "number", check = positive("timeout"),
+    doc = "bound (seconds) on the whole transfer; less than 1 KB/s for the client's timeout ends it anyway (stalled)" },
   max_retries = M.schemas.call.max_retries,
   overwrite = { type = "boolean", doc = "replace an existing file at path" },
   mode = { type = "number|string", doc = "permissions of the file written" },
@@ -273,7 +274,8 @@ M.schemas.submit_file = {
     doc = "the email column (key or label), or function(review) -> key|label|nil" },
   content_type = { type = "string", check = nonempty("content_type"), doc = "MIME type (default from the extension)" },
   progress = { type = "boolean", doc = "an upload progress bar on stderr (terminals only)" },
-  timeout = { type = "number", check = positive("timeout"), doc = "seconds without progress before the upload is abandoned" },
+  timeout = { type = "number", check = positive("timeout"),
+    doc = "bound (seconds) on the whole upload; less than 1 KB/s for the client's timeout ends it anyway (stalled)" },
   idempotency_key = { type = "string", check = nonempty("idempotency_key"), doc = "reuse a key (to resume)" },
   max_retries = M.schemas.call.max_retries,
   headers = M.schemas.call.headers,

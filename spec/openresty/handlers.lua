@@ -256,11 +256,11 @@ routes["/timer"] = function()
 end
 
 -- One hostile-server case (spec/hostile_spec.lua) on the cosocket transport:
--- POST {case = {client =, calls =, api_prefix =}, base_url =, dir =}.
+-- POST {case = {client =, calls =, api_prefix =}, base_url =, dir =, log_file =}.
 routes["/hostile"] = function()
   local req = body_json()
   local outcomes = require("spec.support.hostile_run").run(req.case,
-    { base_url = req.base_url, dir = req.dir, transport = "ngx" })
+    { base_url = req.base_url, dir = req.dir, log_file = req.log_file, transport = "ngx" })
   return reply(200, { ok = true, outcomes = outcomes })
 end
 
