@@ -42,6 +42,7 @@ build = {
     ["scravio.body"] = "lua/scravio/body.lua",
     ["scravio.campaigns"] = "lua/scravio/campaigns.lua",
     ["scravio.client"] = "lua/scravio/client.lua",
+    ["scravio.core_loader"] = "lua/scravio/core_loader.lua",
     ["scravio.credit_transactions"] = "lua/scravio/credit_transactions.lua",
     ["scravio.errors"] = "lua/scravio/errors.lua",
     ["scravio.exports"] = "lua/scravio/exports.lua",

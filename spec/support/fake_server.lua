@@ -148,6 +148,18 @@ local function render(tmpl, vars)
   end))
 end
 
+-- nginx started as root runs its workers as `nobody`, who cannot read a
+-- checkout under /root or a mktemp -d directory (mode 0700): run them as the
+-- invoking user instead. Without root, nginx ignores `user` (and warns), so the
+-- line is only written for root.
+local function user_line()
+  local ok, uid = run("id -u")
+  if not (ok and uid:match("^0%s*$")) then return "# not root: the workers run as the invoking user" end
+  local _, user = run("id -un")
+  local _, group = run("id -gn")
+  return "user " .. user:gsub("%s+$", "") .. " " .. group:gsub("%s+$", "") .. ";"
+end
+
 -- Server object ----------------------------------------------------------------------
 
 local Server = {}
@@ -319,6 +331,7 @@ function M.start(opts)
   if not tmpl then error("fake server: cannot read " .. M.SUPPORT_DIR .. "/fake/nginx.conf.tmpl", 2) end
   local conf = rundir .. "/nginx.conf"
   local ports, last_err
+  local user = user_line()
   for _ = 1, 30 do
     local used = {}
     local function pick(fixed)
@@ -330,7 +343,7 @@ function M.start(opts)
     end
     ports = { api = pick(opts.port), tls = pick(opts.tls_port), storage = pick(opts.storage_port) }
     write_file(conf, render(tmpl, {
-      RUNDIR = rundir, SUPPORT_DIR = M.SUPPORT_DIR,
+      RUNDIR = rundir, SUPPORT_DIR = M.SUPPORT_DIR, USER_LINE = user,
       API_PORT = ports.api, TLS_PORT = ports.tls, STORAGE_PORT = ports.storage,
     }))
     local started, msg = run(M.NGINX .. " -p " .. q(rundir) .. " -c " .. q(conf) .. " -e " .. q(rundir .. "/error.log"))
