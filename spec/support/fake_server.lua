@@ -200,6 +200,12 @@ function Server:advance(seconds)
   return self:control("advance", { seconds = seconds })
 end
 
+-- srv:freeze(): real time stops counting on the fake clock, only srv:advance
+-- moves it (a spec then sees the same states on a slow machine); srv:unfreeze()
+-- restarts it from the same instant. srv:reset() unfreezes.
+function Server:freeze() return self:control("freeze", { frozen = true }) end
+function Server:unfreeze() return self:control("freeze", { frozen = false }) end
+
 function Server:configure(tbl) return self:control("configure", tbl or {}).config end
 
 -- srv:fault{method=, path=, kind=, count=, skip=, ...} -> fault id
@@ -312,6 +318,7 @@ end
 --   opts.port / tls_port / storage_port   fixed ports (default: random free ones)
 --   opts.watchdog = false                  leave nginx running if this process dies
 --   opts.config = {...}                    configure{} right after start
+--   opts.frozen = true                     freeze() right after start
 function M.start(opts)
   opts = opts or {}
   local ok, out = run("command -v " .. M.NGINX .. " && command -v curl && command -v openssl")
@@ -405,6 +412,7 @@ function M.start(opts)
   srv.free_api_key = srv.keys.free
   srv.poor_api_key = srv.keys.poor
   if opts.config then srv:configure(opts.config) end
+  if opts.frozen then srv:freeze() end
   return srv
 end
 
