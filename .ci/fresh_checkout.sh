@@ -19,4 +19,4 @@ cd "$DEST"
 make demo
 echo "== an nginx-backed spec from there"
 LUA_PATH="./lua/?.lua;./lua/?/init.lua;./?.lua;./?/init.lua;;" LUA_CPATH="./build/lua5.4/?.so;;" \
-  lua5.4 /usr/bin/busted spec/examples_spec.lua
+  lua5.4 /usr/bin/busted spec/examples_spec.lua spec/testing_spec.lua

@@ -16,15 +16,18 @@ local cjson = require "cjson"
 local M = {}
 
 M.NGINX = os.getenv("SCRAVIO_FAKE_NGINX") or "nginx"
-M.MODULES = "/usr/share/nginx/modules"
+M.MODULES = os.getenv("SCRAVIO_FAKE_NGINX_MODULES") or "/usr/share/nginx/modules"
 
 -- helpers -------------------------------------------------------------------------
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- Child processes (nginx, curl, openssl) must not inherit a sanitizer
--- preload meant for the SDK under test (an LD_PRELOADed libasan can hang curl).
-local CLEAN_ENV = "unset LD_PRELOAD 2>/dev/null; "
+-- preload meant for the SDK under test (an LD_PRELOADed libasan can hang curl),
+-- nor this Lua's module paths: nginx's LuaJIT would load a Lua 5.4 cjson.so
+-- from a LUA_CPATH set by `luarocks path` or a user's environment.
+local CLEAN_ENV = "unset LD_PRELOAD LUA_INIT LUA_PATH LUA_CPATH LUA_INIT_5_2 LUA_PATH_5_2 LUA_CPATH_5_2" ..
+  " LUA_INIT_5_3 LUA_PATH_5_3 LUA_CPATH_5_3 LUA_INIT_5_4 LUA_PATH_5_4 LUA_CPATH_5_4 2>/dev/null; "
 
 -- is_alive shell function: a zombie (state Z/X in /proc/<pid>/stat) counts as
 -- gone.  Where PID 1 does not reap orphans promptly, `kill -0` alone would
@@ -350,7 +353,7 @@ function M.start(opts)
     end
     ports = { api = pick(opts.port), tls = pick(opts.tls_port), storage = pick(opts.storage_port) }
     write_file(conf, render(tmpl, {
-      RUNDIR = rundir, SUPPORT_DIR = M.SUPPORT_DIR, USER_LINE = user,
+      RUNDIR = rundir, SUPPORT_DIR = M.SUPPORT_DIR, USER_LINE = user, MODULES = M.MODULES,
       API_PORT = ports.api, TLS_PORT = ports.tls, STORAGE_PORT = ports.storage,
     }))
     local started, msg = run(M.NGINX .. " -p " .. q(rundir) .. " -c " .. q(conf) .. " -e " .. q(rundir .. "/error.log"))
