@@ -2,9 +2,10 @@
 -- the fake server exactly as a user would run it, and must exit 0.
 local H = require("spec.support.helpers")
 
--- The Lua under test runs the examples (each finds build/<its lua>/ itself).
-local LUA = os.getenv("SCRAVIO_TEST_LUA") or "lua5.4"
-if not LUA:match("^lua5%.%d$") and LUA ~= "luajit" then LUA = "lua5.4" end
+-- The examples run under the Lua the suite is testing (luajit, lua5.1 ...);
+-- each finds build/<its lua>/ itself.
+local LUA = os.getenv("SCRAVIO_TEST_LUA") or ""
+if not LUA:match("^lua[%w%.]*$") then LUA = "lua5.4" end
 
 local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
@@ -35,21 +36,32 @@ describe("examples", function()
   end)
 
   -- Run an example with the fake server's URL and key, from `dir`, writing into
-  -- out_dir (default `dir`; false: SCRAVIO_OUT_DIR unset); returns exit ok, output.
-  local function run(script, args, stdin, out_dir)
+  -- out_dir (default `dir`; false: SCRAVIO_OUT_DIR unset).
+  -- Returns exit ok, output, exit status; key: another API key than the server's.
+  local function run(script, args, stdin, key, out_dir)
     if out_dir == nil then out_dir = dir end
     local cmd = string.format("cd %s && unset SCRAVIO_OUT_DIR; LUA_CPATH=%s SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s %s %s %s %s 2>&1",
-      sh_quote(dir), sh_quote(CPATH), sh_quote(srv.base_url), sh_quote(srv.api_key),
+      sh_quote(dir), sh_quote(CPATH), sh_quote(srv.base_url), sh_quote(key or srv.api_key),
       out_dir and "SCRAVIO_OUT_DIR=" .. sh_quote(out_dir) or "", LUA,
       sh_quote(os.getenv("PWD") .. "/examples/" .. script), args or "")
     if stdin then cmd = "printf %s " .. sh_quote(stdin) .. " | (" .. cmd .. ")" end
-    -- the exit status is echoed: under Lua 5.1 and LuaJIT, close() does not say it
-    local p = assert(io.popen(cmd .. "; echo \"__RC__$?\""))
+    -- The exit status is printed by the shell: under LuaJIT and Lua 5.1,
+    -- io.popen(...):close() returns true whatever it was.
+    local p = assert(io.popen("(" .. cmd .. "); echo \"<exit $?>\""))
     local out = p:read("*a")
     p:close()
-    local rc = tonumber(out:match("__RC__(%d+)%s*$"))
-    return rc == 0, (out:gsub("__RC__%d+%s*$", ""))
+    local code = out:match("<exit (%d+)>%s*$")
+    out = out:gsub("<exit %d+>%s*$", "")
+    return code == "0", out, tonumber(code)
   end
+
+  it("reports an example's failing exit status", function()
+    -- a key the server does not know: the example stops with a message and status 1
+    local ok, out, code = run("credits_report.lua", "", nil, "sk_live_not_a_key")
+    assert.is_false(ok, out)
+    assert.is_number(code, out)
+    assert.is_true(code ~= 0, out)
+  end)
 
   it("validate_list.lua validates addresses from the command line", function()
     local ok, out = run("validate_list.lua", "ada@example.com grace@example.org")
@@ -89,7 +101,7 @@ describe("examples", function()
     srv:reset()
     srv:configure({ campaign_seconds = 1, export_seconds = 1, job_seconds = 1 })
     local before = H.listdir(dir)
-    local ok, out = run("validate_list.lua", "ada@example.com", nil, false)
+    local ok, out = run("validate_list.lua", "ada@example.com", nil, nil, false)
     assert.is_true(ok, out)
     local written = out:match("results: (%S+)")
     assert.truthy(written, out)
