@@ -115,10 +115,15 @@ lint: | $(STAMP)
 
 # Builds and installs the rock offline into build/rock, then removes what
 # `luarocks make` leaves in the source tree (./scravio/core.so would be found by
-# another Lua's ./?.so), and runs `luarocks test` (busted) on it.
+# another Lua's ./?.so), runs the README's scravio.testing example from another
+# directory with only the installed rock on the paths, and `luarocks test` (busted).
 rock: | $(STAMP)
 	luarocks --lua-version=5.4 make --deps-mode=none --tree build/rock $(ROCKSPEC)
 	rm -rf scravio csrc/*.o
+	@d=$$(mktemp -d) && cp examples/testing/collect_spec.lua "$$d/" && cd "$$d" && \
+	  eval "$$(luarocks --lua-version=5.4 --tree '$(CURDIR)/build/rock' path)" && \
+	  lua5.4 /usr/bin/busted collect_spec.lua; rc=$$?; rm -rf "$$d"; \
+	  [ $$rc = 0 ] && echo "make rock: the installed scravio.testing runs the README example" || exit $$rc
 	luarocks --lua-version=5.4 test --tree build/rock $(ROCKSPEC)
 
 PREFIX      ?= /usr/local
