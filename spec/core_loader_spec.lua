@@ -32,9 +32,8 @@ describe("scravio.core_loader", function()
     local other = (lua == "lua5.4") and "lua5.1" or "lua5.4"
     local root = os.getenv("PWD")
     local so = root .. "/build/" .. other .. "/scravio/core.so"
-    if not io.open(so, "rb") then
-      pending("build/" .. other .. " is not built (make all)")
-      return
+    if not io.open(so, "rb") then -- make asan / make valgrind build only their own
+      assert(os.execute("cd " .. sh_quote(root) .. " && env -u LD_PRELOAD make -s build/" .. other .. "/scravio/core.so"))
     end
     local dir = H.tmpdir()
     finally(function() H.rmdir(dir) end)
