@@ -35,7 +35,9 @@ while [ "$round" -le "$ROUNDS" ]; do
       failed=$((failed + 1))
     else
       echo "   copy $copy: $line"
-      grep -E '^not ok' "$run.log" | sed 's/^/     /'
+      for tap in "$run"/*.tap; do
+        grep -E '^not ok' "$tap" | sed "s|^|     $(basename "$tap" .tap): |"
+      done
       passed=$((passed + ${line%% passed*}))
       f=${line#*passed, }
       failed=$((failed + ${f%% failed*}))
