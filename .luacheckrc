@@ -8,3 +8,4 @@ files["spec"] = { std = "+busted" }
 files["spec/support/fake"] = { globals = { "ngx" }, unused_args = false }
 files["spec/openresty"] = { std = "+busted", globals = { "ngx" } }
 files["examples/openresty"] = { globals = { "ngx" } }
+files["examples/testing"] = { std = "+busted" }
