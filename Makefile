@@ -101,7 +101,7 @@ bench: all
 	@sh bench/run.sh
 
 lint: | $(STAMP)
-	luacheck lua spec examples bench
+	luacheck lua spec examples bench tools types
 
 rock:
 	luarocks --lua-version=5.4 make --deps-mode=none --tree build/rock scravio-$(VERSION)-1.rockspec

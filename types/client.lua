@@ -100,9 +100,10 @@ function Client:close() end
 ---@field custom_ca boolean a ca_file is set
 
 --- A transport object (`scravio.new{transport = obj}`): how requests reach
---- the network. The SDK has two, libcurl and OpenResty cosockets.
+--- the network. The SDK has two, libcurl and OpenResty cosockets. `send`
+--- answers value, status, request_id, or nil, err.
 ---@class scravio.Transport
----@field send fun(self: scravio.Transport, method: string, url: string, path: string, body: string?, timeout: number, fresh: boolean?, lazy: boolean?): any, integer|scravio.Error?, string?
+---@field send fun(self: scravio.Transport, method: string, url: string, path: string, body: string?, timeout: number, ...: any): any, any, string?
 ---@field download? fun(self: scravio.Transport, url: string, file: string, progress: boolean, timeout: number?): integer?, integer|scravio.Error?
 ---@field upload? fun(self: scravio.Transport, url: string, file: string, content_type: string, progress: boolean, timeout: number?): integer?, scravio.Error?
 

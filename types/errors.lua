@@ -29,6 +29,7 @@
 ---@field attempts? integer how many times the request was sent
 ---@field gave_up? string why the SDK stopped retrying
 ---@field sent? boolean false when the request certainly never left
+---@field curl_code? integer libcurl's error code (network, timeout)
 ---@field cause? scravio.Error the failure that made the outcome unknown (unknown_outcome)
 ---@field reconciled? boolean an unknown outcome was looked up (unknown_outcome)
 ---@field reconcile_error? string why looking it up failed
