@@ -378,3 +378,15 @@ describe("annotations (types/*.lua)", function()
     end)
   end)
 end)
+
+describe("the rock", function()
+  it("installs every annotation file (scravio.types.*)", function()
+    local f = assert(io.open("scravio-0.1.0-1.rockspec", "rb"))
+    local rockspec = f:read("*a")
+    f:close()
+    for _, path in ipairs(cats.files("types")) do
+      local name = "scravio.types." .. path:match("([^/]+)%.lua$")
+      assert.truthy(rockspec:find('["' .. name .. '"] = "' .. path .. '"', 1, true), path .. " is not in the rockspec")
+    end
+  end)
+end)
