@@ -608,7 +608,7 @@ describe("scravio.validate", function()
       local listed = {}
       for i, name in ipairs(validate.FIELDS["POST /list-exports"]) do listed[i] = name end
       assert.same({ "campaignId", "emailOnly", "onlyValidEmails", "fileFormat" }, listed)
-      assert.has_error(function() validate.FIELDS["POST /list-exports"] = {} end)
+      assert.has_error(function() validate.FIELDS["GET /somewhere"] = {} end)
       assert.is_true(validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedColumn = "x" }))
       local ok, problems = validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedcolumn = "x" })
       assert.is_nil(ok)

@@ -318,12 +318,18 @@ local function refuse(what, param, msg, location)
   return nil, errors.invalid({ { param = param, msg = msg, location = location or "option" } }, what)
 end
 
---- check(schema, opts, what) -> opts (or {} for nil) | nil, err
+-- What check answers for absent options: one shared, read-only empty table
+-- (no allocation on the hot path: every get and refresh checks its call).
+local NONE = setmetatable({}, { __newindex = function() error("scravio.options: the empty options are read-only", 2) end })
+M.NONE = NONE
+
+--- check(schema, opts, what) -> opts (or options.NONE for nil) | nil, err
 -- schema: a name in M.schemas or a schema table; what: how messages name
--- the call ("launch", "campaigns:get" ...).
+-- the call ("launch", "campaigns:get" ...). The options are returned as
+-- given: callers read them, never write to them.
 function M.check(schema, opts, what)
   local s = type(schema) == "string" and M.schemas[schema] or schema
-  if opts == nil then return {} end
+  if opts == nil then return NONE end
   if type(opts) ~= "table" then
     return refuse(what, "opts", string.format("options must be a table such as {timeout = 10}, got %s", type(opts)))
   end

@@ -150,6 +150,16 @@ routes["/wait"] = function(args)
   return reply(200, { ok = true, id = c.id, status = c.status, polls = polls })
 end
 
+-- campaigns:get with per-call options from the query string (timeout,
+-- max_retries, a trace header): they must reach the cosocket transport.
+routes["/percall"] = function(args)
+  local call = { timeout = tonumber(args.timeout), max_retries = tonumber(args.max_retries),
+    headers = args.trace and { ["X-Trace-Id"] = args.trace } or nil }
+  local c, err = client().campaigns:get(args.id, call)
+  if not c then return fail(err) end
+  return reply(200, { ok = true, id = c.id })
+end
+
 routes["/leads"] = function(args)
   local c, err = client().campaigns:get(args.id)
   if not c then return fail(err) end

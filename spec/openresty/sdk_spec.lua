@@ -148,6 +148,20 @@ describe("OpenResty (ngx_lua cosockets)", function()
       assert.equals("fully_completed", res.status)
     end)
 
+    it("honours per-call options: a timeout shorter than the client's, extra headers", function()
+      local id = srv:seed_campaign{}
+      srv:fault{ method = "GET", path = "/campaigns/" .. id, kind = "slow", delay = 3, count = 1 }
+      local res = call("/percall?id=" .. id .. "&timeout=0.3&max_retries=0")
+      assert.is_false(res.ok)
+      assert.equals("timeout", res.err.kind)
+      assert.equals(1, res.err.attempts)
+      expect_ok(call("/percall?id=" .. id .. "&trace=or-1"))
+      local log = srv:requests{ path = "/api/campaigns/" .. id }
+      local last = log[#log]
+      assert.equals("or-1", last.headers["x-trace-id"])
+      assert.equals(srv.api_key, last.headers["x-api-key"])
+    end)
+
     it("iterates every lead over several pages", function()
       local id = srv:seed_campaign{ status = "fully_completed", leads = 230 }
       local res = expect_ok(call("/leads?id=" .. id .. "&perPage=100"))
