@@ -67,17 +67,17 @@ function M.page(client, kind, wrap, template, query, call, ...)
     perr.method, perr.path = "GET", shown_path(template, ...)
     return nil, perr
   end
-  local page, pages, total = pager:info()
-  local data = request.unwrap(body)
-  local p = type(data.pagination) == "table" and data.pagination or {}
+  -- The counters as the C pager read them from whichever envelope this is
+  -- (the one place that knows the envelopes).
+  local page, pages, total, per_page = pager:info()
   local spec = M.KINDS[kind]
   local result = {
     items = wrap_items(items, wrap, client),
     pagination = {
-      totalCount = p.totalCount or total,
-      totalPages = p.totalPages or pages,
-      currentPage = p.currentPage or page,
-      perPage = p.perPage or (query and query[spec.size]) or spec.default_size,
+      totalCount = total,
+      totalPages = pages,
+      currentPage = page,
+      perPage = per_page or (query and query[spec.size]) or spec.default_size,
     },
   }
   if spec.key ~= "items" then result[spec.key] = result.items end
