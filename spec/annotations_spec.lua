@@ -205,6 +205,34 @@ describe("annotations (types/*.lua)", function()
       c:close()
     end)
 
+    it("every annotated signature has the runtime function's arity (Lua 5.2+ and LuaJIT report it)", function()
+      local c = client()
+      local tables = {
+        ["scravio"] = scravio, ["scravio.JSON"] = scravio.json, ["scravio.Client"] = getmetatable(c).__index,
+        ["scravio.Campaign"] = core.methods.Campaign, ["scravio.ValidationJob"] = core.methods.ValidationJob,
+        ["scravio.Export"] = core.methods.Export,
+      }
+      for _, f in ipairs(api.classes["scravio.Client"].fields) do tables[f.type] = getmetatable(c[f.name]).__index end
+      local checked, problems = 0, {}
+      for class, t in pairs(tables) do
+        for _, m in ipairs(api.classes[class].methods) do
+          local info = debug.getinfo(t[m.name], "Su")
+          if info.what == "Lua" and info.nparams ~= nil then
+            checked = checked + 1
+            local want = #m.params + (m.colon and 1 or 0)
+            if info.nparams ~= want and not (info.isvararg and info.nparams <= want) then
+              problems[#problems + 1] = string.format("%s%s%s takes %d arguments, annotated %d", class,
+                m.colon and ":" or ".", m.name, info.nparams, want)
+            end
+          end
+        end
+      end
+      c:close()
+      table.sort(problems)
+      assert.are.same({}, problems)
+      if debug.getinfo(print, "u").nparams ~= nil then assert.is_true(checked > 30, "checked " .. checked) end
+    end)
+
     it("every option table is its scravio.options schema: the same names and types", function()
       local problems = {}
       for class, schema_name in pairs(OPTION_CLASSES) do
