@@ -313,9 +313,10 @@ describe("annotations (types/*.lua)", function()
 
   describe("cover what a run produces", function()
     local srv, c
+    local events = {}
     setup(function()
       srv = H.start()
-      c = H.client(srv, { max_retries = 0 })
+      c = H.client(srv, { max_retries = 0, on_event = function(ev) events[#events + 1] = ev end })
     end)
     teardown(function()
       if c then c:close() end
@@ -367,9 +368,61 @@ describe("annotations (types/*.lua)", function()
       assert.are.same({}, unannotated("scravio.ExportPage", assert(c.exports:list())))
       local leads = assert(camp:leads_page{ perPage = 5 })
       assert.are.same({}, unannotated("scravio.LeadPage", leads))
+      for _, lead in ipairs(leads.items) do
+        assert.are.same({}, unannotated("scravio.Lead", lead))
+        if type(lead.emailValidation) == "table" then
+          assert.are.same({}, unannotated("scravio.EmailValidation", lead.emailValidation))
+        end
+      end
       local tx = assert(c.credit_transactions:list{ perPage = 5 })
       assert.are.same({}, unannotated("scravio.CreditTransactionPage", tx))
       for _, t in ipairs(tx.items) do assert.are.same({}, unannotated("scravio.CreditTransaction", t)) end
+
+      -- what the object methods answer
+      -- (the fields; the return shape, url then info, is the download specs' business)
+      local function download_info(a, b) return type(a) == "table" and a or b end
+      local info = download_info(e:download_url())
+      assert.is_table(info)
+      assert.are.same({}, unannotated("scravio.DownloadInfo", info))
+      srv:advance(3600)
+      assert(job:refresh())
+      local jinfo = download_info(job:download_url())
+      assert.is_table(jinfo)
+      assert.are.same({}, unannotated("scravio.DownloadInfo", jinfo))
+      assert.are.same({}, unannotated("scravio.ValidationPreview", assert(camp:validation_preview())))
+      assert.are.same({}, unannotated("scravio.ValidateResult", assert(camp:validate())))
+      local running = assert(c.campaigns:create{ type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "yoga" },
+        targetEmails = 20 })
+      assert.are.same({}, unannotated("scravio.StopResult", assert(running:stop())))
+
+      -- the file-upload steps (the ticket, the parse review submit_file's column function sees)
+      local ticket = assert(c.validation_jobs:request_upload{ filename = "a.csv", contentType = "text/csv", sizeBytes = 10 })
+      assert.are.same({}, unannotated("scravio.UploadTicket", ticket))
+      local path = H.tmpname(".csv")
+      H.write_file(path, "email\na@example.com\nb@example.com\n")
+      local reviewed
+      assert(c.validation_jobs:submit_file(path, { column = function(review) reviewed = review end }))
+      os.remove(path)
+      assert.are.same({}, unannotated("scravio.ParseReview", reviewed))
+      for _, col in ipairs(reviewed.columns) do assert.are.same({}, unannotated("scravio.ParseColumn", col)) end
+    end)
+
+    it("every field of client:info() is annotated, and nothing else", function()
+      local fields = cats.all_fields(api, "scravio.ClientInfo")
+      local info = c:info()
+      assert.are.same({}, unannotated("scravio.ClientInfo", info))
+      for name, f in pairs(fields) do
+        if not f.optional then assert.is_not_nil(info[name], "scravio.ClientInfo." .. name) end
+      end
+    end)
+
+    it("every field of the events on_event receives is annotated", function()
+      assert.is_true(#events > 10)
+      local missing = {}
+      for _, ev in ipairs(events) do
+        for _, k in ipairs(unannotated("scravio.Event", ev)) do missing[k] = ev.type end
+      end
+      assert.are.same({}, missing)
     end)
 
     it("every field of the errors a run produces is annotated", function()

@@ -80,10 +80,20 @@ function Client:close() end
 ---@field method? string HTTP method
 ---@field path? string the request path (never a presigned URL)
 ---@field attempt? integer 1 for the first try
+---@field attempts? integer how many times it was sent (error)
+---@field prefetched? boolean the page's GET went out ahead of the loop (request)
 ---@field status? integer HTTP status
 ---@field request_id? string
+---@field elapsed? number seconds the attempt took (response)
 ---@field delay? number seconds waited before the next attempt (retry, pace)
----@field kind? scravio.ErrorKind (error)
+---@field reason? string why it is retried, or why not (retry, error)
+---@field kind? scravio.ErrorKind (error, retry)
+---@field error? scravio.ErrorKind the failure's kind (response, reconcile)
+---@field code? string the API's error code (error)
+---@field retry_after? number seconds the server asked for (error, retry)
+---@field limit? string the rate limit paced for (pace)
+---@field scope? string the campaign the limit counts per, if any (pace)
+---@field waited? boolean the pacing wait was taken (pace)
 ---@field file? string (download, upload)
 ---@field bytes? integer (downloaded)
 
