@@ -68,7 +68,7 @@ end
 
 local module = api.classes["scravio"]
 comment(module.desc .. "\n\nThis reference is generated from the LuaCATS annotations in types/ "
-  .. "(the same ones lua-language-server reads). Every call returns its result, or nil, err.", true)
+  .. "(the same ones lua-language-server reads).", true)
 emit("-- @module scravio")
 emit("local scravio = {}")
 emit("")
@@ -90,7 +90,7 @@ for _, name in ipairs(api.class_order) do
     functions_of(c, var)
     if #c.fields > 0 then
       comment("The fields of " .. name .. ".", true)
-      emit("-- @table " .. var .. "_fields")
+      emit("-- @table fields")
       fields_of(c)
       emit("")
     end
@@ -98,7 +98,7 @@ for _, name in ipairs(api.class_order) do
 end
 
 local SECTIONS = {
-  { id = "options", title = "Option tables: the SDK's own options (an unknown key is refused)",
+  { id = "options", title = "Option tables (the SDK's own options: an unknown key is refused)",
     match = function(n) return n:match("Options$") end },
   { id = "params", title = "Parameters and queries: the API's field names",
     match = function(n) return n:match("Params$") or n:match("Query$") or n:match("Inputs$") end },
