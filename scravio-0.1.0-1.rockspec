@@ -49,6 +49,7 @@ build = {
     ["scravio.body"] = "lua/scravio/body.lua",
     ["scravio.campaigns"] = "lua/scravio/campaigns.lua",
     ["scravio.client"] = "lua/scravio/client.lua",
+    ["scravio.core_loader"] = "lua/scravio/core_loader.lua",
     ["scravio.credit_transactions"] = "lua/scravio/credit_transactions.lua",
     ["scravio.errors"] = "lua/scravio/errors.lua",
     ["scravio.exports"] = "lua/scravio/exports.lua",
@@ -57,6 +58,7 @@ build = {
     ["scravio.pagination"] = "lua/scravio/pagination.lua",
     ["scravio.receivers"] = "lua/scravio/receivers.lua",
     ["scravio.reconcile"] = "lua/scravio/reconcile.lua",
+    ["scravio.receivers"] = "lua/scravio/receivers.lua",
     ["scravio.request"] = "lua/scravio/request.lua",
     ["scravio.resource"] = "lua/scravio/resource.lua",
     ["scravio.retry"] = "lua/scravio/retry.lua",
@@ -71,5 +73,51 @@ build = {
     ["scravio.download"] = "lua/scravio/download.lua",
     ["scravio.upload"] = "lua/scravio/upload.lua",
     ["scravio.progress"] = "lua/scravio/progress.lua",
+    -- scravio.testing: the kit (lua/scravio/testing/) and the fake server it runs,
+    -- installed from spec/support/ with the same layout (fake_server.lua next to fake/).
+    ["scravio.testing"] = "lua/scravio/testing/init.lua",
+    ["scravio.testing.cli"] = "lua/scravio/testing/cli.lua",
+    ["scravio.testing.fake_server"] = "spec/support/fake_server.lua",
+    ["scravio.testing.fake.accounts"] = "spec/support/fake/accounts.lua",
+    ["scravio.testing.fake.app"] = "spec/support/fake/app.lua",
+    ["scravio.testing.fake.campaign_rules"] = "spec/support/fake/campaign_rules.lua",
+    ["scravio.testing.fake.campaigns"] = "spec/support/fake/campaigns.lua",
+    ["scravio.testing.fake.clock"] = "spec/support/fake/clock.lua",
+    ["scravio.testing.fake.config"] = "spec/support/fake/config.lua",
+    ["scravio.testing.fake.control"] = "spec/support/fake/control.lua",
+    ["scravio.testing.fake.exports"] = "spec/support/fake/exports.lua",
+    ["scravio.testing.fake.faults"] = "spec/support/fake/faults.lua",
+    ["scravio.testing.fake.http"] = "spec/support/fake/http.lua",
+    ["scravio.testing.fake.ids"] = "spec/support/fake/ids.lua",
+    ["scravio.testing.fake.json"] = "spec/support/fake/json.lua",
+    ["scravio.testing.fake.leads"] = "spec/support/fake/leads.lua",
+    ["scravio.testing.fake.ledger"] = "spec/support/fake/ledger.lua",
+    ["scravio.testing.fake.lifecycle"] = "spec/support/fake/lifecycle.lua",
+    ["scravio.testing.fake.pricing"] = "spec/support/fake/pricing.lua",
+    ["scravio.testing.fake.query"] = "spec/support/fake/query.lua",
+    ["scravio.testing.fake.ratelimit"] = "spec/support/fake/ratelimit.lua",
+    ["scravio.testing.fake.reqlog"] = "spec/support/fake/reqlog.lua",
+    ["scravio.testing.fake.router"] = "spec/support/fake/router.lua",
+    ["scravio.testing.fake.seed"] = "spec/support/fake/seed.lua",
+    ["scravio.testing.fake.state"] = "spec/support/fake/state.lua",
+    ["scravio.testing.fake.storage"] = "spec/support/fake/storage.lua",
+    ["scravio.testing.fake.util"] = "spec/support/fake/util.lua",
+    ["scravio.testing.fake.validation_jobs"] = "spec/support/fake/validation_jobs.lua",
+    ["scravio.testing.fake.xlsx"] = "spec/support/fake/xlsx.lua",
   },
+  install = {
+    -- the fake server's nginx.conf template, next to its modules
+    lua = { ["scravio.testing.fake.nginx_conf"] = "spec/support/fake/nginx.conf.tmpl" },
+    bin = { ["scravio-fake"] = "bin/scravio-fake" },
+    -- the rock's own files besides docs/ (NOTES.md, the maintainers' notes, stays out)
+    conf = { ["README.md"] = "README.md", ["LICENSE"] = "LICENSE", ["CHANGELOG.md"] = "CHANGELOG.md" },
+  },
+  -- docs/API.md (the reference) becomes the rock's documentation (luarocks doc scravio)
+  copy_directories = { "docs" },
+}
+-- `luarocks test`: the busted suite under the Lua LuaRocks runs (it builds
+-- build/<lua>/ with make first; the suite starts the fake server itself).
+test = {
+  type = "command",
+  script = "spec/support/luarocks_test.lua",
 }

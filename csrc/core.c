@@ -98,6 +98,10 @@ static int l_curl_version(lua_State *L) {
 #endif
 
 SCV_EXPORT int luaopen_scravio_core(lua_State *L) {
+#if LUA_VERSION_NUM >= 502
+  /* A build for another 5.x whose symbols all resolve must not run on this VM. */
+  luaL_checkversion(L);
+#endif
   /* Thread-safe since libcurl 7.84; done once per process by libcurl itself. */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "scravio: libcurl failed to initialise");
   scv_json_init(L);

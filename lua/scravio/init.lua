@@ -6,7 +6,7 @@
 --
 -- The C core (`scravio.core`) holds the credentials, builds and sends
 -- requests and decodes JSON; this layer drives it (see README "Architecture").
-local core = require("scravio.core")
+local core = require("scravio.core_loader").load()
 local errors = require("scravio.errors")
 
 local M = {
