@@ -46,6 +46,7 @@ build = {
     ["scravio.types.errors"] = "types/errors.lua",
     ["scravio.types.objects"] = "types/objects.lua",
     ["scravio.types.services"] = "types/services.lua",
+    ["scravio.types.testing"] = "types/testing.lua",
     ["scravio.body"] = "lua/scravio/body.lua",
     ["scravio.campaigns"] = "lua/scravio/campaigns.lua",
     ["scravio.client"] = "lua/scravio/client.lua",

@@ -315,8 +315,8 @@ describe("annotations (types/*.lua)", function()
     local srv, c
     local events = {}
     setup(function()
-      srv = H.start()
-      c = H.client(srv, { max_retries = 0, on_event = function(ev) events[#events + 1] = ev end })
+      srv = require("scravio.testing").start()
+      c = srv:client{ max_retries = 0, timeout = 10, on_event = function(ev) events[#events + 1] = ev end }
     end)
     teardown(function()
       if c then c:close() end
@@ -405,6 +405,33 @@ describe("annotations (types/*.lua)", function()
       os.remove(path)
       assert.are.same({}, unannotated("scravio.ParseReview", reviewed))
       for _, col in ipairs(reviewed.columns) do assert.are.same({}, unannotated("scravio.ParseColumn", col)) end
+    end)
+
+    it("the test kit: scravio.testing and its server", function()
+      local testing = require("scravio.testing")
+      same_names("scravio.testing", public_names(testing))
+      for name, account in pairs(testing.accounts) do
+        assert.are.same({}, unannotated("scravio.testing.Account", account), "testing.accounts." .. name)
+      end
+      local methods = {}
+      for k, v in pairs(getmetatable(srv).__index) do
+        if type(v) == "function" and not k:match("^_") then methods[k] = true end
+      end
+      -- (srv:client is set on the server by testing.start)
+      for k, v in pairs(srv) do if type(v) == "function" then methods[k] = true end end
+      local fields = {}
+      -- How the controller keeps track of nginx, not for users.
+      local internal = { control_url = true, conf_file = true, master_pid = true, worker_pid = true,
+        watchdog_pid = true, stopped = true }
+      for k, v in pairs(srv) do
+        if type(v) ~= "function" and not internal[k] then fields[k] = true end
+      end
+      local names = {}
+      for k in pairs(methods) do names[k] = true end
+      for k in pairs(fields) do names[k] = true end
+      same_names("scravio.testing.Server", names)
+      local annotated_names = annotated("scravio.testing.Server")
+      for k in pairs(methods) do assert.are.equal("method", annotated_names[k], "srv:" .. k) end
     end)
 
     it("every field of client:info() is annotated, and nothing else", function()
