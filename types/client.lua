@@ -100,7 +100,7 @@ function Client:close() end
 --- `client:info()`: configuration with nothing secret in it.
 ---@class scravio.ClientInfo
 ---@field base_url string
----@field auth "api_key"|"access_token"|"none"
+---@field auth "api_key"|"access_token" the kind of credential sent
 ---@field key_hint string the credential masked (`****` and its last characters)
 ---@field user_agent string
 ---@field timeout number
