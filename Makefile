@@ -41,7 +41,7 @@ STAMP       := build/.deps-ok
 # libcurl's are needed), e.g. against OpenResty's LuaJIT headers.
 DEPS        := $(if $(NO_DEPS),,$(STAMP))
 
-.PHONY: all deps test test-fast test-stress demo asan valgrind fuzz bench lint install rock clean
+.PHONY: all deps test test-fast test-stress demo asan valgrind fuzz bench lint docs install rock clean
 
 all: $(foreach l,$(LUAS),build/$(l)/scravio/core.so)
 
@@ -111,7 +111,21 @@ bench: all
 	@sh bench/run.sh
 
 lint: | $(STAMP)
-	luacheck lua spec examples bench
+	luacheck lua spec examples bench tools types
+
+# The HTML API reference, from the LuaCATS annotations in types/ (rewritten
+# for LDoc by tools/ldoc_source.lua): build/docs/index.html. Needs Debian's
+# lua-ldoc, installed here when missing (as root).
+DOC_SRCS    := $(wildcard types/*.lua) tools/luacats.lua tools/ldoc_source.lua
+docs: build/docs/index.html
+build/docs/index.html: $(DOC_SRCS) | $(DEPS)
+	@command -v ldoc >/dev/null || { [ "$$(id -u)" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua-ldoc >/dev/null 2>&1 \
+	  || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua-ldoc >/dev/null; }; }; } \
+	  || { echo "make docs: ldoc is missing (apt-get install lua-ldoc)"; exit 1; }
+	@rm -rf build/docs && mkdir -p build/docs/src
+	lua5.4 tools/ldoc_source.lua build/docs/src/scravio.lua
+	ldoc -q -f plain -p scravio-lua -t "scravio-lua API reference" -d build/docs build/docs/src/scravio.lua
+	@echo "make docs: build/docs/index.html"
 
 # Builds and installs the rock offline into build/rock, then removes what
 # `luarocks make` leaves in the source tree (./scravio/core.so would be found by
@@ -136,5 +150,5 @@ install: build/lua5.4/scravio/core.so
 	  install -D -m 644 $$f $(DESTDIR)$(LUA_SHARE)/$$f; done
 
 clean:
-	rm -rf $(foreach l,$(LUAS),build/$(l)) build/asan build/rock build/fuzz
+	rm -rf $(foreach l,$(LUAS),build/$(l)) build/asan build/rock build/fuzz build/docs
 	rm -rf scravio csrc/*.o   # what `luarocks make` leaves in the source tree

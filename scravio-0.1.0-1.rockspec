@@ -39,6 +39,14 @@ build = {
       libdirs = { "$(LIBCURL_LIBDIR)" },
     },
     ["scravio"] = "lua/scravio/init.lua",
+    -- LuaCATS annotations (---@meta, nothing to run): lua-language-server with
+    -- this tree's share/lua/<version> in workspace.library completes the API.
+    ["scravio.types.scravio"] = "types/scravio.lua",
+    ["scravio.types.client"] = "types/client.lua",
+    ["scravio.types.errors"] = "types/errors.lua",
+    ["scravio.types.objects"] = "types/objects.lua",
+    ["scravio.types.services"] = "types/services.lua",
+    ["scravio.types.testing"] = "types/testing.lua",
     ["scravio.body"] = "lua/scravio/body.lua",
     ["scravio.campaigns"] = "lua/scravio/campaigns.lua",
     ["scravio.client"] = "lua/scravio/client.lua",

@@ -80,17 +80,27 @@ function Client:close() end
 ---@field method? string HTTP method
 ---@field path? string the request path (never a presigned URL)
 ---@field attempt? integer 1 for the first try
+---@field attempts? integer how many times it was sent (error)
+---@field prefetched? boolean the page's GET went out ahead of the loop (request)
 ---@field status? integer HTTP status
 ---@field request_id? string
+---@field elapsed? number seconds the attempt took (response)
 ---@field delay? number seconds waited before the next attempt (retry, pace)
----@field kind? scravio.ErrorKind (error)
+---@field reason? string why it is retried, or why not (retry, error)
+---@field kind? scravio.ErrorKind (error, retry)
+---@field error? scravio.ErrorKind the failure's kind (response, reconcile)
+---@field code? string the API's error code (error)
+---@field retry_after? number seconds the server asked for (error, retry)
+---@field limit? string the rate limit paced for (pace)
+---@field scope? string the campaign the limit counts per, if any (pace)
+---@field waited? boolean the pacing wait was taken (pace)
 ---@field file? string (download, upload)
 ---@field bytes? integer (downloaded)
 
 --- `client:info()`: configuration with nothing secret in it.
 ---@class scravio.ClientInfo
 ---@field base_url string
----@field auth "api_key"|"access_token"|"none"
+---@field auth "api_key"|"access_token" the kind of credential sent
 ---@field key_hint string the credential masked (`****` and its last characters)
 ---@field user_agent string
 ---@field timeout number
@@ -100,9 +110,10 @@ function Client:close() end
 ---@field custom_ca boolean a ca_file is set
 
 --- A transport object (`scravio.new{transport = obj}`): how requests reach
---- the network. The SDK has two, libcurl and OpenResty cosockets.
+--- the network. The SDK has two, libcurl and OpenResty cosockets. `send`
+--- answers value, status, request_id, or nil, err.
 ---@class scravio.Transport
----@field send fun(self: scravio.Transport, method: string, url: string, path: string, body: string?, timeout: number, fresh: boolean?, lazy: boolean?): any, integer|scravio.Error?, string?
+---@field send fun(self: scravio.Transport, method: string, url: string, path: string, body: string?, timeout: number, ...: any): any, any, string?
 ---@field download? fun(self: scravio.Transport, url: string, file: string, progress: boolean, timeout: number?): integer?, integer|scravio.Error?
 ---@field upload? fun(self: scravio.Transport, url: string, file: string, content_type: string, progress: boolean, timeout: number?): integer?, scravio.Error?
 
