@@ -110,7 +110,7 @@ SCV_EXPORT int luaopen_scravio_core(lua_State *L) {
   scv_setfuncs(L, fns, 0);
   lua_pushstring(L, SCV_VERSION);
   lua_setfield(L, -2, "version");
-  lua_pushlightuserdata(L, NULL); /* the same value as cjson.null */
+  scv_json_push_null(L); /* tostring: "scravio.null"; cjson.null encodes as null too */
   lua_setfield(L, -2, "null");
   luaL_getmetatable(L, SCV_ARRAY_MT);
   lua_setfield(L, -2, "array_mt");

@@ -64,6 +64,7 @@ typedef struct {
   const char *request_id;   /* X-Request-Id header, may be NULL */
   const char *retry_after;  /* Retry-After header, may be NULL */
   const char *location;     /* Location header, may be NULL */
+  const char *rate_limit[3]; /* X-RateLimit-Limit, -Remaining, -Reset headers, each may be NULL */
   const char *method;
   const char *path;
   int max_depth;
@@ -75,6 +76,10 @@ typedef struct {
  * the decoded value and returns 1; otherwise pushes a scravio.Error table and
  * returns 0. Never raises for bad server input. */
 int scv_classify(lua_State *L, const scv_response *r);
+
+/* Push s (n bytes) with the credential `secret` replaced by `hint`; returns 1
+ * when something was masked (errors.c). */
+int scv_push_masked(lua_State *L, const char *s, size_t n, const char *secret, const char *hint);
 /* Push a new error table with the given kind and message, metatable set. */
 void scv_push_error(lua_State *L, const char *kind, const char *message,
                     const char *method, const char *path);

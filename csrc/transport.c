@@ -25,6 +25,7 @@
 #define DOWNLOAD_BUFFER (512L * 1024L) /* file transfers: large reads beat curl -o */
 #define API_BUFFER (64L * 1024L)       /* API answers (libcurl allocates it per transfer) */
 #define MAX_TIMEOUT_S (30.0 * 24 * 3600) /* longer than any transfer we would wait for */
+#define RESPONSE_HEADERS 7 /* header values fill_response copies (its hv) */
 
 typedef struct {
   scv_client *c;
@@ -284,7 +285,7 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
 /* The parts of a finished response classify needs. Header values are copied
  * into hv, so the header buffer may be reused before classification. */
 static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r,
-                          char hv[4][256], const char *method, const char *path) {
+                          char hv[RESPONSE_HEADERS][256], const char *method, const char *path) {
   memset(r, 0, sizeof *r);
   scv_client_secret(c, &r->secret, &r->secret_hint);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
@@ -294,26 +295,39 @@ static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, con
   r->request_id = find_header(hdr, "x-request-id", hv[1], 256);
   r->retry_after = find_header(hdr, "retry-after", hv[2], 256);
   r->location = find_header(hdr, "location", hv[3], 256);
+  r->rate_limit[0] = find_header(hdr, "x-ratelimit-limit", hv[4], 256);
+  r->rate_limit[1] = find_header(hdr, "x-ratelimit-remaining", hv[5], 256);
+  r->rate_limit[2] = find_header(hdr, "x-ratelimit-reset", hv[6], 256);
   r->method = method;
   r->path = path;
   r->max_depth = 256;
 }
 
-/* Push what classify made: value, status, request_id (returns 3) or nil, err (returns 2). */
-static int push_classified(lua_State *L, const scv_response *r) {
-  if (scv_classify(L, r)) {
-    lua_pushinteger(L, (lua_Integer)r->status);
-    if (r->request_id) lua_pushstring(L, r->request_id);
+/* Push what a successful answer says about itself, after its value: status,
+ * request id, and the X-RateLimit-Limit/-Remaining/-Reset values (nil when
+ * absent). Values copied from the server are masked like error fields: an
+ * echo of the credential never reaches Lua. Returns 5. */
+static int push_answer_meta(lua_State *L, const scv_response *r) {
+  lua_pushinteger(L, (lua_Integer)r->status);
+  const char *vals[4] = {r->request_id, r->rate_limit[0], r->rate_limit[1], r->rate_limit[2]};
+  for (int i = 0; i < 4; i++) {
+    if (vals[i]) scv_push_masked(L, vals[i], strlen(vals[i]), r->secret, r->secret_hint);
     else lua_pushnil(L);
-    return 3;
   }
+  return 5;
+}
+
+/* Push what classify made: value, status, request_id, rate limit x3
+ * (returns 6) or nil, err (returns 2). */
+static int push_classified(lua_State *L, const scv_response *r) {
+  if (scv_classify(L, r)) return 1 + push_answer_meta(L, r);
   lua_pushnil(L);
   lua_insert(L, -2);
   return 2;
 }
 
 /* client:send(method, url, path, body, timeout, fresh, lazy)
- *   -> value, status, request_id | nil, err
+ *   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
  * `fresh` asks for a new connection: libcurl silently resends a request once
  * when a reused connection dies before answering, which must never happen to
  * a POST that spends credits. With `lazy`, a 2xx JSON object comes back as a
@@ -356,20 +370,16 @@ static int l_send(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL); /* the Lua string may go away */
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][256];
   fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
-  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) {
-    lua_pushinteger(L, (lua_Integer)r.status);
-    if (r.request_id) lua_pushstring(L, r.request_id);
-    else lua_pushnil(L);
-    return 3;
-  }
+  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth))
+    return 1 + push_answer_meta(L, &r);
   return push_classified(L, &r);
 }
 
 static int storage_error(lua_State *L, scv_client *c, const char *method, const char *what) {
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][256];
   fill_response(c, c->easy, &c->body, &c->hdr, &r, hv, method, what);
   if (scv_classify(L, &r)) { /* a 2xx we did not expect here cannot happen; keep the stack sane */
     lua_pop(L, 1);
@@ -667,7 +677,8 @@ static int l_prefetch(lua_State *L) {
 }
 
 /* client:collect(url, path, timeout, next_url)
- *   -> value, status, request_id, next_started | nil, err | nil, nil
+ *   -> value, status, request_id, next_started, rate_limit, rate_remaining, rate_reset
+ *      | nil, err | nil, nil
  * nil, nil when no prefetch of exactly this url is in flight (the caller
  * sends the request itself). Otherwise waits for it (at most timeout seconds)
  * and answers exactly like send(). With next_url, and a 2xx answer, the
@@ -729,7 +740,7 @@ static int l_collect(lua_State *L) {
     return push_failure(L, &f, "GET", path);
   }
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][256];
   fill_response(c, p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
   int started = 0;
@@ -741,8 +752,10 @@ static int l_collect(lua_State *L) {
     if (started) prefetch_stop(p); /* failed: the caller refetches this page the normal way */
     return 2;
   }
+  /* next_started goes 4th (callers read it there), the rate-limit values after it */
   lua_pushboolean(L, started && p != NULL && p->active);
-  return 4;
+  lua_insert(L, -4);
+  return 7;
 }
 
 /* client:cancel_prefetch([url]) -> true if one was dropped

@@ -29,7 +29,7 @@ local OPTION_TYPES = {
 
 -- Options checked elsewhere (pace below, transport in scravio.transport;
 -- verify/insecure only to refuse them with a useful message).
-local OTHER_OPTIONS = { pace = true, transport = true, verify = true, insecure = true }
+local OTHER_OPTIONS = { pace = true, transport = true, verify = true, insecure = true, log = true }
 
 --- Did you mean ...? The known option closest to an unknown one (by edit
 -- distance), when it is close enough to be a typo.
@@ -114,6 +114,21 @@ function Client.new(opts)
     return bad_option("pace", string.format('pace must be true, false or "strict", got %s',
       type(pace) == "string" and string.format("%q", pace) or type(pace)))
   end
+  -- The debug log: "debug" (or true) writes one line per request to stderr,
+  -- a function receives each line instead; SCRAVIO_LOG=debug turns it on
+  -- without touching the script. "off"/false: nothing.
+  local log = opts.log
+  if log == nil then
+    local e = env("SCRAVIO_LOG")
+    if e ~= nil then log = e:lower() end
+    if log ~= nil and log ~= "debug" and log ~= "off" then log = nil end -- an unknown level: no log, never an error
+  end
+  if log == true then log = "debug" end
+  if log ~= nil and log ~= false and log ~= "debug" and log ~= "off" and type(log) ~= "function" then
+    return bad_option("log", string.format('log must be "debug", "off", a boolean or a function(line), got %s',
+      type(log) == "string" and string.format("%q", log) or type(log)))
+  end
+  if log == "off" then log = false end
   local api_key = opts.api_key
   if opts.access_token ~= nil then
     api_key = nil -- the Bearer token wins; C refuses to be given both
@@ -155,6 +170,7 @@ function Client.new(opts)
     _max_pace_wait = math.min(opts.max_pace_wait or 10, opts.max_retry_wait or 60),
     _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
     _pace = pace, -- true, "strict" or false (see scravio.pacing)
+    _log = log or nil, -- "debug" or a function(line) (see request.lua)
   }, Client)
   self.campaigns = require("scravio.campaigns").service(self)
   self.validation_jobs = require("scravio.validation_jobs").service(self)
@@ -252,6 +268,28 @@ function Client:request(method, path, opts)
   })
   if body == nil then return nil, err end
   return body -- (not request.call's status as a second value: callers read `body, err`)
+end
+
+local function number_of(s)
+  local n = tonumber(s)
+  if n and math.tointeger then n = math.tointeger(n) or n end
+  return n or s
+end
+
+--- What the last HTTP answer this client received said about itself:
+-- {method, path, status, request_id, attempts, rate_limit = {limit, remaining,
+-- reset}} (rate_limit only when the server sent X-RateLimit-* headers), or
+-- nil before the first answer. The answer behind the result a call just
+-- returned; for an iterator, its latest page. Values are masked like errors.
+function Client:last_response()
+  if self._last_status == nil then return nil end
+  local rl
+  if self._last_rl_limit or self._last_rl_left or self._last_rl_reset then
+    rl = { limit = number_of(self._last_rl_limit), remaining = number_of(self._last_rl_left),
+      reset = number_of(self._last_rl_reset) }
+  end
+  return { method = self._last_method, path = self._last_path, status = self._last_status,
+    request_id = self._last_request_id, attempts = self._last_attempts, rate_limit = rl }
 end
 
 --- Non-secret configuration (base_url, auth kind, masked key, timeouts).

@@ -121,22 +121,20 @@ function M.export(e, path, opts)
     if not ok then return nil, werr end
   end
   -- The first answer also names the file when no path was given.
-  local first, err = e:download_url()
-  if not first then return nil, err end
+  local first, info = e:download_url()
+  if not first then return nil, info end
   if path == nil then
-    path = safe_basename(first.filename) or ("export-" .. tostring(e.id) .. ".csv")
+    path = safe_basename(info.filename) or ("export-" .. tostring(e.id) .. ".csv")
     local ok, werr = writable(path)
     if not ok then return nil, werr end
   end
   return M.to_file(client, function()
     if first then
-      local url = first.downloadUrl
+      local url = first
       first = nil
       return url
     end
-    local again, aerr = e:download_url()
-    if not again then return nil, aerr end
-    return again.downloadUrl
+    return e:download_url()
   end, path, o)
 end
 
@@ -149,11 +147,7 @@ function M.job(j, path, opts)
   if path == nil then path = "validation-" .. tostring(j.id) .. ".csv" end
   local ok, werr = writable(path)
   if not ok then return nil, werr end
-  return M.to_file(client, function()
-    local info, err = j:download_url()
-    if not info then return nil, err end
-    return info.downloadUrl
-  end, path, o)
+  return M.to_file(client, function() return j:download_url() end, path, o)
 end
 
 return M

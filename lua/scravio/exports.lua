@@ -61,7 +61,7 @@ function Export.refresh(e)
   return e
 end
 
---- e:download_url() -> {downloadUrl, filename}; 400 until the export is completed.
+--- e:download_url() -> url, {downloadUrl, filename}; 400 until the export is completed.
 Export.download_url = resource.download_url("/list-exports/{}/download", "exportId")
 
 --- e:data() -> a plain deep copy of the API object

@@ -154,12 +154,14 @@ function M.each(client, kind, wrap, template, query, ...)
     end
     local next_url, next_path
     if pages and page < pages then next_url, next_path = url_of(page + 1) end
-    local value, status, request_id, started = transport:collect(p.url, p.path, client._timeout or 60, next_url)
+    local value, status, request_id, started, rl_limit, rl_left, rl_reset =
+      transport:collect(p.url, p.path, client._timeout or 60, next_url)
     if started then pending = { page = page + 1, url = next_url, path = next_path, t0 = request.clock(client).now() } end
     if value == nil and status == nil then return nil end -- none in flight for this page
     q.page = page
     local body, err = request.call(client, "GET", template, { query = q,
-      answer = { value = value, status = status, request_id = request_id, t0 = p.t0 } }, unpack(args, 1, args.n))
+      answer = { value = value, status = status, request_id = request_id, t0 = p.t0,
+        rate_limit = { rl_limit, rl_left, rl_reset } } }, unpack(args, 1, args.n))
     if body == nil then fail(err) end
     return body
   end
