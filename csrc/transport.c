@@ -227,6 +227,7 @@ static int maybe_sent(CURL *e, CURLcode rc) {
 typedef struct {
   char msg[512];
   const char *kind;
+  const char *hint; /* a static sentence saying what to do, or NULL */
   int retryable, sent;
   long status;
   CURLcode rc;
@@ -234,6 +235,7 @@ typedef struct {
 
 static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, CURLcode rc, const xfer *x) {
   f->kind = "network";
+  f->hint = NULL;
   f->retryable = 1;
   f->status = 0;
   f->rc = rc;
@@ -250,7 +252,25 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
     snprintf(f->msg, sizeof f->msg, "timed out: %s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     f->kind = "timeout";
   } else {
-    snprintf(f->msg, sizeof f->msg, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
+    /* libcurl's detail usually repeats its summary ("Failed to connect to h
+     * port 1 after 0 ms: Couldn't connect to server"): say it once, then
+     * what to do about it. */
+    const char *summary = curl_easy_strerror(rc);
+    if (errbuf[0] == '\0')
+      snprintf(f->msg, sizeof f->msg, "%s", summary);
+    else if (strstr(errbuf, summary))
+      snprintf(f->msg, sizeof f->msg, "%s", errbuf);
+    else
+      snprintf(f->msg, sizeof f->msg, "%s: %s", summary, errbuf);
+    /* what to do about it: err.hint, which the Lua layer puts after the
+     * attempt count (request.lua, spell_out) */
+    if (rc == CURLE_COULDNT_CONNECT)
+      f->hint = "Is the server running, and is base_url right?";
+    else if (rc == CURLE_COULDNT_RESOLVE_HOST)
+      f->hint = "Check the host name in base_url.";
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM)
+      f->hint = "TLS certificate verification failed: for a private CA give its certificate to scravio.new "
+                "as ca_file = \"/path/ca.pem\" (verification cannot be turned off).";
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
         rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_CIPHER)
       f->retryable = 0; /* trying again will not change the certificate or the URL */
@@ -272,6 +292,10 @@ static int push_failure(lua_State *L, const transport_failure *f, const char *me
   }
   lua_pushinteger(L, (lua_Integer)f->rc);
   lua_setfield(L, -2, "curl_code");
+  if (f->hint) {
+    lua_pushstring(L, f->hint);
+    lua_setfield(L, -2, "hint");
+  }
   return 2;
 }
 

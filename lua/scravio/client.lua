@@ -78,6 +78,13 @@ local function lua_version()
   return _VERSION
 end
 
+local function api_path_missing(base_url)
+  local trimmed = base_url:gsub("/+$", "")
+  local path = trimmed:match("^%a[%w+.-]*://[^/]+(/.*)$") or ""
+  if path:match("/api$") then return nil end
+  return { base_url, trimmed .. "/api" }
+end
+
 --- scravio.new(opts) -> Client | nil, err
 function Client.new(opts)
   opts = opts or {}
@@ -136,8 +143,9 @@ function Client.new(opts)
     api_key = env("SCRAVIO_API_KEY")
   end
   local timeout = opts.timeout or 60
+  local base_url = opts.base_url or env("SCRAVIO_BASE_URL") or DEFAULT_BASE_URL
   local handle, err = core.client{
-    base_url = opts.base_url or env("SCRAVIO_BASE_URL") or DEFAULT_BASE_URL,
+    base_url = base_url,
     api_key = api_key,
     access_token = opts.access_token,
     workspace_id = opts.workspace_id,
@@ -171,6 +179,9 @@ function Client.new(opts)
     _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
     _pace = pace, -- true, "strict" or false (see scravio.pacing)
     _log = log or nil, -- "debug" or a function(line) (see request.lua)
+    -- A base URL whose path does not end in /api answers 404 to every route:
+    -- {given, suggested} so that 404s say so (request.spell_out).
+    _api_path_missing = api_path_missing(base_url),
   }, Client)
   self.campaigns = require("scravio.campaigns").service(self)
   self.validation_jobs = require("scravio.validation_jobs").service(self)

@@ -46,6 +46,25 @@ local function io_error(msg, path)
   return errors.new("io", msg, { path = path, retryable = false })
 end
 
+-- Why a file operation failed, without the file name io.open/os.rename put
+-- in front: the user's destination is named instead, never the temporary
+-- ".part-..." file it does not know about.
+local function reason_of(msg)
+  msg = tostring(msg)
+  return msg:match("%.part%-%x+: (.*)$") or msg:match("^[^:]*/[^:]*: (.*)$") or msg
+end
+M.reason_of = reason_of
+
+-- An "io" failure of the transfer, said about the destination.
+local function about_destination(err, path)
+  if type(err) == "table" and err.kind == "io" then
+    err.message = string.format("cannot write %s: %s", path,
+      reason_of((tostring(err.message):gsub("^writing the downloaded file failed: ", ""))))
+    err.file = path
+  end
+  return err
+end
+
 local function check_opts(path, opts)
   if path ~= nil and (type(path) ~= "string" or path == "") then
     return nil, errors.invalid({ { param = "path", location = "argument",
@@ -64,7 +83,7 @@ local function writable(path)
   local f, ferr = io.open(probe, "wb")
   if not f then
     return nil, errors.invalid({ { param = "path", location = "argument",
-      msg = string.format("cannot write %s: %s", path, tostring(ferr)) } }, "download")
+      msg = string.format("cannot write %s: %s", path, reason_of(ferr)) } }, "download")
   end
   f:close()
   os.remove(probe)
@@ -101,9 +120,10 @@ function M.to_file(client, get_url, path, opts)
         return path, as_integer(bytes)
       end
       os.remove(tmp)
-      return nil, io_error("could not move the downloaded file into place: " .. tostring(rerr), path)
+      return nil, io_error(string.format("cannot write %s: %s", path, reason_of(rerr)), path)
     end
     os.remove(tmp) -- never leave a truncated file behind
+    err = about_destination(err, path)
     -- A storage GET is safe to resend; Retry-After only up to max_retry_wait.
     local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)")
     if not again then return nil, gerr end
