@@ -1,6 +1,7 @@
 --- Streaming downloads of finished exports and validation results:
 --
---   e:download(path, {progress=, timeout=, max_retries=}) --> path, bytes | nil, err
+--   e:download(path, {progress=, timeout=, max_retries=, headers=, overwrite=, mode=})
+--                                                         --> path, bytes | nil, err
 --   j:download(path, {...})                               --> path, bytes | nil, err
 --
 -- The file is never half-written under its final name: the body streams (in
@@ -19,6 +20,7 @@
 -- error is returned as is. Call e:wait() first (campaigns:run() does).
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local request = require("scravio.request")
 
 local M = {}
@@ -70,10 +72,9 @@ local function check_opts(path, opts)
     return nil, errors.invalid({ { param = "path", location = "argument",
       msg = "path must be a non-empty string (the file to write)" } }, "download")
   end
-  if opts ~= nil and type(opts) ~= "table" then
-    return nil, errors.invalid({ { param = "opts", location = "argument", msg = "opts must be a table" } }, "download")
-  end
-  return opts or {}
+  -- Every option checked (options.schemas.download): a misspelt overwrite
+  -- or timeout must not be dropped without a word.
+  return options.check("download", opts, "download")
 end
 
 --- Can we create a file next to `path`? Checked before the first request, so
@@ -141,7 +142,8 @@ function M.export(e, path, opts)
     if not ok then return nil, werr end
   end
   -- The first answer also names the file when no path was given.
-  local first, info = e:download_url()
+  local call = options.call_part(o, { "max_retries", "headers" })
+  local first, info = e:download_url(call)
   if not first then return nil, info end
   if path == nil then
     path = safe_basename(info.filename) or ("export-" .. tostring(e.id) .. ".csv")
@@ -154,7 +156,7 @@ function M.export(e, path, opts)
       first = nil
       return url
     end
-    return e:download_url()
+    return e:download_url(call)
   end, path, o)
 end
 
@@ -167,7 +169,8 @@ function M.job(j, path, opts)
   if path == nil then path = "validation-" .. tostring(j.id) .. ".csv" end
   local ok, werr = writable(path)
   if not ok then return nil, werr end
-  return M.to_file(client, function() return j:download_url() end, path, o)
+  local call = options.call_part(o, { "max_retries", "headers" })
+  return M.to_file(client, function() return j:download_url(call) end, path, o)
 end
 
 return M
