@@ -21,6 +21,20 @@ describe("error text", function()
   teardown(function() if srv then srv:stop() end end)
   before_each(function() srv:reset() end)
 
+  it("a misspelt campaign type names the closest type, not the list, and nothing is sent", function()
+    local c = H.client(srv)
+    local before = #srv:requests({})
+    local got, err = c.campaigns:launch({ type = "INSTAGRAM_HASHTAGS", inputs = { hashtag = "x" }, targetEmails = 10 },
+      { max_credits = 100 })
+    assert.is_nil(got)
+    assert.equals("invalid", err.kind)
+    local text = tostring(err)
+    assert.truthy(text:find("did you mean INSTAGRAM_HASHTAG?", 1, true), text)
+    assert.is_nil(text:find("X_REPLIERS", 1, true), text)
+    assert.is_true(#text < 200, text)
+    assert.equals(before, #srv:requests({}))
+  end)
+
   it("an unreachable server is said once, with the attempts made and what to check", function()
     -- a closed port on loopback; the fake clock makes the backoff free
     local c = assert(scravio.new({ api_key = srv.api_key, base_url = "http://127.0.0.1:1/api", max_retries = 2 }))
