@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 #include "scravio.h"
@@ -50,17 +52,26 @@ static int l_time(lua_State *L) {
   return 1;
 }
 
-/* core.sleep(seconds): plain Lua only; OpenResty sleeps through ngx.sleep. */
+/* core.sleep(seconds[, interruptible]) -> interrupted: plain Lua only;
+ * OpenResty sleeps through ngx.sleep. With `interruptible`, a Ctrl-C
+ * (SIGINT, when the program handles it) ends the sleep at once and is
+ * reported as true instead of waiting for the interpreter's hook. */
 static int l_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  if (!(s > 0)) return 0; /* also NaN: it must never reach the time_t cast below */
+  int interruptible = lua_toboolean(L, 2);
+  lua_pushboolean(L, 0);
+  if (!(s > 0)) return 1; /* also NaN: it must never reach the time_t cast below */
   if (s > 1e9) s = 1e9;   /* beyond time_t's range the cast is undefined behaviour */
+  if (interruptible) {
+    lua_pushboolean(L, scv_sigint_sleep((double)s));
+    return 1;
+  }
   struct timespec ts;
   ts.tv_sec = (time_t)s;
   ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
-  return 0;
+  return 1;
 }
 
 /* core.uuid() -> a random RFC 4122 version-4 UUID (idempotency keys) */
@@ -85,6 +96,23 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
+/* The terminal's width for a progress line: COLUMNS when set, else what
+ * the terminal on stderr says, else 80. */
+int scv_terminal_columns(void) {
+  const char *env = getenv("COLUMNS");
+  int n = env ? atoi(env) : 0;
+  if (n >= 20 && n <= 1000) return n;
+  struct winsize ws;
+  if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+  return 80;
+}
+
+/* core.columns() -> the terminal's width (progress lines fit it) */
+static int l_columns(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)scv_terminal_columns());
+  return 1;
+}
+
 static int l_curl_version(lua_State *L) {
   curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   lua_pushstring(L, v && v->version ? v->version : LIBCURL_VERSION);
@@ -106,6 +134,7 @@ SCV_EXPORT int luaopen_scravio_core(lua_State *L) {
                                  {"monotime", l_monotime},       {"time", l_time},
                                  {"sleep", l_sleep},             {"uuid", l_uuid},
                                  {"isatty", l_isatty},           {"curl_version", l_curl_version},
+                                 {"columns", l_columns},
                                  {NULL, NULL}};
   scv_setfuncs(L, fns, 0);
   lua_pushstring(L, SCV_VERSION);

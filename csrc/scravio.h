@@ -12,10 +12,12 @@
  *   pager.c      the pagination state machine over the API's list envelopes
  *   resources.c  the Campaign, ValidationJob and Export userdata
  *   lazydoc.c    a JSON object kept as bytes, decoded one field at a time
+ *   interrupt.c  Ctrl-C (SIGINT) during sleeps and file transfers
  */
 #ifndef SCRAVIO_H
 #define SCRAVIO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <curl/curl.h>
 #include "compat.h"
@@ -25,6 +27,22 @@
 #define SCV_CLIENT_MT "scravio.Client"
 #define SCV_ERROR_MT "scravio.Error"
 #define SCV_PAGER_MT "scravio.Pager"
+
+/* ---- interrupt.c ---------------------------------------------------- */
+/* While a guard is active SIGINT is blocked in this thread (only when the
+ * program has a SIGINT handler, as lua and luajit do) and watched. */
+typedef struct {
+  sigset_t saved;
+  int active;
+} scv_sigint_guard;
+void scv_sigint_begin(scv_sigint_guard *g);
+int scv_sigint_pending(const scv_sigint_guard *g); /* a SIGINT is waiting */
+int scv_sigint_end(scv_sigint_guard *g);           /* restore; 1 when a SIGINT was consumed */
+/* Sleep, returning 1 at once when SIGINT comes (consumed), else 0. */
+int scv_sigint_sleep(double seconds);
+
+/* ---- core.c --------------------------------------------------------- */
+int scv_terminal_columns(void); /* COLUMNS, else the terminal's, else 80 */
 
 /* ---- buf.c ---------------------------------------------------------- */
 typedef struct {

@@ -39,7 +39,11 @@ typedef struct {
   curl_off_t written;
   /* progress bar (downloads, TTY only) */
   int progress;
-  double last_draw;
+  double last_draw, started;
+  int columns, drawn;        /* the terminal's width; the last line's length */
+  /* file transfers: a Ctrl-C (see interrupt.c) aborts them */
+  const scv_sigint_guard *sig;
+  int interrupted;
   /* prefetch only: while `hold` is set the body callback pauses the transfer
    * (the response waits in the socket buffer, not in our memory); `discard`
    * drops what an abandoned transfer still delivers. */
@@ -90,27 +94,83 @@ static double mono_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A progress bar drawn by C on stderr: no Lua callback runs mid-transfer. */
+/* m:ss, or h:mm:ss past an hour. */
+static void fmt_duration(char *out, size_t n, double secs) {
+  long t = secs > 0 && secs < 1e8 ? (long)(secs + 0.5) : 0;
+  if (t >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* A progress line drawn by C on stderr (no Lua callback runs mid-transfer):
+ * bar, percentage, megabytes, rate, elapsed time and ETA, cut to the
+ * terminal's width (x->columns) and padded over the previous line. Also
+ * where a file transfer notices a Ctrl-C: returning nonzero aborts it. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   xfer *x = ud;
+  if (x->sig && scv_sigint_pending(x->sig)) {
+    x->interrupted = 1;
+    return 1; /* CURLE_ABORTED_BY_CALLBACK */
+  }
   if (!x->progress) return 0;
   double now = mono_now();
   int final = (dltotal > 0 && dlnow >= dltotal) || (ultotal > 0 && ulnow >= ultotal);
   if (!final && now - x->last_draw < 0.1) return 0;
   x->last_draw = now;
   curl_off_t total = dltotal ? dltotal : ultotal, cur = dltotal ? dlnow : ulnow;
-  char bar[31];
-  int filled = total > 0 ? (int)((double)cur * 30.0 / (double)total) : 0;
-  if (filled > 30) filled = 30;
-  for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '-';
-  bar[30] = '\0';
-  if (total > 0)
-    fprintf(stderr, "\r%s [%s] %3d%% %.1f/%.1f MB", ultotal ? "upload  " : "download", bar,
-            (int)((double)cur * 100.0 / (double)total), (double)cur / 1048576.0, (double)total / 1048576.0);
-  else
-    fprintf(stderr, "\rdownload %.1f MB", (double)cur / 1048576.0);
+  double elapsed = now - x->started, rate = elapsed > 0.05 ? (double)cur / elapsed : 0;
+  char took[32], eta[32], tail[160];
+  fmt_duration(took, sizeof took, elapsed);
+  if (total > 0 && rate > 0 && !final) {
+    fmt_duration(eta, sizeof eta, (double)(total - cur) / rate);
+    snprintf(tail, sizeof tail, " %.1f MB/s %s, %s left", rate / 1048576.0, took, eta);
+  } else {
+    snprintf(tail, sizeof tail, " %.1f MB/s %s", rate / 1048576.0, took);
+  }
+  const char *label = ultotal ? "upload  " : "download";
+  int width = x->columns > 0 ? x->columns - 1 : 79; /* the last column would wrap on some terminals */
+  char line[600];
+  int len;
+  if (total > 0) {
+    char nums[64];
+    int pct = (int)((double)cur * 100.0 / (double)total);
+    snprintf(nums, sizeof nums, " %3d%% %.1f/%.1f MB", pct, (double)cur / 1048576.0, (double)total / 1048576.0);
+    int barw = width - (int)(strlen(label) + 3 + strlen(nums) + strlen(tail));
+    if (barw > 30) barw = 30;
+    if (barw < 5) barw = 0; /* no room: the numbers matter more */
+    char bar[31];
+    int filled = barw > 0 ? (int)((double)cur * barw / (double)total) : 0;
+    if (filled > barw) filled = barw;
+    for (int i = 0; i < barw; i++) bar[i] = i < filled ? '#' : '-';
+    bar[barw] = '\0';
+    if (barw > 0) len = snprintf(line, sizeof line, "%s [%s]%s%s", label, bar, nums, tail);
+    else len = snprintf(line, sizeof line, "%s%s%s", label, nums, tail);
+  } else {
+    len = snprintf(line, sizeof line, "%s %.1f MB%s", label, (double)cur / 1048576.0, tail);
+  }
+  if (len < 0) return 0;
+  if (len > width) len = width < (int)sizeof line ? width : (int)sizeof line - 1;
+  line[len] = '\0';
+  fprintf(stderr, "\r%s%*s", line, x->drawn > len ? x->drawn - len : 0, "");
+  x->drawn = len;
   fflush(stderr);
   return 0;
+}
+
+/* Before a file transfer: its progress line, and the Ctrl-C watch. */
+static void file_transfer_setup(xfer *x, int progress, const scv_sigint_guard *sig) {
+  x->progress = progress && isatty(2);
+  x->started = mono_now();
+  x->columns = x->progress ? scv_terminal_columns() : 80;
+  x->sig = sig && sig->active ? sig : NULL;
+}
+
+/* A transfer that a Ctrl-C ended -> nil, err (kind "cancelled"); returns 2. */
+static int push_interrupted(lua_State *L, const char *method, const char *what) {
+  lua_pushnil(L);
+  scv_push_error(L, "cancelled", "interrupted (Ctrl-C)", method, what);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "interrupted");
+  return 2;
 }
 
 /* Find a header's value in a header block; copies into out. */
@@ -183,7 +243,7 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
-  curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress || x->sig ? 0L : 1L);
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
@@ -477,7 +537,9 @@ static int l_download(lua_State *L) {
   x.c = c;
   x.file = f;
   x.limit = 64 * 1024;
-  x.progress = progress && isatty(2);
+  scv_sigint_guard sig;
+  scv_sigint_begin(&sig);
+  file_transfer_setup(&x, progress, &sig);
   common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->storage_headers);
@@ -488,10 +550,12 @@ static int l_download(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 60));
   CURLcode rc = curl_easy_perform(e);
+  int interrupted = scv_sigint_end(&sig) || x.interrupted;
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
-  if (x.progress) fputc('\n', stderr);
+  if (x.progress && x.drawn) fputc('\n', stderr); /* end the progress line, whatever happened */
   int close_failed = fclose(f) != 0;
+  if (interrupted) return push_interrupted(L, "GET", "(download)"); /* the caller removes the file */
   if (rc == CURLE_OK && close_failed) x.write_failed = errno ? errno : EIO, rc = CURLE_WRITE_ERROR;
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "GET", "(download)");
   long status = 0;
@@ -536,7 +600,9 @@ static int l_upload(lua_State *L) {
   memset(&x, 0, sizeof x);
   x.c = c;
   x.limit = 64 * 1024;
-  x.progress = progress && isatty(2);
+  scv_sigint_guard sig;
+  scv_sigint_begin(&sig);
+  file_transfer_setup(&x, progress, &sig);
   common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -547,6 +613,7 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 60));
   CURLcode rc = curl_easy_perform(e);
+  int interrupted = scv_sigint_end(&sig) || x.interrupted;
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
@@ -554,7 +621,8 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
   curl_slist_free_all(hdrs);
   fclose(f);
-  if (x.progress) fputc('\n', stderr);
+  if (x.progress && x.drawn) fputc('\n', stderr);
+  if (interrupted) return push_interrupted(L, "PUT", "(upload)");
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "PUT", "(upload)");
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);

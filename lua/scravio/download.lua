@@ -22,6 +22,7 @@ local core = require("scravio.core")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local request = require("scravio.request")
+local runtime = require("scravio.runtime")
 
 local M = {}
 
@@ -96,7 +97,7 @@ M.writable = writable
 -- get_url() -> url | nil, err  (asked again before every attempt: presigned
 -- URLs are short-lived). opts: progress, timeout, max_retries.
 -- Reports on_event {type="download"|"downloaded"|"retry"|"error", file=, bytes=, attempt=}.
-function M.to_file(client, get_url, path, opts)
+local function fetch_to_file(client, get_url, path, opts, state)
   local transport = client._transport
   local max_retries = opts.max_retries or client._max_retries or 0
   local attempt = 0
@@ -111,11 +112,13 @@ function M.to_file(client, get_url, path, opts)
     if not ok then return nil, aerr end
 
     local tmp = M.temp_name(path)
+    state.tmp = tmp
     request.emit(client, { type = "download", path = "(download)", file = path, attempt = attempt })
     local bytes, err = transport:download(url, tmp, opts.progress == true, opts.timeout)
     if bytes ~= nil then
       local renamed, rerr = os.rename(tmp, path)
       if renamed then
+        state.tmp = nil
         request.emit(client, { type = "downloaded", path = "(download)", file = path, bytes = bytes,
           attempt = attempt })
         return path, as_integer(bytes)
@@ -124,11 +127,27 @@ function M.to_file(client, get_url, path, opts)
       return nil, io_error(string.format("cannot write %s: %s", path, reason_of(rerr)), path)
     end
     os.remove(tmp) -- never leave a truncated file behind
+    state.tmp = nil
+    if type(err) == "table" and err.interrupted then error(runtime.INTERRUPTED, 0) end
     err = about_destination(err, path)
     -- A storage GET is safe to resend; Retry-After only up to max_retry_wait.
     local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)")
     if not again then return nil, gerr end
   end
+end
+
+-- A Ctrl-C during the download (the transfer, asking for the URL, a retry's
+-- wait) removes the partial file and answers kind = "cancelled".
+function M.to_file(client, get_url, path, opts)
+  local state = {}
+  local ok, a, b = pcall(fetch_to_file, client, get_url, path, opts, state)
+  if ok then return a, b end
+  if state.tmp then os.remove(state.tmp) end
+  if runtime.is_interrupt(a) then
+    return nil, errors.interrupted(string.format("interrupted (Ctrl-C) while downloading to %s; the partial " ..
+      "file was removed (%s is as it was before)", path, path), { file = path, path = "(download)", method = "GET" })
+  end
+  error(a, 0)
 end
 
 --- e:download(path, opts) -> path, bytes. path defaults to the file name the
