@@ -97,6 +97,8 @@ M.writable = writable
 -- get_url() -> url | nil, err  (asked again before every attempt: presigned
 -- URLs are short-lived). opts: progress, timeout, max_retries.
 -- Reports on_event {type="download"|"downloaded"|"retry"|"error", file=, bytes=, attempt=}.
+local interrupted -- (below)
+
 local function fetch_to_file(client, get_url, path, opts, state)
   local transport = client._transport
   local max_retries = opts.max_retries or client._max_retries or 0
@@ -136,6 +138,13 @@ local function fetch_to_file(client, get_url, path, opts, state)
   end
 end
 
+-- What a Ctrl-C during a download answers.
+function interrupted(path)
+  return errors.interrupted(string.format("interrupted (Ctrl-C) while downloading to %s; the partial " ..
+    "file was removed (%s is as it was before)", tostring(path), tostring(path)),
+    { file = path, path = "(download)", method = "GET" })
+end
+
 -- A Ctrl-C during the download (the transfer, asking for the URL, a retry's
 -- wait) removes the partial file and answers kind = "cancelled".
 function M.to_file(client, get_url, path, opts)
@@ -143,10 +152,7 @@ function M.to_file(client, get_url, path, opts)
   local ok, a, b = pcall(fetch_to_file, client, get_url, path, opts, state)
   if ok then return a, b end
   if state.tmp then os.remove(state.tmp) end
-  if runtime.is_interrupt(a) then
-    return nil, errors.interrupted(string.format("interrupted (Ctrl-C) while downloading to %s; the partial " ..
-      "file was removed (%s is as it was before)", path, path), { file = path, path = "(download)", method = "GET" })
-  end
+  if runtime.is_interrupt(a) then return nil, interrupted(path) end
   error(a, 0)
 end
 
@@ -162,7 +168,11 @@ function M.export(e, path, opts)
   end
   -- The first answer also names the file when no path was given.
   local call = options.call_part(o, { "max_retries", "headers" })
-  local first, info = e:download_url(call)
+  local asked, first, info = pcall(e.download_url, e, call)
+  if not asked then
+    if runtime.is_interrupt(first) then return nil, interrupted(path or "the export's file") end
+    error(first, 0)
+  end
   if not first then return nil, info end
   if path == nil then
     path = safe_basename(info.filename) or ("export-" .. tostring(e.id) .. ".csv")
