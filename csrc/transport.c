@@ -41,6 +41,7 @@ typedef struct {
   int progress;
   double last_draw, started;
   int columns, drawn;        /* the terminal's width; the last line's length */
+  int final_drawn;           /* the 100% line is on screen */
   /* file transfers: a Ctrl-C (see interrupt.c) aborts them */
   const scv_sigint_guard *sig;
   int interrupted;
@@ -115,6 +116,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   double now = mono_now();
   int final = (dltotal > 0 && dlnow >= dltotal) || (ultotal > 0 && ulnow >= ultotal);
   if (!final && now - x->last_draw < 0.1) return 0;
+  if (final && x->final_drawn) return 0; /* the 100% line stays as it is */
+  x->final_drawn = final;
   x->last_draw = now;
   curl_off_t total = dltotal ? dltotal : ultotal, cur = dltotal ? dlnow : ulnow;
   double elapsed = now - x->started, rate = elapsed > 0.05 ? (double)cur / elapsed : 0;

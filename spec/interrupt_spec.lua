@@ -128,6 +128,52 @@ say("FILES", table.concat(names, ","))
     end)
   end)
 
+  describe("the progress display", function()
+    local has_script = os.execute("command -v script >/dev/null 2>&1")
+    has_script = has_script == true or has_script == 0
+
+    -- Run a download with progress = true on a pseudo-terminal (util-linux
+    -- script), COLUMNS=50; returns what the terminal showed.
+    local function on_terminal(source, env)
+      local dir = H.tmpdir()
+      H.write_file(dir .. "/script.lua", source)
+      local vars = {}
+      for k, v in pairs(env) do vars[#vars + 1] = k .. "=" .. sh_quote(v) end
+      local lua = H.child_lua():gsub("^env ", "env COLUMNS=50 " .. table.concat(vars, " ") .. " ")
+      local cmd = string.format("cd %s && script -qec %s /dev/null </dev/null 2>&1", sh_quote(dir),
+        sh_quote(lua .. " script.lua"))
+      local p = assert(io.popen(cmd))
+      local out = p:read("*a")
+      p:close()
+      H.rmdir(dir)
+      return out
+    end
+
+    it("shows rate and elapsed time for a download, fits COLUMNS, and ends its line", function()
+      if not has_script then return pending("util-linux script is not installed") end
+      local eid = srv:seed_export({ bytes = 3 * 1024 * 1024 })
+      local out = on_terminal(PRELUDE .. [[
+local e
+for x in client.exports:each({}) do if x.id == os.getenv("EID") then e = x end end
+local path, bytes = e:download("f.csv", { progress = true })
+say("GOT", tostring(bytes))
+]], { BASE = srv.base_url, KEY = srv.api_key, EID = eid })
+      assert.truthy(out:find("GOT " .. 3 * 1024 * 1024, 1, true), out)
+      local shown = 0
+      for piece in out:gmatch("\r([^\r\n]*)") do
+        if piece:find("^download") then
+          shown = shown + 1
+          assert.truthy(piece:find("MB/s", 1, true), piece)
+          assert.truthy(piece:find("%d+:%d%d"), piece) -- elapsed
+          assert.is_true(#(piece:gsub("%s+$", "")) <= 49, piece)
+        end
+      end
+      assert.is_true(shown >= 1, out)
+      assert.truthy(out:find("3.0/3.0 MB", 1, true), out)
+      assert.truthy(out:find("\r?\nGOT "), out) -- the progress line was ended before the next output
+    end)
+  end)
+
   describe("in process", function()
     -- A clock whose every sleep is interrupted, as core.sleep reports a SIGINT.
     local function interrupting_clock()
