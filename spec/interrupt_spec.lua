@@ -202,6 +202,7 @@ say("GOT", tostring(bytes))
       assert.equals(c, err.object)
       assert.truthy(err.message:find("campaign " .. id, 1, true), err.message)
       assert.truthy(err.message:find("c:stop()", 1, true), err.message)
+      assert.truthy(err.message:find("scravio campaigns stop " .. id, 1, true), err.message)
       assert.truthy(sink.text:find("^\rcampaign " .. id .. " scraping"), sink.text)
       assert.equals("\n", sink.text:sub(-1)) -- the line was ended
     end)

@@ -108,7 +108,8 @@ end
 local AFTER_INTERRUPT = {
   Campaign = function(id)
     return string.format("it keeps running on the server and its credits stay reserved: stop it with c:stop() " ..
-      '(client.campaigns:get("%s"):stop()), or wait again with c:wait()', id)
+      '(client.campaigns:get("%s"):stop(), or the command scravio campaigns stop %s), or wait again with c:wait()',
+      id, id)
   end,
   ValidationJob = function() return "it keeps running on the server: j:wait() picks it up again" end,
   Export = function() return "it keeps running on the server: e:wait() picks it up again" end,
