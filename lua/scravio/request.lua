@@ -98,14 +98,14 @@ end
 -- made when there were several, and then what to do (err.hint, set by the
 -- transport or below): one line, cause then fix.
 local spelt = setmetatable({}, { __mode = "k" }) -- errors already spelt out (a cause reaches finish once)
-local function spell_out(client, err, attempts)
+local function spell_out(client, err, attempts, storage)
   if spelt[err] then return end
   spelt[err] = true
   local msg = err.message or err.kind or "failed"
   if attempts and attempts > 1 and (err.kind == "network" or err.kind == "timeout") then
     msg = string.format("%s; tried %d times", msg, attempts)
   end
-  if err.status == 404 and err.hint == nil and client._api_path_missing then
+  if err.status == 404 and not storage and err.hint == nil and client._api_path_missing then
     -- Every route answers 404 when the base URL lacks the API's path.
     err.hint = string.format("base_url %s has no /api path: the API lives under /api (try %s)",
       client._api_path_missing[1], client._api_path_missing[2])
@@ -335,7 +335,7 @@ function M.transfer_retry(client, err, attempt, max_retries, method, label)
     max_wait = client._max_retry_wait or 0, random = clock.random })
   if not delay then
     err.gave_up = why
-    spell_out(client, err, attempt)
+    spell_out(client, err, attempt, true)
     M.emit(client, { type = "error", method = method, path = label, kind = err.kind,
       status = err.status, attempts = attempt, reason = why })
     return nil, err
