@@ -331,7 +331,9 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
       f->hint = "Is the server running, and is base_url right?";
     else if (rc == CURLE_COULDNT_RESOLVE_HOST)
       f->hint = "Check the host name in base_url.";
-    else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM)
+    else if (rc == CURLE_SSL_CACERT_BADFILE)
+      f->hint = "The ca_file given to scravio.new cannot be read as PEM certificates: check its path.";
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM)
       f->hint = "TLS certificate verification failed: for a private CA give its certificate to scravio.new "
                 "as ca_file = \"/path/ca.pem\" (verification cannot be turned off).";
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
