@@ -6,9 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 #include "scravio.h"
@@ -94,17 +92,6 @@ static int l_uuid(lua_State *L) {
 static int l_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 2)));
   return 1;
-}
-
-/* The terminal's width for a progress line: COLUMNS when set, else what
- * the terminal on stderr says, else 80. */
-int scv_terminal_columns(void) {
-  const char *env = getenv("COLUMNS");
-  int n = env ? atoi(env) : 0;
-  if (n >= 20 && n <= 1000) return n;
-  struct winsize ws;
-  if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
-  return 80;
 }
 
 /* core.columns() -> the terminal's width (progress lines fit it) */

@@ -13,6 +13,7 @@
  *   resources.c  the Campaign, ValidationJob and Export userdata
  *   lazydoc.c    a JSON object kept as bytes, decoded one field at a time
  *   interrupt.c  Ctrl-C (SIGINT) during sleeps and file transfers
+ *   terminal.c   the terminal's width, for progress lines
  */
 #ifndef SCRAVIO_H
 #define SCRAVIO_H
@@ -41,7 +42,7 @@ int scv_sigint_end(scv_sigint_guard *g);           /* restore; 1 when a SIGINT w
 /* Sleep, returning 1 at once when SIGINT comes (consumed), else 0. */
 int scv_sigint_sleep(double seconds);
 
-/* ---- core.c --------------------------------------------------------- */
+/* ---- terminal.c ----------------------------------------------------- */
 int scv_terminal_columns(void); /* COLUMNS, else the terminal's, else 80 */
 
 /* ---- buf.c ---------------------------------------------------------- */
