@@ -31,6 +31,11 @@ function Client:request(method, path, opts) end
 ---@return scravio.ClientInfo
 function Client:info() end
 
+--- What the last HTTP answer this client received said about itself, or
+--- nil before the first one.
+---@return scravio.ResponseMeta?
+function Client:last_response() end
+
 --- Release the connection now rather than at garbage collection.
 function Client:close() end
 
@@ -52,6 +57,7 @@ function Client:close() end
 ---@field proxy? string proxy URL
 ---@field transport? "curl"|"ngx"|scravio.Transport default: libcurl; cosockets inside OpenResty
 ---@field on_event? fun(event: scravio.Event) logging and metrics; secrets are redacted
+---@field log? "debug"|"off"|boolean|fun(line: string) "debug": one line per request on stderr, secrets masked (default: SCRAVIO_LOG)
 ---@field allow_http? boolean permit plain http:// to a host that is not loopback
 ---@field max_response_bytes? integer larger answers are refused (default 16 MiB)
 ---@field pool_size? integer cosocket pool size (OpenResty)
@@ -96,6 +102,15 @@ function Client:close() end
 ---@field waited? boolean the pacing wait was taken (pace)
 ---@field file? string (download, upload)
 ---@field bytes? integer (downloaded)
+
+--- `client:last_response()`: the last answer's metadata (masked like errors).
+---@class scravio.ResponseMeta
+---@field request_id? string the X-Request-Id of the answer
+---@field status integer HTTP status
+---@field method string
+---@field path string
+---@field attempts integer attempts the call made to get it
+---@field rate_limit? {limit: integer?, remaining: integer?, reset: integer?} X-RateLimit-* headers, when sent
 
 --- `client:info()`: configuration with nothing secret in it.
 ---@class scravio.ClientInfo

@@ -223,6 +223,11 @@ M.schemas.new = {
     end
   end, doc = 'true (default), "strict" or false' },
   transport = { type = "string|table", doc = '"curl", "ngx" or a transport object' },
+  log = { type = "boolean|string|function", check = function(v)
+    if type(v) == "string" and v ~= "debug" and v ~= "off" then
+      return string.format('log must be "debug", "off", a boolean or a function(line), got %q', v)
+    end
+  end, doc = '"debug": one line per request on stderr (default: SCRAVIO_LOG); a function(line) gets them' },
   -- OpenResty (cosocket transport) only
   pool_size = { type = "number", doc = "cosocket pool size (OpenResty)" },
   keepalive_timeout = { type = "number", doc = "cosocket keepalive, ms (OpenResty)" },

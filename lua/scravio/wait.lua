@@ -104,8 +104,45 @@ function M.pause(n, interval, ceiling)
   return p
 end
 
+-- What a Ctrl-C during a wait answers: the object is untouched on the
+-- server, so say what it is doing and how to stop it or pick it up again.
+local AFTER_INTERRUPT = {
+  Campaign = function(id)
+    return string.format("it keeps running on the server and its credits stay reserved: stop it with c:stop() " ..
+      '(client.campaigns:get("%s"):stop(), or the command scravio campaigns stop %s), or wait again with c:wait()',
+      id, id)
+  end,
+  ValidationJob = function() return "it keeps running on the server: j:wait() picks it up again" end,
+  Export = function() return "it keeps running on the server: e:wait() picks it up again" end,
+}
+
+local function interrupted(kind, obj)
+  local spec = M.KINDS[kind]
+  local id, status = tostring(obj.id), obj.status
+  local pct = number_or_nil(spec.progress(obj))
+  return errors.interrupted(string.format("interrupted (Ctrl-C) while waiting for %s %s (status %s%s); %s",
+    spec.label, id, tostring(status), pct and string.format(", %s%%", tostring(pct)) or "",
+    AFTER_INTERRUPT[kind](id)), { object = obj, last_status = status })
+end
+M.interrupted = interrupted
+
+local wait_for
+
 --- M.wait(kind, obj, opts) -> obj | nil, err
+-- A Ctrl-C while waiting (in a sleep, a request, or the interpreter's
+-- "interrupted!" between two) ends the progress line and answers
+-- kind = "cancelled" naming the object; any other error raised on the way
+-- (an on_progress callback's) goes on up.
 function M.wait(kind, obj, opts)
+  local state = {}
+  local ok, a, b = pcall(wait_for, kind, obj, opts, state)
+  if ok then return a, b end
+  if state.line then state.line:done() end
+  if runtime.is_interrupt(a) then return nil, interrupted(kind, obj) end
+  error(a, 0)
+end
+
+function wait_for(kind, obj, opts, state)
   local spec = M.KINDS[kind]
   local o, oerr = options.check("wait", opts, "wait")
   if not o then return nil, oerr end
@@ -115,9 +152,10 @@ function M.wait(kind, obj, opts)
   local ceiling = opts.max_interval or M.MAX_INTERVAL
   local max_errors = opts.max_errors or M.MAX_ERRORS
   local on_progress = opts.on_progress
-  local line = progress.new(spec.label, opts.progress)
   local client = core.owner(obj)
   local clock = (type(client) == "table" and client._runtime) or runtime
+  local line = progress.new(spec.label, opts.progress, nil, clock.now)
+  state.line = line
 
   local started = clock.now()
   local deadline = opts.timeout and (started + opts.timeout) or nil

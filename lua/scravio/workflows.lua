@@ -165,7 +165,25 @@ end
 -- max_retries and headers apply to every API request of the run. Unknown
 -- options are refused (kind "invalid", options.schemas.run): a misspelt
 -- max_credits must not silently lift the budget.
+local run_steps
+
+-- A Ctrl-C at any point of run (the waits and the download answer
+-- kind = "cancelled" themselves; this covers the steps in between) answers
+-- kind = "cancelled" too, naming the campaign once it exists.
 function M.run(service, params, opts)
+  local state = {}
+  local ok, a, b, c = pcall(run_steps, service, params, opts, state)
+  if ok then return a, b, c end
+  if not runtime.is_interrupt(a) then error(a, 0) end
+  if state.campaign then
+    local err = wait.interrupted("Campaign", state.campaign)
+    return fail(err, { campaign = state.campaign, export = state.export })
+  end
+  return nil, errors.interrupted("interrupted (Ctrl-C) while launching the campaign: if the create request " ..
+    "had gone out it may exist; check client.campaigns:list() and stop it with c:stop()")
+end
+
+function run_steps(service, params, opts, state)
   local o, oerr = options.check("run", opts, "run")
   if not o then return nil, oerr end
   opts = o
@@ -190,6 +208,7 @@ function M.run(service, params, opts)
   local c, err, preview = M.launch(service, params, { max_credits = opts.max_credits, confirm = opts.confirm,
     max_retries = opts.max_retries, headers = opts.headers })
   if not c then return nil, err, preview end
+  state.campaign = c
 
   local done, werr = c:wait(wait_opts())
   if not done then return fail(werr, { campaign = c }) end
@@ -201,6 +220,7 @@ function M.run(service, params, opts)
   local e, eerr = c:export({ emailOnly = opts.emailOnly, onlyValidEmails = opts.onlyValidEmails,
     fileFormat = opts.fileFormat }, call)
   if not e then return fail(eerr, { campaign = c }) end
+  state.export = e
   local ready, xerr = e:wait(wait_opts())
   if not ready then return fail(xerr, { campaign = c, export = e }) end
   if e.status ~= "completed" then

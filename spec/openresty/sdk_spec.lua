@@ -205,6 +205,32 @@ describe("OpenResty (ngx_lua cosockets)", function()
     end)
   end)
 
+  describe("what comes back (cosockets)", function()
+    it("reads JSON null as nil in objects and as scravio.null in arrays", function()
+      srv:fault{ method = "GET", path = "/api/campaigns/cnull9", kind = "status", status = 200,
+        content_type = "application/json", count = 1,
+        body = '{"_id":"cnull9","status":"pending","completedAt":null,' ..
+          '"creditSettlement":{"creditUsed":null},"inputs":{"hashtags":["a",null,"c"]}}' }
+      local res = expect_ok(call("/nulls?id=cnull9"))
+      assert.equals("pending", res.status)
+      assert.is_true(res.completed_nil)
+      assert.is_true(res.used_nil)
+      assert.is_true(res.second_is_null)
+      assert.equals(3, res.n)
+      assert.is_false(res.data_has_key)
+      local log = srv:requests{ method = "GET", path = "/api/campaigns/cnull9" }
+      assert.equals(log[#log].requestId, res.request_id)
+    end)
+
+    it("answers download_url() with the URL string, then the answer's table", function()
+      local id = srv:seed_campaign{ status = "fully_completed", leads = 5 }
+      local res = expect_ok(call("/download_url?id=" .. id))
+      assert.equals("string", res.url_type)
+      assert.equals(res.url, res.info_url)
+      assert.is_string(res.filename)
+    end)
+  end)
+
   describe("phases without cosockets", function()
     local function phase_record(name)
       local raw = state()["phase:" .. name]
