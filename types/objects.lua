@@ -403,7 +403,7 @@ function Export:data() end
 --- Options of `e:download` and `j:download`.
 ---@class scravio.DownloadOptions
 ---@field progress? boolean a progress bar on stderr (terminals only)
----@field timeout? number seconds without progress before the transfer is abandoned
+---@field timeout? number bound (seconds) on the whole transfer; less than 1 KB/s for the client's timeout ends it anyway (stalled)
 ---@field max_retries? integer retries with a fresh URL (default: the client's)
 ---@field overwrite? boolean replace a file already at path
 ---@field mode? integer|string permissions of the file written

@@ -11,6 +11,7 @@
 --     on_progress = fn(obj),  -- called whenever status or progress changes
 --     progress    = false, -- a progress line on stderr (only when it is a terminal)
 --     max_errors  = 5,     -- consecutive retryable failures tolerated while polling
+--     deadline    = nil,   -- as timeout (the sooner of the two wins)
 --     max_retries = nil,   -- per-call options of every refresh (default: the client's)
 --     headers     = nil,
 --   } --> obj | nil, err
@@ -105,8 +106,45 @@ function M.pause(n, interval, ceiling)
   return p
 end
 
+-- What a Ctrl-C during a wait answers: the object is untouched on the
+-- server, so say what it is doing and how to stop it or pick it up again.
+local AFTER_INTERRUPT = {
+  Campaign = function(id)
+    return string.format("it keeps running on the server and its credits stay reserved: stop it with c:stop() " ..
+      '(client.campaigns:get("%s"):stop(), or the command scravio campaigns stop %s), or wait again with c:wait()',
+      id, id)
+  end,
+  ValidationJob = function() return "it keeps running on the server: j:wait() picks it up again" end,
+  Export = function() return "it keeps running on the server: e:wait() picks it up again" end,
+}
+
+local function interrupted(kind, obj)
+  local spec = M.KINDS[kind]
+  local id, status = tostring(obj.id), obj.status
+  local pct = number_or_nil(spec.progress(obj))
+  return errors.interrupted(string.format("interrupted (Ctrl-C) while waiting for %s %s (status %s%s); %s",
+    spec.label, id, tostring(status), pct and string.format(", %s%%", tostring(pct)) or "",
+    AFTER_INTERRUPT[kind](id)), { object = obj, last_status = status })
+end
+M.interrupted = interrupted
+
+local wait_for
+
 --- M.wait(kind, obj, opts) -> obj | nil, err
+-- A Ctrl-C while waiting (in a sleep, a request, or the interpreter's
+-- "interrupted!" between two) ends the progress line and answers
+-- kind = "cancelled" naming the object; any other error raised on the way
+-- (an on_progress callback's) goes on up.
 function M.wait(kind, obj, opts)
+  local state = {}
+  local ok, a, b = pcall(wait_for, kind, obj, opts, state)
+  if ok then return a, b end
+  if state.line then state.line:done() end
+  if runtime.is_interrupt(a) then return nil, interrupted(kind, obj) end
+  error(a, 0)
+end
+
+function wait_for(kind, obj, opts, state)
   local spec = M.KINDS[kind]
   local o, oerr = options.check("wait", opts, "wait")
   if not o then return nil, oerr end
@@ -116,13 +154,19 @@ function M.wait(kind, obj, opts)
   local ceiling = opts.max_interval or M.MAX_INTERVAL
   local max_errors = opts.max_errors or M.MAX_ERRORS
   local on_progress = opts.on_progress
-  local line = progress.new(spec.label, opts.progress)
   local client = core.owner(obj)
   if type(client) ~= "table" then client = nil end
   local clock = (client and client._runtime) or runtime
+  local line = progress.new(spec.label, opts.progress, nil, clock.now)
+  state.line = line
 
+  -- One deadline, computed once: timeout (or deadline, whichever ends first),
+  -- else the deadline set on the client, else DEFAULT_TIMEOUT; never later
+  -- than an enclosing call's. Every refresh (its retries included) runs
+  -- inside it (request.within), so no request outlasts the wait.
   local started = clock.now()
   local limit, bound = opts.timeout, "timeout"
+  if opts.deadline and (limit == nil or opts.deadline < limit) then limit, bound = opts.deadline, "deadline" end
   if limit == nil and client and client._deadline_set then
     limit, bound = client._deadline_set, "the client's deadline"
   end
@@ -158,6 +202,18 @@ function M.wait(kind, obj, opts)
     return obj
   end
 
+  local function gave_up(now)
+    line:done()
+    local pct = number_or_nil(spec.progress(obj))
+    return nil, errors.new("timeout", string.format(
+      "gave up waiting for %s %s after %.0f s (%s): status is still %s%s%s",
+      spec.label, tostring(obj.id), now - started, bound, tostring(obj.status),
+      pct and string.format(" (%s%%)", tostring(pct)) or "",
+      bound == "wait's default bound" and "; pass wait{timeout = seconds} to wait longer" or ""), {
+      last_status = obj.status, object = obj, retryable = true, waited = now - started,
+    })
+  end
+
   while true do
     local ok, err = refresh()
     local extra_wait = 0
@@ -181,17 +237,7 @@ function M.wait(kind, obj, opts)
     end
 
     local now = clock.now()
-    if now >= deadline then
-      line:done()
-      local pct = number_or_nil(spec.progress(obj))
-      return nil, errors.new("timeout", string.format(
-        "gave up waiting for %s %s after %.0f s (%s): status is still %s%s%s",
-        spec.label, tostring(obj.id), now - started, bound, tostring(obj.status),
-        pct and string.format(" (%s%%)", tostring(pct)) or "",
-        bound == "wait's default bound" and "; pass wait{timeout = seconds} to wait longer" or ""), {
-        last_status = obj.status, object = obj, retryable = true, waited = now - started,
-      })
-    end
+    if now >= deadline then return gave_up(now) end
     polls = polls + 1
     local pause = M.pause(polls, interval, ceiling)
     if extra_wait > pause then pause = extra_wait end

@@ -84,6 +84,14 @@ return {
     requests = 1,
   },
   {
+    name = "an upload the server never answers ends after the client's timeout, naming the stall",
+    client = { timeout = 1 },
+    answers = { { { sleep = 20 }, read_body = false } },
+    calls = { { op = "upload", path = "/u", data = "a,b\n",
+      expect = { ok = false, kind = "timeout", message = "upload stalled" } } },
+    requests = 1,
+  },
+  {
     name = "a download's own timeout bounds it even while bytes keep coming",
     client = { timeout = 60 },
     answers = { { "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n",
@@ -99,6 +107,14 @@ return {
     client = { timeout = 2 },
     answers = { { "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: " .. #ME .. "\n\n" .. ME } },
     calls = { { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } } },
+    requests = 1,
+  },
+  {
+    name = "a POST answered with bare-LF lines succeeds (not an unknown outcome)",
+    client = { timeout = 2 },
+    answers = { { "HTTP/1.1 201 Created\nContent-Type: application/json\nContent-Length: " .. #ME .. "\n\n" .. ME } },
+    calls = { { op = "request", method = "POST", path = "/things", body = { a = 1 },
+      expect = { ok = true, value = ME_VALUE } } },
     requests = 1,
   },
   {
@@ -225,6 +241,73 @@ return {
       expect = { ok = false, kind = "api", retryable = false, message = "redirect loop", file = false } } },
     same = { "message", "retryable" },
     requests = 6, -- the first request and 5 redirects followed
+  },
+
+  -- ---- more broken answers: both transports say the same ---------------------
+  {
+    name = "garbage instead of a status line is a network error",
+    client = { timeout = 2 },
+    answers = { { "garbage\r\n\r\n", close = true } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "network" } } },
+    requests = 1,
+  },
+  {
+    name = "an interim 100 Continue before the answer is skipped",
+    answers = { { "HTTP/1.1 100 Continue\r\n\r\n" .. H.json(200, ME) } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = true, value = ME_VALUE } } },
+    requests = 1,
+  },
+  {
+    name = "a 2xx whose body is not JSON is a decode error",
+    answers = { { H.json(200, "<html>hello</html>") } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "decode" } } },
+    requests = 1,
+  },
+  {
+    name = "an unrequested gzip body is a decode error, never a crash",
+    answers = { { H.response(200, { "Content-Type: application/json", "Content-Encoding: gzip" },
+      "\31\139\8\0\0\0\0\0\0\3\171\174\5\0\67\191\166\163\2\0\0\0") } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "decode" } } },
+    requests = 1,
+  },
+  {
+    name = "a negative Content-Length is refused",
+    answers = { { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: -1\r\n\r\n{}", close = true } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "network" } } },
+    requests = 1,
+  },
+  {
+    name = "a declared Content-Length over max_response_bytes is refused before the body",
+    client = { max_response_bytes = 1000 },
+    answers = { { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{",
+      { sleep = 10 } } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "decode" } } },
+    requests = 1,
+  },
+  {
+    name = "a body cut short of its Content-Length is a network error",
+    answers = { { "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":", close = true } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, kind = "network" } } },
+    requests = 1,
+  },
+  {
+    name = "a chunked download cut mid-chunk leaves no file",
+    answers = { { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nabc", close = true } },
+    calls = { { op = "download", path = "/f", expect = { ok = false, kind = "network", file = false } } },
+    requests = 1,
+  },
+  {
+    name = "a download framed by the connection's end is saved whole",
+    answers = { { "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall,of,it\n", close = true } },
+    calls = { { op = "download", path = "/f", expect = { ok = true, file = "all,of,it\n" } } },
+    requests = 1,
+  },
+  {
+    name = "a download error status keeps no file and says the status",
+    answers = { { H.response(403, { "Content-Type: application/xml" }, "<Error><Code>AccessDenied</Code></Error>") } },
+    calls = { { op = "download", path = "/f", expect = { ok = false, status = 403, file = false } } },
+    same = { "retryable" },
+    requests = 1,
   },
 
   -- ---- endless and bomb-like answers ---------------------------------------

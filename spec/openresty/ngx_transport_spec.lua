@@ -374,6 +374,34 @@ describe("ngx transport (scripted sockets)", function()
       local _, uerr = t:upload("http://127.0.0.1:9/x", "/etc/hostname", "text/plain", false, 5)
       assert.equals("invalid", uerr.kind)
     end)
+
+    -- (spec/hostile_spec.lua plays these on real cosockets, against libcurl)
+    it("reads bare-LF heads and lines split across receives", function()
+      ngxt.CHUNK = 3 -- every receive returns at most 3 bytes: "\r" and "\n" land apart
+      local body = '{"credits":7}'
+      scripts[1] = { data = "HTTP/1.1 200 OK\nContent-Type: application/json\r\nContent-Length: " .. #body ..
+        "\n\n" .. body }
+      local value = assert(t:send("GET", URL, "/auth/me", nil, 5, false))
+      assert.equals(7, value.credits)
+      assert.is_true(sockets[1].kept)
+    end)
+
+    it("refuses a chunk-size line longer than LINE_LIMIT without reading on", function()
+      scripts[1] = { data = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" ..
+        string.rep("0", ngxt.LINE_LIMIT * 4), after = "timeout" } -- and then nothing, ever
+      local value, err = t:send("GET", URL, "/auth/me", nil, 5, false)
+      assert.is_nil(value)
+      assert.equals("network", err.kind)
+      assert.matches("chunk size line longer than", err.message, 1, true)
+      assert.is_false(sockets[1].kept)
+    end)
+
+    it("never pools a connection with bytes read past the response", function()
+      scripts[1] = { data = json_response('{"a":1}') .. json_response('{"injected":true}') }
+      assert(t:send("GET", URL, "/auth/me", nil, 5, false))
+      assert.is_false(sockets[1].kept)
+      assert.is_true(sockets[1].closed)
+    end)
   end)
 
   describe("TLS", function()
