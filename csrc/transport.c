@@ -112,8 +112,9 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return 0;
 }
 
-/* Find a header's value in a header block; copies into out. */
-static const char *find_header(const scv_buf *hdr, const char *name, char *out, size_t outlen) {
+/* Find a header's value in a header block: *len bytes at the pointer
+ * returned (into hdr), or NULL. Nothing is cut here: see header_value. */
+static const char *find_header(const scv_buf *hdr, const char *name, size_t *len) {
   size_t nl = strlen(name);
   const char *p = hdr->data, *end = hdr->data + hdr->len;
   if (p == NULL) return NULL;
@@ -125,15 +126,24 @@ static const char *find_header(const scv_buf *hdr, const char *name, char *out, 
       while (v < eol && (*v == ' ' || *v == '\t')) v++;
       const char *ve = eol;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      size_t n = (size_t)(ve - v);
-      if (n >= outlen) n = outlen - 1;
-      memcpy(out, v, n);
-      out[n] = '\0';
-      return out;
+      *len = (size_t)(ve - v);
+      return v;
     }
     p = eol + 1;
   }
   return NULL;
+}
+
+/* A header's value copied into out (SCV_HEADER_VALUE_MAX bytes) with the
+ * client's credential masked first and only then cut (mask.c), exactly as
+ * core.classify does for the cosocket transport. NULL when absent. */
+static const char *header_value(const scv_buf *hdr, const char *name, const char *secret, const char *hint,
+                                char *out) {
+  size_t n;
+  const char *v = find_header(hdr, name, &n);
+  if (v == NULL) return NULL;
+  scv_mask(secret, hint, v, n, out, SCV_HEADER_VALUE_MAX + 1);
+  return out;
 }
 
 /* Options that never change for a handle: set once, when the handle is made
@@ -284,16 +294,16 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
 /* The parts of a finished response classify needs. Header values are copied
  * into hv, so the header buffer may be reused before classification. */
 static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r,
-                          char hv[4][256], const char *method, const char *path) {
+                          char hv[4][SCV_HEADER_VALUE_MAX + 1], const char *method, const char *path) {
   memset(r, 0, sizeof *r);
   scv_client_secret(c, &r->secret, &r->secret_hint);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
   r->body = body->data ? body->data : "";
   r->body_len = body->len;
-  r->content_type = find_header(hdr, "content-type", hv[0], 256);
-  r->request_id = find_header(hdr, "x-request-id", hv[1], 256);
-  r->retry_after = find_header(hdr, "retry-after", hv[2], 256);
-  r->location = find_header(hdr, "location", hv[3], 256);
+  r->content_type = header_value(hdr, "content-type", r->secret, r->secret_hint, hv[0]);
+  r->request_id = header_value(hdr, "x-request-id", r->secret, r->secret_hint, hv[1]);
+  r->retry_after = header_value(hdr, "retry-after", r->secret, r->secret_hint, hv[2]);
+  r->location = header_value(hdr, "location", r->secret, r->secret_hint, hv[3]);
   r->method = method;
   r->path = path;
   r->max_depth = 256;
@@ -356,7 +366,7 @@ static int l_send(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL); /* the Lua string may go away */
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
-  char hv[4][256];
+  char hv[4][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) {
     lua_pushinteger(L, (lua_Integer)r.status);
@@ -369,7 +379,7 @@ static int l_send(lua_State *L) {
 
 static int storage_error(lua_State *L, scv_client *c, const char *method, const char *what) {
   scv_response r;
-  char hv[4][256];
+  char hv[4][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, c->easy, &c->body, &c->hdr, &r, hv, method, what);
   if (scv_classify(L, &r)) { /* a 2xx we did not expect here cannot happen; keep the stack sane */
     lua_pop(L, 1);
@@ -729,7 +739,7 @@ static int l_collect(lua_State *L) {
     return push_failure(L, &f, "GET", path);
   }
   scv_response r;
-  char hv[4][256];
+  char hv[4][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
   int started = 0;

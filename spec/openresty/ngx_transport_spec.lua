@@ -532,4 +532,34 @@ describe("ngx transport (scripted sockets)", function()
       assert.equals("(upload)", err.path)
     end)
   end)
+
+  describe("server echoes of the key (masked as the libcurl transport masks: core.mask)", function()
+    -- No 12-byte prefix of the key may show (its public part is 9 bytes: "sk_test_a").
+    local function assert_clean(text, what)
+      assert.falsy(tostring(text):find(KEY:sub(1, 12), 1, true), what .. " holds part of the key")
+    end
+
+    it("masks a successful answer's X-Request-Id", function()
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 2", "X-Request-Id: req-" .. KEY }, "{}") }
+      local value, status, rid = t:send("GET", URL, "/auth/me", nil, 5, false)
+      assert.same({}, value)
+      assert.equals(200, status)
+      assert.equals("req-" .. handle:info().key_hint, rid)
+    end)
+
+    it("masks before cutting, and masks a key the server cut itself; long ids as the C transport keeps them", function()
+      for _, rid in ipairs({ ("r"):rep(240) .. KEY, "r-" .. KEY:sub(1, 15), ("r"):rep(5000) .. KEY }) do
+        scripts[1] = { data = response("HTTP/1.1 500 Internal Server Error", { "Content-Length: 0",
+          "X-Request-Id: " .. rid }) }
+        local value, err = t:send("GET", URL, "/auth/me", nil, 5, false)
+        assert.is_nil(value)
+        assert_clean(err.request_id, "err.request_id")
+        assert_clean(tostring(err), "tostring(err)")
+        assert.equals(core.mask(handle, rid, core.HEADER_VALUE_MAX), err.request_id)
+      end
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 2", "X-Request-Id: " .. ("r"):rep(5000) }, "{}") }
+      local _, _, rid = t:send("GET", URL, "/auth/me", nil, 5, false)
+      assert.equals(core.HEADER_VALUE_MAX, #rid) -- the same cut as libcurl's
+    end)
+  end)
 end)

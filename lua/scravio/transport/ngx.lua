@@ -491,7 +491,8 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
   finish(self, sock, keep and mode ~= "close" and not fresh)
   local value, verr = core.classify(status, headers, text, method, path, self.handle, lazy)
   if value == nil then return nil, verr end
-  return value, status, headers["x-request-id"]
+  -- Masked and cut as core.classify (and the libcurl transport) do: core.mask.
+  return value, status, core.mask(self.handle, headers["x-request-id"], core.HEADER_VALUE_MAX)
 end
 
 --- send(method, url, path, body, timeout, fresh, lazy) -> value, status, request_id | nil, err
