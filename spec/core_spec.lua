@@ -35,6 +35,21 @@ describe("JSON codec", function()
     assert.equals("[1,2,3]", core.json_encode({ 1, 2, 3 }))
   end)
 
+  it("refuses a number whose exponent is too long to keep, rather than decode a wrong finite value", function()
+    -- 100000 fraction digits and e1000000: the kept exponent (saturated at
+    -- 100000) once cancelled the fraction and made this 1.0; it is 1e900000.
+    local huge = "0." .. ("0"):rep(99999) .. "1e1000000"
+    for _, text in ipairs({ "[" .. huge .. "]", '{"a":' .. huge .. "}", "[-" .. huge .. "]" }) do
+      local v, err = core.json_decode(text)
+      assert.is_nil(v)
+      assert.matches("number out of range", err, 1, true)
+    end
+    -- the same exponent with a value that is in range stays exact
+    local tiny = core.json_decode("[0." .. ("0"):rep(99999) .. "1e-1000000]")
+    assert.equals(0, tiny[1])
+    assert.equals(10, core.json_decode("[0." .. ("0"):rep(99999) .. "1e100001]")[1])
+  end)
+
   it("reports malformed input as nil, message", function()
     local v, err = core.json_decode('{"a":')
     assert.is_nil(v)
