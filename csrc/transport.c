@@ -160,7 +160,11 @@ static void fixed_options(scv_client *c, CURL *e, char *errbuf) {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   /* Only set when given: CAINFO = NULL would drop libcurl's built-in bundle. */
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  /* Only the `proxy` option: "" turns off libcurl's reading of http_proxy,
+   * HTTPS_PROXY, ALL_PROXY (and NO_PROXY), which would otherwise send a
+   * plain-http API request, key in clear, to whatever the environment names.
+   * The cosocket transport ignores them too (and refuses `proxy`). */
+  curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
@@ -336,6 +340,11 @@ static int l_send(lua_State *L) {
   const char *path = luaL_optstring(L, 4, url);
   if (mlen == 0 || mlen > 16 || !scv_header_value_ok(method, mlen) || strpbrk(method, " \t"))
     return luaL_error(L, "scravio: bad HTTP method");
+  if (!scv_client_api_url(c, url)) { /* the credential goes nowhere else */
+    lua_pushnil(L);
+    scv_push_error(L, "invalid", "refusing to send the credential outside the client's base_url", method, path);
+    return 2;
+  }
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 5, NULL, &blen);
   double timeout = (double)luaL_optnumber(L, 6, 0);
@@ -606,6 +615,7 @@ static int prefetch_sent(scv_prefetch *p) {
  * settle > 0 (tests) keeps driving it for up to that many seconds, until the
  * answer's first body bytes arrive and are held. */
 static int prefetch_start(scv_client *c, const char *url, double timeout, double settle) {
+  if (!scv_client_api_url(c, url)) return 0; /* the credential goes nowhere else */
   scv_prefetch *p = prefetch_handle(c);
   if (p == NULL) return 0;
   if (p->active && strcmp(p->url, url) == 0) return 1; /* already in flight */

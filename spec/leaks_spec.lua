@@ -103,3 +103,37 @@ describe("masking values a server sends back (libcurl)", function()
     assert_clean(tostring(err), "tostring(err)")
   end)
 end)
+
+describe("proxies from the environment", function()
+  -- One rule on both transports: http_proxy / HTTPS_PROXY / ALL_PROXY are
+  -- ignored; only the `proxy` option (libcurl) sends through a proxy. Lua
+  -- cannot set its own environment, so the call runs in a child process.
+  local function me_in_child(env, opts)
+    local proxy = S.start({ http("200 OK", { "Content-Type: application/json" }, "{}") })
+    local code = string.format([[local c = assert(require("scravio").new{ api_key = %q,
+      base_url = "http://127.0.0.1:1/api", max_retries = 0, timeout = 5, proxy = %s })
+      local v, err = c:me() io.write(v and "ok" or err.kind)]], KEY, opts.proxy and string.format("%q", proxy.url) or "nil")
+    local vars = {}
+    for _, name in ipairs(env) do vars[#vars + 1] = name .. "=" .. proxy.url end
+    local p = io.popen(table.concat(vars, " ") .. [[ LUA_PATH="./lua/?.lua;./lua/?/init.lua;;" ]] ..
+      [[LUA_CPATH="./build/lua5.4/?.so;;" lua5.4 -e ']] .. code:gsub("'", [['\'']]) .. "'")
+    local out = p:read("*a")
+    p:close()
+    local seen = proxy.requests()
+    proxy.stop()
+    return out, seen
+  end
+
+  it("a proxy listener named by http_proxy, HTTPS_PROXY and ALL_PROXY sees nothing", function()
+    local out, seen = me_in_child({ "http_proxy", "HTTP_PROXY", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy" }, {})
+    assert.equals("network", out) -- 127.0.0.1:1, directly: refused
+    assert.equals(0, #seen)
+  end)
+
+  it("the proxy option still sends through the proxy (the listener works)", function()
+    local out, seen = me_in_child({}, { proxy = true })
+    assert.equals("ok", out)
+    assert.equals(1, #seen)
+    assert.truthy(seen[1]:find("GET http://127.0.0.1:1/api/auth/me", 1, true))
+  end)
+end)

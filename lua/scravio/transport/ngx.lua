@@ -3,10 +3,18 @@
 -- A blocking libcurl call would stall every request an nginx worker serves,
 -- so under ngx_lua the SDK talks HTTP itself over ngx.socket.tcp, which
 -- yields to nginx's event loop while it waits. The C core still does all the
--- work that needs no waiting: it serializes the request head (the only way
--- the credentials leave C: `wire_head`), and it classifies and decodes the
--- response (`core.classify`), so values and error objects are identical to
--- the libcurl transport's.
+-- work that needs no waiting: it serializes the request head, and it
+-- classifies and decodes the response (`core.classify`), so values and error
+-- objects are identical to the libcurl transport's.
+--
+-- The credential: nginx's tcpsock:send only takes Lua strings, so the API
+-- request head (built in C) is a Lua string while it is being sent. It is
+-- built only by the client's head builder, which C hands out once per client
+-- (scravio.new takes it, transport/init.lua) and which this module keeps in
+-- a private table, never in a field; it only builds heads for URLs under the
+-- client's base_url, and it puts the real key only into heads written to
+-- nginx's own sockets (ngx.socket.tcp as it was when this module loaded). A
+-- replaced M.tcp (the unit specs' scripted socket) gets the key's hint.
 --
 -- Same interface as transport/curl.lua:
 --   send(method, url, path, body, timeout, fresh) -> value, status, request_id | nil, err
@@ -25,6 +33,10 @@ local M = {}
 
 -- Replaceable in unit specs (a fake socket); ngx.socket.tcp under OpenResty.
 M.tcp = type(ngx) == "table" and type(ngx.socket) == "table" and ngx.socket.tcp or nil
+local nginx_tcp = M.tcp -- only sockets made by this one ever receive the credential
+
+-- transport -> its client's head builder (weak keys: it goes with the transport).
+local head_builders = setmetatable({}, { __mode = "k" })
 
 M.DEFAULT_MAX_RESPONSE = 16 * 1024 * 1024 -- the C core's default max_response_bytes
 M.ERROR_BODY_LIMIT = 64 * 1024            -- error bodies kept from storage (as the C transport)
@@ -52,7 +64,7 @@ end
 -- key; trust itself comes from nginx's lua_ssl_trusted_certificate),
 -- max_response_bytes, pool_size, keepalive_timeout (seconds idle in the pool),
 -- ssl_verify (false is refused), proxy (refused: cosockets cannot tunnel).
-function M.new(handle, opts)
+function M.new(handle, opts, head_builder)
   opts = opts or {}
   if not M.tcp then
     return option_error("transport", "the \"ngx\" transport needs OpenResty (ngx_lua cosockets); use \"curl\"")
@@ -71,6 +83,11 @@ function M.new(handle, opts)
       return option_error(k, k .. " must be a number greater than 0")
     end
   end
+  if head_builder == nil then
+    local herr
+    head_builder, herr = handle:api_head_builder()
+    if not head_builder then return nil, herr end
+  end
   local info = handle:info()
   local self = setmetatable({
     handle = handle,
@@ -85,6 +102,7 @@ function M.new(handle, opts)
     -- TLS handshakes, dead pooled connections replaced.
     stats = { connects = 0, reused = 0, handshakes = 0, stale = 0 },
   }, Ngx)
+  head_builders[self] = head_builder
   return self
 end
 
@@ -508,7 +526,11 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy)
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or self.timeout)
   local blen
   if body then blen = #body elseif method ~= "GET" and method ~= "HEAD" then blen = 0 end
-  local head = self.handle:wire_head(method, url, blen, false, nil)
+  local head, herr = head_builders[self](method, url, blen, M.tcp == nginx_tcp and nginx_tcp ~= nil)
+  if not head then
+    herr.method, herr.path, herr.sent = method, path, false
+    return nil, herr
+  end
   local value, status, rid = self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
   if value ~= nil then return value, status, rid end
   local err, stale = status, rid
@@ -589,7 +611,7 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
     end
     local reused = sock:getreusedtimes() > 0
     arm(sock, deadline, stall)
-    local ok, serr = sock:send(self.handle:wire_head("GET", url, nil, true, nil))
+    local ok, serr = sock:send(self.handle:storage_head("GET", url, nil, nil))
     local status, headers, keep
     if ok then
       status, headers, keep = read_head(sock, deadline, stall)
@@ -659,7 +681,7 @@ end
 
 --- upload(url, file, content_type, progress, timeout) -> status | nil, err
 -- PUT a file to a presigned storage URL, streamed from disk in CHUNK pieces,
--- with no credentials (wire_head's storage mode). No redirects.
+-- with no credentials (storage_head). No redirects.
 function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ignore 212/progress
   local method, path = "PUT", "(upload)"
   local perr = phase_error(method, path)
@@ -673,7 +695,7 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
     return nil, errors.new(size and "invalid" or "io", size and "unsupported upload URL" or "cannot size the file",
       { method = method, path = path, sent = false })
   end
-  local head = self.handle:wire_head("PUT", url, size, true, content_type or "application/octet-stream")
+  local head = self.handle:storage_head("PUT", url, size, content_type or "application/octet-stream")
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or M.LONG_TIMEOUT)
   local stall = self.timeout
   local retried = false
