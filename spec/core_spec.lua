@@ -120,9 +120,9 @@ describe("request building", function()
   end)
 
   it("never returns a client's credential to Lua: no head getter, one builder taken by scravio.new", function()
-    local c = client()
-    assert.is_nil(c._core.wire_head)
-    local build, err = c._core:api_head_builder() -- scravio.new took it
+    local cl = client()
+    assert.is_nil(cl._core.wire_head)
+    local build, err = cl._core:api_head_builder() -- scravio.new took it
     assert.is_nil(build)
     assert.equals("invalid", err.kind)
     for _, opts in ipairs({ { transport = "curl" }, { transport = { send = function() end } } }) do
@@ -141,11 +141,11 @@ describe("request building", function()
   end)
 
   it("libcurl sends the credential only under the client's base_url (send, prefetch)", function()
-    local c = client()
-    local v, err = c._core:send("GET", "http://127.0.0.1:1/elsewhere", "/elsewhere", nil, 1)
+    local cl = client()
+    local v, err = cl._core:send("GET", "http://127.0.0.1:1/elsewhere", "/elsewhere", nil, 1)
     assert.is_nil(v)
     assert.equals("invalid", err.kind)
-    assert.is_false((c._core:prefetch("http://127.0.0.1:1/elsewhere", "/elsewhere", 1)))
+    assert.is_false((cl._core:prefetch("http://127.0.0.1:1/elsewhere", "/elsewhere", 1)))
   end)
 
   it("sends no credentials in a storage request head", function()
