@@ -101,7 +101,7 @@ describe("hostile servers, libcurl and cosockets alike", function()
       local env = { base_url = srv.base_url, dir = dir, transport = transport }
       if transport == "curl" then return normal(run.run(case, env)) end
       local status, text = nginx:post("/hostile", assert(scravio.json.encode({
-        case = { client = case.client, calls = case.calls, api_prefix = case.api_prefix },
+        case = { client = case.client, calls = case.calls, api_prefix = case.api_prefix, events = case.events },
         base_url = srv.base_url, dir = dir })), 60)
       local dok, res = pcall(scravio.json.decode, text)
       if status ~= 200 or not dok or type(res) ~= "table" or not res.ok then

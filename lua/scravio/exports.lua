@@ -22,7 +22,9 @@ function Service:create(params)
   local ok, problems = validate.export(params)
   if not ok then return nil, errors.invalid(problems, "export") end
   local res, err = request.call(self.client, "POST", "/list-exports",
-    { body = params, safe = true, pace = { "export" } })
+    { body = params, safe = true, pace = { "export" },
+      result_id = function(v) return request.unwrap(v).exportId end,
+      unknown_hint = "list the campaign's exports (GET /list-exports?campaignId=...)" })
   if res == nil then return nil, err end
   local data = request.unwrap(res)
   if data.campaignId == nil then data.campaignId = params.campaignId end

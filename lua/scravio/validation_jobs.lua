@@ -18,6 +18,11 @@ function M.service(client)
   return setmetatable({ client = client }, Service)
 end
 
+-- The id a job answer names (request.call's result_id).
+local function job_id(res)
+  return request.unwrap(res).jobId
+end
+
 local function wrap(client, data)
   return core.wrap("ValidationJob", data, client)
 end
@@ -55,7 +60,7 @@ function Service:submit(emails)
   if not ok then return nil, errors.invalid(unique, "emails") end
   local client = self.client
   local res, err = request.call(client, "POST", "/validation-jobs/text", {
-    body = { emails = body.as_array(emails) }, safe = false, pace = { "validation_text" },
+    body = { emails = body.as_array(emails) }, safe = false, pace = { "validation_text" }, result_id = job_id,
     reconcile = function(started_wall) return find_submitted(client, unique, started_wall) end,
     unknown_hint = "list validation jobs created since the call (GET /validation-jobs)",
   })
@@ -116,7 +121,9 @@ end
 function Service:confirm_upload(params)
   local ok, err = required_strings(params, { "parseId", "idempotencyKey" }, "confirm_upload")
   if not ok then return nil, err end
-  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/confirm", { body = params, safe = true })
+  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/confirm",
+    { body = params, safe = true, result_id = job_id,
+      unknown_hint = "list validation jobs (GET /validation-jobs), or confirm again with the same idempotencyKey" })
   if res == nil then return nil, rerr end
   local job, werr = wrap(self.client, request.unwrap(res))
   -- (listed with the text jobs: never to be taken for a text submission's result)

@@ -513,6 +513,24 @@ describe("ngx transport (scripted sockets)", function()
       assert.equals(text, table.concat(sent, "", 2))
     end)
 
+    it("never pools the fresh connection of a retried download: unsafe requests draw only unused ones", function()
+      scripts[1] = { reused = 1, send_err = "broken pipe" }
+      scripts[2] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 3" }, "abc") }
+      local file = os.tmpname()
+      assert.equals(3, t:download("http://127.0.0.1:9000/f", file, false, 10))
+      os.remove(file)
+      assert.equals(1, t.stats.stale)
+      assert.is_false(sockets[2].kept) -- closed, not put back into the pool fresh connections come from
+      assert.is_true(sockets[2].closed)
+      -- a fresh connection that comes out of a pool anyway is never used
+      scripts[1] = { reused = 1, data = json_response('{}') }
+      local v, err = t:send("POST", "http://127.0.0.1:8080/api/campaigns", "/campaigns", "{}", 5, true)
+      assert.is_nil(v)
+      assert.equals("network", err.kind)
+      assert.is_false(err.sent)
+      assert.equals(0, #sockets[3].sent)
+    end)
+
     it("replaces a dead pooled storage connection once for an upload too", function()
       scripts[1] = { reused = 1, send_err = "broken pipe" }
       scripts[2] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 0" }) }

@@ -120,12 +120,24 @@ function M.run(case, env)
   local opts = { base_url = env.base_url .. (case.api_prefix or "/api"), api_key = M.API_KEY,
     transport = env.transport, max_retries = 0 }
   for k, v in pairs(case.client or {}) do opts[k] = v end
+  -- case.events: each outcome also lists the call's on_event events as
+  -- {type, request_id, status, error} (what an event may carry from the server).
+  local events
+  if case.events then
+    opts.on_event = function(ev)
+      if events then
+        events[#events + 1] = { type = ev.type, request_id = ev.request_id, status = ev.status, error = ev.error }
+      end
+    end
+  end
   local client, cerr = scravio.new(opts)
   if not client then return { describe_error(cerr) } end
   local out = {}
   for i, c in ipairs(case.calls) do
+    events = case.events and {} or nil
     local ok, res = pcall(call, client, c, env, i)
     if not ok then res = { ok = false, kind = "raised", message = tostring(res) } end
+    res.events = events
     out[i] = res
   end
   client:close()

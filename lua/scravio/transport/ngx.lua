@@ -37,6 +37,8 @@ local nginx_tcp = M.tcp -- only sockets made by this one ever receive the creden
 
 -- transport -> its client's head builder (weak keys: it goes with the transport).
 local head_builders = setmetatable({}, { __mode = "k" })
+-- Sockets connected as fresh: never put back into a pool (see finish).
+local fresh_sockets = setmetatable({}, { __mode = "k" })
 
 M.DEFAULT_MAX_RESPONSE = 16 * 1024 * 1024 -- the C core's default max_response_bytes
 M.ERROR_BODY_LIMIT = 64 * 1024            -- error bodies kept from storage (as the C transport)
@@ -225,6 +227,8 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
   sock:settimeouts(ct < 1 and 1 or floor(ct), io, io)
   -- "localhost" needs no resolver directive; any other name does.
   local addr = host == "localhost" and "127.0.0.1" or host
+  -- A fresh connection is asked for under a pool name nothing is ever put
+  -- back into (finish closes every fresh socket), so it is always new.
   local ok, err = sock:connect(addr, port, { pool = fresh and (key .. ":fresh") or key, pool_size = self.pool_size })
   if not ok then
     local hint
@@ -233,6 +237,14 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
   end
   local stats = self.stats
   local reused = sock:getreusedtimes() > 0
+  if fresh then
+    if reused then
+      -- Never: but a request that must not be resent cannot risk a used one.
+      sock:close()
+      return nil, "a fresh connection came from a pool", "connecting to " .. where
+    end
+    fresh_sockets[sock] = true
+  end
   if reused then stats.reused = stats.reused + 1 else stats.connects = stats.connects + 1 end
   if scheme == "https" and not reused then
     stats.handshakes = stats.handshakes + 1
@@ -265,9 +277,11 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
 end
 
 -- Connections stay open for the next request only when the response was
--- read to its end and neither side asked to close; fresh ones always close.
+-- read to its end and neither side asked to close; fresh ones always close
+-- (whoever asked for them: an unsafe request, or a storage transfer's retry),
+-- so an unsafe request never gets a connection an earlier request used.
 local function finish(self, sock, keep)
-  if keep then
+  if keep and not fresh_sockets[sock] then
     local ok
     if self.keepalive_ms or self.pool_size then
       ok = sock:setkeepalive(self.keepalive_ms or 60000, self.pool_size)
