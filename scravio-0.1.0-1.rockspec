@@ -30,7 +30,7 @@ build = {
   modules = {
     ["scravio.core"] = {
       sources = {
-        "csrc/buf.c", "csrc/client.c", "csrc/core.c", "csrc/errors.c", "csrc/json.c", "csrc/lazydoc.c", "csrc/mask.c",
+        "csrc/buf.c", "csrc/client.c", "csrc/core.c", "csrc/errors.c", "csrc/files.c", "csrc/json.c", "csrc/lazydoc.c", "csrc/mask.c",
         "csrc/pager.c", "csrc/resources.c", "csrc/transport.c", "csrc/url.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },

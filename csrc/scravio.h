@@ -93,6 +93,9 @@ size_t scv_mask(const char *secret, const char *hint, const char *src, size_t n,
 void scv_push_masked(lua_State *L, const char *secret, const char *hint, const char *src, size_t n, size_t max);
 void scv_mask_open(lua_State *L); /* core.mask, core.HEADER_VALUE_MAX */
 
+/* ---- files.c: creating and placing downloaded files ------------------ */
+void scv_files_open(lua_State *L); /* core.create_file, core.place_file */
+
 /* ---- json.c --------------------------------------------------------- */
 #include "json.h"
 

@@ -531,6 +531,35 @@ describe("ngx transport (scripted sockets)", function()
       assert.equals(0, #sockets[3].sent)
     end)
 
+    it("a download (scravio.download) creates a new file 0600 and keeps an existing file's mode", function()
+      local download = require("scravio.download")
+      local client = { _transport = t, _core = handle }
+      local function mode_of(path)
+        local p = io.popen("stat -c %a '" .. path .. "'")
+        local m = p:read("*l")
+        p:close()
+        return m
+      end
+      local dir = os.tmpname()
+      os.remove(dir)
+      os.execute("mkdir -m 700 '" .. dir .. "'")
+      local url = function() return "http://127.0.0.1:9000/f" end
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 3" }, "abc") }
+      assert(download.to_file(client, url, dir .. "/new.csv", {}))
+      assert.equals("600", mode_of(dir .. "/new.csv"))
+      local f = assert(io.open(dir .. "/old.csv", "wb"))
+      f:write("old")
+      f:close()
+      os.execute("chmod 640 '" .. dir .. "/old.csv'")
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 3" }, "new") }
+      assert(download.to_file(client, url, dir .. "/old.csv", {}))
+      assert.equals("640", mode_of(dir .. "/old.csv"))
+      f = assert(io.open(dir .. "/old.csv", "rb"))
+      assert.equals("new", f:read("*a"))
+      f:close()
+      os.execute("rm -rf '" .. dir .. "'")
+    end)
+
     it("replaces a dead pooled storage connection once for an upload too", function()
       scripts[1] = { reused = 1, send_err = "broken pipe" }
       scripts[2] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 0" }) }
