@@ -460,6 +460,39 @@ static int push_head(lua_State *L, scv_client *c, const char *method, const char
   return 1;
 }
 
+/* The head with the extra "Name: value" lines of the array at `extra` (0:
+ * none) before its blank line; nil, err for a line with CR, LF or NUL. */
+static int push_head_with(lua_State *L, scv_client *c, const char *method, const char *url, lua_Integer blen,
+                          int api, int real, const char *ctype, int extra) {
+  size_t n = extra ? scv_rawlen(L, extra) : 0;
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, extra, (int)i);
+    size_t len;
+    const char *line = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    int ok = line && len > 0 && strlen(line) == len && scv_header_value_ok(line, len) && strchr(line, ':');
+    lua_pop(L, 1);
+    if (!ok) return prepare_fail(L, "invalid", "headers", "a request header contains CR, LF or NUL");
+  }
+  push_head(L, c, method, url, blen, api, real, ctype);
+  if (n == 0) return 1;
+  /* Rebuilt in C, once: the head (which may hold the key) never goes
+   * through Lua string operations. */
+  size_t hl;
+  const char *h = lua_tolstring(L, -1, &hl);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, h, hl - 2);
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, extra, (int)i);
+    luaL_addvalue(&b);
+    luaL_addstring(&b, "\r\n");
+  }
+  luaL_addstring(&b, "\r\n");
+  luaL_pushresult(&b);
+  lua_remove(L, -2);
+  return 1;
+}
+
 /* client:storage_head(method, url, body_len, content_type) -> the request
  * head for a presigned storage URL: no credentials at all. */
 static int l_storage_head(lua_State *L) {
@@ -472,7 +505,7 @@ static int l_storage_head(lua_State *L) {
 }
 
 /* The API head builder (upvalue 1: the client):
- *   build(method, url, body_len, real) -> head | nil, err
+ *   build(method, url, body_len, real[, extra_lines]) -> head | nil, err
  * Only for URLs under the client's own base URL (what prepare makes); with
  * `real` the credential line holds the key, otherwise its hint (a socket
  * that is not nginx's own never receives the key). */
@@ -482,9 +515,10 @@ static int l_api_head(lua_State *L) {
   const char *url = luaL_checkstring(L, 2);
   lua_Integer blen = luaL_optinteger(L, 3, -1);
   int real = lua_toboolean(L, 4);
+  int extra = lua_istable(L, 5) ? 5 : 0;
   if (!scv_client_api_url(c, url))
     return prepare_fail(L, "invalid", "url", "the credential is only ever sent under the client's base_url");
-  return push_head(L, c, method, url, blen, 1, real, NULL);
+  return push_head_with(L, c, method, url, blen, 1, real, NULL, extra);
 }
 
 /* client:api_head_builder() -> build (see l_api_head), exactly once per

@@ -1,7 +1,8 @@
 --- Streaming downloads of finished exports and validation results:
 --
---   e:download(path, {progress=, timeout=, max_retries=, mode=, overwrite=}) --> path, bytes | nil, err
---   j:download(path, {...})                                                --> path, bytes | nil, err
+--   e:download(path, {progress=, timeout=, max_retries=, headers=, overwrite=, mode=})
+--                                                         --> path, bytes | nil, err
+--   j:download(path, {...})                               --> path, bytes | nil, err
 --
 -- Files hold personal data: a new file is created 0600 (`mode` = another
 -- number, e.g. tonumber("644", 8), or an octal string "0644"); a download
@@ -26,6 +27,7 @@
 -- error is returned as is. Call e:wait() first (campaigns:run() does).
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local request = require("scravio.request")
 
 local M = {}
@@ -72,13 +74,13 @@ local function check_opts(path, opts)
   if path ~= nil and (type(path) ~= "string" or path == "") then
     return bad("path", "path must be a non-empty string (the file to write)")
   end
-  if opts ~= nil and type(opts) ~= "table" then return bad("opts", "opts must be a table") end
-  opts = opts or {}
+  -- Every option checked (options.schemas.download): a misspelt overwrite
+  -- or timeout must not be dropped without a word.
+  local err
+  opts, err = options.check("download", opts, "download")
+  if not opts then return nil, err end
   if not file_mode(opts.mode) then
     return bad("mode", "mode must be a file mode such as tonumber(\"644\", 8) or the string \"0644\"")
-  end
-  if opts.overwrite ~= nil and type(opts.overwrite) ~= "boolean" then
-    return bad("overwrite", "overwrite must be true or false")
   end
   return opts
 end
@@ -169,7 +171,8 @@ function M.export(e, path, opts)
     if not ok then return nil, werr end
   end
   -- The first answer also names the file when no path was given.
-  local first, err = e:download_url()
+  local call = options.call_part(o, { "max_retries", "headers" })
+  local first, err = e:download_url(call)
   if not first then return nil, err end
   local chosen = path == nil
   if chosen then
@@ -188,7 +191,7 @@ function M.export(e, path, opts)
       first = nil
       return url
     end
-    local again, aerr = e:download_url()
+    local again, aerr = e:download_url(call)
     if not again then return nil, aerr end
     return again.downloadUrl
   end, path, o, chosen and not o.overwrite)
@@ -208,8 +211,9 @@ function M.job(j, path, opts)
   end
   local ok, werr = writable(path)
   if not ok then return nil, werr end
+  local call = options.call_part(o, { "max_retries", "headers" })
   return M.to_file(client, function()
-    local info, err = j:download_url()
+    local info, err = j:download_url(call)
     if not info then return nil, err end
     return info.downloadUrl
   end, path, o, chosen and not o.overwrite)

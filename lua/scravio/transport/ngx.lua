@@ -527,9 +527,10 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
   return value, status, core.mask(self.handle, headers["x-request-id"], core.HEADER_VALUE_MAX)
 end
 
---- send(method, url, path, body, timeout, fresh, lazy) -> value, status, request_id | nil, err
+--- send(method, url, path, body, timeout, fresh, lazy, headers) -> value, status, request_id | nil, err
 -- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
-function Ngx:send(method, url, path, body, timeout, fresh, lazy)
+-- headers: nil, or extra "Name: value" lines (per-call options, checked).
+function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
   local perr = phase_error(method, path)
   if perr then return nil, perr end
   local scheme, host, port = target(url)
@@ -540,7 +541,9 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy)
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or self.timeout)
   local blen
   if body then blen = #body elseif method ~= "GET" and method ~= "HEAD" then blen = 0 end
-  local head, herr = head_builders[self](method, url, blen, M.tcp == nginx_tcp and nginx_tcp ~= nil)
+  -- headers: the per-call extra lines, added by C into the one head string
+  -- (a head holding the key is never rebuilt in Lua); CR/LF/NUL refused.
+  local head, herr = head_builders[self](method, url, blen, M.tcp == nginx_tcp and nginx_tcp ~= nil, headers)
   if not head then
     herr.method, herr.path, herr.sent = method, path, false
     return nil, herr
