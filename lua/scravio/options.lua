@@ -261,8 +261,8 @@ M.schemas.download = {
   progress = { type = "boolean", doc = "a progress bar on stderr (terminals only)" },
   timeout = { type = "number", check = positive("timeout"), doc = "seconds without progress before the transfer is abandoned" },
   max_retries = M.schemas.call.max_retries,
-  overwrite = { type = "boolean", doc = "replace an existing file at path" },
-  mode = { type = "number|string", doc = "permissions of the file written" },
+  overwrite = { type = "boolean", doc = "without a path: replace an existing file of the suggested name" },
+  mode = { type = "number|string", doc = "permissions of a new file (default 0600; a replaced file keeps its own)" },
   headers = M.schemas.call.headers,
 }
 

@@ -588,6 +588,21 @@ describe("ngx transport (scripted sockets)", function()
       assert.falsy(tostring(text):find(KEY:sub(1, 12), 1, true), what .. " holds part of the key")
     end
 
+    it("adds per-call header lines in C, into the one head (CR/LF refused)", function()
+      scripts[1] = { data = json_response('{}') }
+      assert(t:send("GET", URL, "/auth/me", nil, 5, false, false, { "X-Note: 1", "X-Other: two" }))
+      assert.matches("\r\nX%-Note: 1\r\nX%-Other: two\r\n\r\n$", sockets[1].sent[1])
+      local v, err = t:send("GET", URL, "/auth/me", nil, 5, false, false, { "X-Note: a\r\nX-API-Key: x" })
+      assert.is_nil(v)
+      assert.equals("invalid", err.kind)
+      assert.is_false(err.sent)
+      -- and the builder sends nothing outside base_url
+      v, err = t:send("GET", "http://127.0.0.1:8081/api/auth/me", "/auth/me", nil, 5, false)
+      assert.is_nil(v)
+      assert.equals("invalid", err.kind)
+      assert.equals(1, #sockets)
+    end)
+
     it("masks a successful answer's X-Request-Id", function()
       scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 2", "X-Request-Id: req-" .. KEY }, "{}") }
       local value, status, rid = t:send("GET", URL, "/auth/me", nil, 5, false)
