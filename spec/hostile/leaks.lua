@@ -79,6 +79,14 @@ return {
     check = function(outcomes, _, transport) assert_no_key(outcomes, transport) end,
   },
   {
+    name = "a key in a Content-Type does not reach err.message",
+    answers = { { H.response(502, { "Content-Type: text/" .. ("h"):rep(230) .. KEY }, "<html/>") } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, status = 502 } } },
+    same = { "message" },
+    requests = 1,
+    check = function(outcomes, _, transport) assert_no_key(outcomes, transport) end,
+  },
+  {
     name = "a key in a redirect's Location does not reach err.message",
     answers = { { H.response(302, { "Location: http://" .. ("h"):rep(230) .. KEY .. ".example/x" }, "") } },
     calls = { { op = "request", path = "/auth/me", expect = { ok = false, status = 302 } } },
