@@ -66,3 +66,22 @@ describe("proxies from the environment", function()
     assert.equals("http://127.0.0.1:1/api/auth/me", seen[1].target)
   end)
 end)
+
+describe("credit-spending answers without an id", function()
+  it("c:validate() answered 202 without a jobId is reconciled, then an unknown outcome", function()
+    local srv = hostile.start({
+      { hostile.json(202, '{"campaignId":"507f1f77bcf86cd799439011","status":"validating"}') },
+      { hostile.json(200, '{"success":true,"data":{"_id":"507f1f77bcf86cd799439011"}}') }, -- no postValidation
+    })
+    local c = assert(scravio.new({ base_url = srv.base_url .. "/api", api_key = KEY, max_retries = 0 }))
+    local campaign = assert(core.wrap("Campaign", { _id = "507f1f77bcf86cd799439011", status = "fully_completed" }, c))
+    local res, err = campaign:validate()
+    local log = srv:log()
+    srv:stop()
+    assert.is_nil(res)
+    assert.equals("unknown_outcome", err.kind)
+    assert.equals(2, #log.requests)
+    assert.equals("POST", log.requests[1].method)
+    assert.equals("GET", log.requests[2].method)
+  end)
+end)

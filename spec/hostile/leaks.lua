@@ -112,6 +112,14 @@ return {
     requests = 1, -- safe to resend, but max_retries = 0
   },
   {
+    name = "POST /validation-jobs/file/confirm answered 200 without a jobId, even once resent, is an unknown outcome",
+    client = { max_retries = 1 },
+    answers = { { H.json(200, '{"success":true,"data":{"status":"pending"}}') } },
+    calls = { { op = "sdk", fn = "validation_jobs.confirm_upload", args = { { parseId = "p1", idempotencyKey = "k1" } },
+      expect = { ok = false, kind = "unknown_outcome", attempts = 2 } } },
+    requests = 2, -- the idempotency key makes one resend safe
+  },
+  {
     name = "after a retried storage download, a credit-spending POST still gets a connection no request used",
     answers = {
       { H.json(200, '{"credits":5}') },                                   -- 1: GET /auth/me (kept alive)
