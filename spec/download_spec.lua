@@ -233,11 +233,11 @@ describe("download", function()
     -- The export's download answer, with `filename` (and downloadUrl) replaced.
     local function suggest(fields)
       Export.download_url = function(e)
-        local info = assert(real_download_url(e))
+        local _, info = assert(real_download_url(e))
         local out = { downloadUrl = info.downloadUrl, filename = info.filename }
         for k, v in pairs(fields) do out[k] = v end
         if fields.downloadUrl == false then out.downloadUrl = nil end
-        return out
+        return out.downloadUrl, out -- url, info: as download_url answers
       end
     end
 
@@ -297,7 +297,10 @@ describe("download", function()
 
     it("an answer with no downloadUrl is an error value, never nil, nil", function()
       local e = completed_export()
-      suggest({ downloadUrl = false })
+      -- The server itself answers without a URL (not a stub of download_url).
+      srv:fault({ method = "GET", path = "/api/list-exports/" .. e.id .. "/download", kind = "status",
+        status = 200, content_type = "application/json",
+        body = '{"success":true,"data":{"filename":"x.csv","expiresIn":900}}', count = 1 })
       local ok, err = e:download(dir .. "/x.csv")
       assert.is_nil(ok)
       assert.is_true(core.is_error(err))
