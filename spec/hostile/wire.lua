@@ -92,6 +92,14 @@ return {
     requests = 1,
   },
   {
+    name = "an upload the server stops reading ends after the client's timeout, naming the stall",
+    client = { timeout = 1 },
+    answers = { { { sleep = 30 }, read_body = false } },
+    calls = { { op = "upload", path = "/u", data = string.rep("a,b\n", 1024), times = 4 * 1024, -- 16 MiB: more than the socket buffers hold
+      expect = { ok = false, kind = "timeout", message = "upload stalled" } } },
+    requests = 1,
+  },
+  {
     name = "a download's own timeout bounds it even while bytes keep coming",
     client = { timeout = 60 },
     answers = { { "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n",
