@@ -234,6 +234,17 @@ return {
     requests = 1,
   },
   {
+    name = "repeated Retry-After headers: the first counts, on both transports",
+    answers = { { H.response(429, { "Content-Type: application/json", "Retry-After: 1", "Retry-After: 99" },
+      '{"message":"slow down","code":"RATE_LIMIT_EXCEEDED","errors":[]}') } },
+    calls = { { op = "request", path = "/x", expect = { ok = false, status = 429 } } },
+    same = { "message", "retry_after" },
+    requests = 1,
+    check = function(outcomes)
+      assert(outcomes[1].retry_after == 1, "retry_after " .. tostring(outcomes[1].retry_after))
+    end,
+  },
+  {
     name = "a redirect on an API call is not followed and not retried",
     client = { max_retries = 2 },
     answers = { { H.response(302, { "Location: ${BASE}/api/auth/me" }, "") } },

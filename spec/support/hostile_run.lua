@@ -14,7 +14,7 @@ local M = {}
 M.API_KEY = "sk_test_hostile_0123456789abcdef"
 
 local ERROR_FIELDS = { "kind", "status", "code", "message", "request_id", "retryable", "sent", "gave_up",
-  "attempts" }
+  "attempts", "retry_after" }
 
 -- Files on disk are reported as hex (outcomes travel as JSON out of nginx).
 local function hex(s)
