@@ -95,32 +95,44 @@ static void push_seconds(lua_State *L, double v) {
   else lua_pushnumber(L, (lua_Number)v);
 }
 
-/* Replace every occurrence of the client's own credential in the string
- * field `name` of the table at idx (an absolute index): a server that echoes
- * the key it was sent must not put it into an error message, a log line or
- * a traceback. Lengths, not NULs, bound the search: a JSON "\u0000" in front
- * of the key must not hide it. */
+/* Push s (n bytes) with every occurrence of the credential `secret`
+ * replaced by `hint` ("***" when NULL). A server that echoes the key it was
+ * sent must not put it into an error message, a log line, a response's
+ * metadata or a traceback. Lengths, not NULs, bound the search: a JSON
+ * "\u0000" in front of the key must not hide it. Credentials shorter than 8
+ * bytes are not searched for (they would match ordinary text). Returns 1
+ * when something was masked. */
+int scv_push_masked(lua_State *L, const char *v, size_t n, const char *secret, const char *hint) {
+  size_t sn = secret ? strlen(secret) : 0, i = 0;
+  int hits = 0;
+  for (size_t j = 0; sn >= 8 && j + sn <= n && !hits; j++)
+    if (v[j] == secret[0] && memcmp(v + j, secret, sn) == 0) hits = 1;
+  if (!hits) {
+    lua_pushlstring(L, v, n);
+    return 0;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  while (i < n) {
+    if (i + sn <= n && memcmp(v + i, secret, sn) == 0) {
+      luaL_addstring(&b, hint ? hint : "***");
+      i += sn;
+    } else {
+      luaL_addchar(&b, v[i]);
+      i++;
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* Mask the string field `name` of the table at idx (an absolute index). */
 static void redact_field(lua_State *L, int idx, const char *name, const scv_response *r) {
-  size_t n, sn = strlen(r->secret), i = 0, hits = 0;
+  size_t n;
   lua_getfield(L, idx, name);
   const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-  for (size_t j = 0; v && j + sn <= n && !hits; j++)
-    if (v[j] == r->secret[0] && memcmp(v + j, r->secret, sn) == 0) hits = 1;
-  if (hits) {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    while (i < n) {
-      if (i + sn <= n && memcmp(v + i, r->secret, sn) == 0) {
-        luaL_addstring(&b, r->secret_hint ? r->secret_hint : "***");
-        i += sn;
-      } else {
-        luaL_addchar(&b, v[i]);
-        i++;
-      }
-    }
-    luaL_pushresult(&b);
-    lua_setfield(L, idx, name);
-  }
+  if (v && scv_push_masked(L, v, n, r->secret, r->secret_hint)) lua_setfield(L, idx, name);
+  else if (v) lua_pop(L, 1);
   lua_pop(L, 1);
 }
 
@@ -411,6 +423,19 @@ static int l_classify(lua_State *L) {
   return 2;
 }
 
+/* core.mask(client, s) -> s with the client's credential masked (values a
+ * Lua transport copies from a response: the request id, headers). A closed
+ * or missing client masks nothing. */
+static int l_mask(lua_State *L) {
+  const scv_client *owner = lua_isnoneornil(L, 1) ? NULL : scv_testudata(L, 1, SCV_CLIENT_MT);
+  size_t n;
+  const char *s = luaL_checklstring(L, 2, &n);
+  const char *secret, *hint;
+  scv_client_secret(owner, &secret, &hint);
+  scv_push_masked(L, s, n, secret, hint);
+  return 1;
+}
+
 void scv_errors_open(lua_State *L) {
   if (luaL_newmetatable(L, SCV_ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);
@@ -420,6 +445,6 @@ void scv_errors_open(lua_State *L) {
   }
   lua_pop(L, 1);
   static const luaL_Reg fns[] = {
-      {"error", l_error}, {"is_error", l_is_error}, {"classify", l_classify}, {NULL, NULL}};
+      {"error", l_error}, {"is_error", l_is_error}, {"classify", l_classify}, {"mask", l_mask}, {NULL, NULL}};
   scv_setfuncs(L, fns, 0);
 }

@@ -12,10 +12,13 @@
  *   pager.c      the pagination state machine over the API's list envelopes
  *   resources.c  the Campaign, ValidationJob and Export userdata
  *   lazydoc.c    a JSON object kept as bytes, decoded one field at a time
+ *   interrupt.c  Ctrl-C (SIGINT) during sleeps and file transfers
+ *   terminal.c   the terminal's width, for progress lines
  */
 #ifndef SCRAVIO_H
 #define SCRAVIO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <curl/curl.h>
 #include "compat.h"
@@ -25,6 +28,22 @@
 #define SCV_CLIENT_MT "scravio.Client"
 #define SCV_ERROR_MT "scravio.Error"
 #define SCV_PAGER_MT "scravio.Pager"
+
+/* ---- interrupt.c ---------------------------------------------------- */
+/* While a guard is active SIGINT is blocked in this thread (only when the
+ * program has a SIGINT handler, as lua and luajit do) and watched. */
+typedef struct {
+  sigset_t saved;
+  int active;
+} scv_sigint_guard;
+void scv_sigint_begin(scv_sigint_guard *g);
+int scv_sigint_pending(const scv_sigint_guard *g); /* a SIGINT is waiting */
+int scv_sigint_end(scv_sigint_guard *g);           /* restore; 1 when a SIGINT was consumed */
+/* Sleep, returning 1 at once when SIGINT comes (consumed), else 0. */
+int scv_sigint_sleep(double seconds);
+
+/* ---- terminal.c ----------------------------------------------------- */
+int scv_terminal_columns(void); /* COLUMNS, else the terminal's, else 80 */
 
 /* ---- buf.c ---------------------------------------------------------- */
 typedef struct {
@@ -64,6 +83,7 @@ typedef struct {
   const char *request_id;   /* X-Request-Id header, may be NULL */
   const char *retry_after;  /* Retry-After header, may be NULL */
   const char *location;     /* Location header, may be NULL */
+  const char *rate_limit[3]; /* X-RateLimit-Limit, -Remaining, -Reset headers, each may be NULL */
   const char *method;
   const char *path;
   int max_depth;
@@ -75,6 +95,10 @@ typedef struct {
  * the decoded value and returns 1; otherwise pushes a scravio.Error table and
  * returns 0. Never raises for bad server input. */
 int scv_classify(lua_State *L, const scv_response *r);
+
+/* Push s (n bytes) with the credential `secret` replaced by `hint`; returns 1
+ * when something was masked (errors.c). */
+int scv_push_masked(lua_State *L, const char *s, size_t n, const char *secret, const char *hint);
 /* Push a new error table with the given kind and message, metatable set. */
 void scv_push_error(lua_State *L, const char *kind, const char *message,
                     const char *method, const char *path);

@@ -31,6 +31,7 @@
 /* A file transfer moving fewer bytes per second than this for the client's
  * `timeout` is stalled (transport/ngx.lua has the same MIN_RATE). */
 #define STALL_MIN_RATE 1024L
+#define RESPONSE_HEADERS 7 /* header values fill_response copies (its hv) */
 
 typedef struct {
   scv_client *c;
@@ -52,7 +53,12 @@ typedef struct {
   curl_off_t written;
   /* progress bar (downloads, TTY only) */
   int progress;
-  double last_draw;
+  double last_draw, started;
+  int columns, drawn;        /* the terminal's width; the last line's length */
+  int final_drawn;           /* the 100% line is on screen */
+  /* file transfers: a Ctrl-C (see interrupt.c) aborts them */
+  const scv_sigint_guard *sig;
+  int interrupted;
   /* prefetch only: while `hold` is set the body callback pauses the transfer
    * (the response waits in the socket buffer, not in our memory); `discard`
    * drops what an abandoned transfer still delivers. */
@@ -172,27 +178,85 @@ static double mono_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A progress bar drawn by C on stderr: no Lua callback runs mid-transfer. */
+/* m:ss, or h:mm:ss past an hour. */
+static void fmt_duration(char *out, size_t n, double secs) {
+  long t = secs > 0 && secs < 1e8 ? (long)(secs + 0.5) : 0;
+  if (t >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* A progress line drawn by C on stderr (no Lua callback runs mid-transfer):
+ * bar, percentage, megabytes, rate, elapsed time and ETA, cut to the
+ * terminal's width (x->columns) and padded over the previous line. Also
+ * where a file transfer notices a Ctrl-C: returning nonzero aborts it. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   xfer *x = ud;
+  if (x->sig && scv_sigint_pending(x->sig)) {
+    x->interrupted = 1;
+    return 1; /* CURLE_ABORTED_BY_CALLBACK */
+  }
   if (!x->progress) return 0;
   double now = mono_now();
   int final = (dltotal > 0 && dlnow >= dltotal) || (ultotal > 0 && ulnow >= ultotal);
   if (!final && now - x->last_draw < 0.1) return 0;
+  if (final && x->final_drawn) return 0; /* the 100% line stays as it is */
+  x->final_drawn = final;
   x->last_draw = now;
   curl_off_t total = dltotal ? dltotal : ultotal, cur = dltotal ? dlnow : ulnow;
-  char bar[31];
-  int filled = total > 0 ? (int)((double)cur * 30.0 / (double)total) : 0;
-  if (filled > 30) filled = 30;
-  for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '-';
-  bar[30] = '\0';
-  if (total > 0)
-    fprintf(stderr, "\r%s [%s] %3d%% %.1f/%.1f MB", ultotal ? "upload  " : "download", bar,
-            (int)((double)cur * 100.0 / (double)total), (double)cur / 1048576.0, (double)total / 1048576.0);
-  else
-    fprintf(stderr, "\rdownload %.1f MB", (double)cur / 1048576.0);
+  double elapsed = now - x->started, rate = elapsed > 0.05 ? (double)cur / elapsed : 0;
+  char took[32], eta[32], tail[160];
+  fmt_duration(took, sizeof took, elapsed);
+  if (total > 0 && rate > 0 && !final) {
+    fmt_duration(eta, sizeof eta, (double)(total - cur) / rate);
+    snprintf(tail, sizeof tail, " %.1f MB/s %s, %s left", rate / 1048576.0, took, eta);
+  } else {
+    snprintf(tail, sizeof tail, " %.1f MB/s %s", rate / 1048576.0, took);
+  }
+  const char *label = ultotal ? "upload  " : "download";
+  int width = x->columns > 0 ? x->columns - 1 : 79; /* the last column would wrap on some terminals */
+  char line[600];
+  int len;
+  if (total > 0) {
+    char nums[64];
+    int pct = (int)((double)cur * 100.0 / (double)total);
+    snprintf(nums, sizeof nums, " %3d%% %.1f/%.1f MB", pct, (double)cur / 1048576.0, (double)total / 1048576.0);
+    int barw = width - (int)(strlen(label) + 3 + strlen(nums) + strlen(tail));
+    if (barw > 30) barw = 30;
+    if (barw < 5) barw = 0; /* no room: the numbers matter more */
+    char bar[31];
+    int filled = barw > 0 ? (int)((double)cur * barw / (double)total) : 0;
+    if (filled > barw) filled = barw;
+    for (int i = 0; i < barw; i++) bar[i] = i < filled ? '#' : '-';
+    bar[barw] = '\0';
+    if (barw > 0) len = snprintf(line, sizeof line, "%s [%s]%s%s", label, bar, nums, tail);
+    else len = snprintf(line, sizeof line, "%s%s%s", label, nums, tail);
+  } else {
+    len = snprintf(line, sizeof line, "%s %.1f MB%s", label, (double)cur / 1048576.0, tail);
+  }
+  if (len < 0) return 0;
+  if (len > width) len = width < (int)sizeof line ? width : (int)sizeof line - 1;
+  line[len] = '\0';
+  fprintf(stderr, "\r%s%*s", line, x->drawn > len ? x->drawn - len : 0, "");
+  x->drawn = len;
   fflush(stderr);
   return 0;
+}
+
+/* Before a file transfer: its progress line, and the Ctrl-C watch. */
+static void file_transfer_setup(xfer *x, int progress, const scv_sigint_guard *sig) {
+  x->progress = progress && isatty(2);
+  x->started = mono_now();
+  x->columns = x->progress ? scv_terminal_columns() : 80;
+  x->sig = sig && sig->active ? sig : NULL;
+}
+
+/* A transfer that a Ctrl-C ended -> nil, err (kind "cancelled"); returns 2. */
+static int push_interrupted(lua_State *L, const char *method, const char *what) {
+  lua_pushnil(L);
+  scv_push_error(L, "cancelled", "interrupted (Ctrl-C)", method, what);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "interrupted");
+  return 2;
 }
 
 /* Find a header's value in a header block; copies into out. */
@@ -296,7 +360,7 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
-  curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress || x->sig ? 0L : 1L);
   curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, drop_unfit_connection(e) ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
@@ -350,6 +414,7 @@ static int maybe_sent(CURL *e, CURLcode rc) {
 typedef struct {
   char msg[512];
   const char *kind;
+  const char *hint; /* a static sentence saying what to do, or NULL */
   int retryable, sent;
   long status;
   CURLcode rc;
@@ -357,6 +422,7 @@ typedef struct {
 
 static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, CURLcode rc, const xfer *x) {
   f->kind = "network";
+  f->hint = NULL;
   f->retryable = 1;
   f->status = 0;
   f->rc = rc;
@@ -386,7 +452,27 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
     f->retryable = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   } else {
-    snprintf(f->msg, sizeof f->msg, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
+    /* libcurl's detail usually repeats its summary ("Failed to connect to h
+     * port 1 after 0 ms: Couldn't connect to server"): say it once, then
+     * what to do about it. */
+    const char *summary = curl_easy_strerror(rc);
+    if (errbuf[0] == '\0')
+      snprintf(f->msg, sizeof f->msg, "%s", summary);
+    else if (strstr(errbuf, summary))
+      snprintf(f->msg, sizeof f->msg, "%s", errbuf);
+    else
+      snprintf(f->msg, sizeof f->msg, "%s: %s", summary, errbuf);
+    /* what to do about it: err.hint, which the Lua layer puts after the
+     * attempt count (request.lua, spell_out) */
+    if (rc == CURLE_COULDNT_CONNECT)
+      f->hint = "Is the server running, and is base_url right?";
+    else if (rc == CURLE_COULDNT_RESOLVE_HOST)
+      f->hint = "Check the host name in base_url.";
+    else if (rc == CURLE_SSL_CACERT_BADFILE)
+      f->hint = "The ca_file given to scravio.new cannot be read as PEM certificates: check its path.";
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM)
+      f->hint = "TLS certificate verification failed: for a private CA give its certificate to scravio.new "
+                "as ca_file = \"/path/ca.pem\" (verification cannot be turned off).";
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
         rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_CIPHER)
       f->retryable = 0; /* trying again will not change the certificate or the URL */
@@ -408,6 +494,10 @@ static int push_failure(lua_State *L, const transport_failure *f, const char *me
   }
   lua_pushinteger(L, (lua_Integer)f->rc);
   lua_setfield(L, -2, "curl_code");
+  if (f->hint) {
+    lua_pushstring(L, f->hint);
+    lua_setfield(L, -2, "hint");
+  }
   return 2;
 }
 
@@ -421,7 +511,7 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
 /* The parts of a finished response classify needs. Header values are copied
  * into hv, so the header buffer may be reused before classification. */
 static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r,
-                          char hv[4][256], const char *method, const char *path) {
+                          char hv[RESPONSE_HEADERS][256], const char *method, const char *path) {
   memset(r, 0, sizeof *r);
   scv_client_secret(c, &r->secret, &r->secret_hint);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
@@ -431,19 +521,32 @@ static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, con
   r->request_id = find_header(hdr, "x-request-id", hv[1], 256);
   r->retry_after = find_header(hdr, "retry-after", hv[2], 256);
   r->location = find_header(hdr, "location", hv[3], 256);
+  r->rate_limit[0] = find_header(hdr, "x-ratelimit-limit", hv[4], 256);
+  r->rate_limit[1] = find_header(hdr, "x-ratelimit-remaining", hv[5], 256);
+  r->rate_limit[2] = find_header(hdr, "x-ratelimit-reset", hv[6], 256);
   r->method = method;
   r->path = path;
   r->max_depth = 256;
 }
 
-/* Push what classify made: value, status, request_id (returns 3) or nil, err (returns 2). */
-static int push_classified(lua_State *L, const scv_response *r) {
-  if (scv_classify(L, r)) {
-    lua_pushinteger(L, (lua_Integer)r->status);
-    if (r->request_id) lua_pushstring(L, r->request_id);
+/* Push what a successful answer says about itself, after its value: status,
+ * request id, and the X-RateLimit-Limit/-Remaining/-Reset values (nil when
+ * absent). Values copied from the server are masked like error fields: an
+ * echo of the credential never reaches Lua. Returns 5. */
+static int push_answer_meta(lua_State *L, const scv_response *r) {
+  lua_pushinteger(L, (lua_Integer)r->status);
+  const char *vals[4] = {r->request_id, r->rate_limit[0], r->rate_limit[1], r->rate_limit[2]};
+  for (int i = 0; i < 4; i++) {
+    if (vals[i]) scv_push_masked(L, vals[i], strlen(vals[i]), r->secret, r->secret_hint);
     else lua_pushnil(L);
-    return 3;
   }
+  return 5;
+}
+
+/* Push what classify made: value, status, request_id, rate limit x3
+ * (returns 6) or nil, err (returns 2). */
+static int push_classified(lua_State *L, const scv_response *r) {
+  if (scv_classify(L, r)) return 1 + push_answer_meta(L, r);
   lua_pushnil(L);
   lua_insert(L, -2);
   return 2;
@@ -480,7 +583,7 @@ fail:
 }
 
 /* client:send(method, url, path, body, timeout, fresh, lazy, headers)
- *   -> value, status, request_id | nil, err
+ *   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
  * `headers`: nil, or an array of extra "Name: value" lines for this call.
  * `fresh` asks for a new connection: libcurl silently resends a request once
  * when a reused connection dies before answering, which must never happen to
@@ -536,20 +639,16 @@ static int l_send(lua_State *L) {
   }
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][256];
   fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
-  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) {
-    lua_pushinteger(L, (lua_Integer)r.status);
-    if (r.request_id) lua_pushstring(L, r.request_id);
-    else lua_pushnil(L);
-    return 3;
-  }
+  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth))
+    return 1 + push_answer_meta(L, &r);
   return push_classified(L, &r);
 }
 
 static int storage_error(lua_State *L, scv_client *c, const char *method, const char *what) {
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][256];
   fill_response(c, c->easy, &c->body, &c->hdr, &r, hv, method, what);
   if (scv_classify(L, &r)) { /* a 2xx we did not expect here cannot happen; keep the stack sane */
     lua_pop(L, 1);
@@ -581,7 +680,9 @@ static int l_download(lua_State *L) {
   x.c = c;
   x.file = f;
   x.limit = 64 * 1024;
-  x.progress = progress && isatty(2);
+  scv_sigint_guard sig;
+  scv_sigint_begin(&sig);
+  file_transfer_setup(&x, progress, &sig);
   common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->storage_headers);
@@ -591,11 +692,13 @@ static int l_download(lua_State *L) {
   x.what = "download";
   stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);
+  int interrupted = scv_sigint_end(&sig) || x.interrupted;
   close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
-  if (x.progress) fputc('\n', stderr);
+  if (x.progress && x.drawn) fputc('\n', stderr); /* end the progress line, whatever happened */
   int close_failed = fclose(f) != 0;
+  if (interrupted) return push_interrupted(L, "GET", "(download)"); /* the caller removes the file */
   if (rc == CURLE_OK && close_failed) x.write_failed = errno ? errno : EIO, rc = CURLE_WRITE_ERROR;
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "GET", "(download)");
   long status = 0;
@@ -641,7 +744,9 @@ static int l_upload(lua_State *L) {
   memset(&x, 0, sizeof x);
   x.c = c;
   x.limit = 64 * 1024;
-  x.progress = progress && isatty(2);
+  scv_sigint_guard sig;
+  scv_sigint_begin(&sig);
+  file_transfer_setup(&x, progress, &sig);
   common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -652,6 +757,7 @@ static int l_upload(lua_State *L) {
   x.what = "upload";
   stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);
+  int interrupted = scv_sigint_end(&sig) || x.interrupted;
   close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
@@ -660,7 +766,8 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
   curl_slist_free_all(hdrs);
   fclose(f);
-  if (x.progress) fputc('\n', stderr);
+  if (x.progress && x.drawn) fputc('\n', stderr);
+  if (interrupted) return push_interrupted(L, "PUT", "(upload)");
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "PUT", "(upload)");
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -852,7 +959,8 @@ static int l_prefetch(lua_State *L) {
 }
 
 /* client:collect(url, path, timeout, next_url)
- *   -> value, status, request_id, next_started | nil, err | nil, nil
+ *   -> value, status, request_id, next_started, rate_limit, rate_remaining, rate_reset
+ *      | nil, err | nil, nil
  * nil, nil when no prefetch of exactly this url is in flight (the caller
  * sends the request itself). Otherwise waits for it (at most timeout seconds)
  * and answers exactly like send(). With next_url, and a 2xx answer, the
@@ -914,7 +1022,7 @@ static int l_collect(lua_State *L) {
     return push_failure(L, &f, "GET", path);
   }
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][256];
   fill_response(c, p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
   close_if_needed(p->easy, &p->x);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
@@ -927,8 +1035,10 @@ static int l_collect(lua_State *L) {
     if (started) prefetch_stop(p); /* failed: the caller refetches this page the normal way */
     return 2;
   }
+  /* next_started goes 4th (callers read it there), the rate-limit values after it */
   lua_pushboolean(L, started && p != NULL && p->active);
-  return 4;
+  lua_insert(L, -4);
+  return 7;
 }
 
 /* client:cancel_prefetch([url]) -> true if one was dropped

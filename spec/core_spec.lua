@@ -22,12 +22,26 @@ describe("JSON codec", function()
     if math.type then assert.equals("float", math.type(v.big)) end
   end)
 
-  it("maps null to scravio.null and keeps arrays arrays", function()
-    local v = core.json_decode('{"a":null,"list":[],"obj":{}}')
-    assert.equals(scravio.null, v.a)
+  it("reads a null member as nil, keeps null in arrays, and keeps arrays arrays", function()
+    local v = core.json_decode('{"a":null,"list":[],"obj":{},"arr":[1,null,3],"dup":1,"dup":null}')
+    assert.is_nil(v.a)
+    assert.is_nil(v.dup) -- the last duplicate wins, null included
+    assert.equals(scravio.null, v.arr[2])
+    assert.equals(3, #v.arr)
     assert.is_true(scravio.is_array(v.list))
     assert.is_false(scravio.is_array(v.obj))
-    assert.equals('{"a":null,"list":[],"obj":{}}', core.json_encode(v))
+    for k in pairs(v) do assert.are_not.equal("a", k) end
+    assert.equals('{"arr":[1,null,3],"list":[],"obj":{}}', core.json_encode(v))
+    assert.equals(scravio.null, core.json_decode("null"))
+  end)
+
+  it("sends scravio.null (and cjson's lightuserdata null) as null", function()
+    assert.equals("scravio.null", tostring(scravio.null))
+    assert.equals('{"a":null,"b":[null,1]}', core.json_encode({ a = scravio.null, b = { scravio.null, 1 } }))
+    assert.equals("[null]", core.json_encode({ core.json_decode("[null]")[1] }))
+    local cjson_ok, cjson = pcall(require, "cjson")
+    if cjson_ok then assert.equals('{"a":null}', core.json_encode({ a = cjson.null })) end
+    assert.is_nil(core.json_encode({ a = io.stdout }))
   end)
 
   it("encodes marked empty arrays as [] and sorts object keys", function()

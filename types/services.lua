@@ -150,7 +150,7 @@ function CampaignsService:each(query, call) end
 ---@field out? string where the leads file goes (default leads.csv, or leads.xlsx)
 ---@field emailOnly? boolean export only leads with an email
 ---@field onlyValidEmails? boolean export only validated emails
----@field fileFormat? "csv"|"xlsx"
+---@field fileFormat? "csv"|"xlsx" the export's file format (default "csv")
 ---@field progress? boolean progress lines on stderr (terminals only)
 ---@field timeout? number seconds for the two waits together (default: no bound)
 ---@field interval? number first pause between refreshes (default 2)

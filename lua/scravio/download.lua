@@ -22,6 +22,7 @@ local core = require("scravio.core")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local request = require("scravio.request")
+local runtime = require("scravio.runtime")
 
 local M = {}
 
@@ -48,6 +49,25 @@ local function io_error(msg, path)
   return errors.new("io", msg, { path = path, retryable = false })
 end
 
+-- Why a file operation failed, without the file name io.open/os.rename put
+-- in front: the user's destination is named instead, never the temporary
+-- ".part-..." file it does not know about.
+local function reason_of(msg)
+  msg = tostring(msg)
+  return msg:match("%.part%-%x+: (.*)$") or msg:match("^[^:]*/[^:]*: (.*)$") or msg
+end
+M.reason_of = reason_of
+
+-- An "io" failure of the transfer, said about the destination.
+local function about_destination(err, path)
+  if type(err) == "table" and err.kind == "io" then
+    err.message = string.format("cannot write %s: %s", path,
+      reason_of((tostring(err.message):gsub("^writing the downloaded file failed: ", ""))))
+    err.file = path
+  end
+  return err
+end
+
 local function check_opts(path, opts)
   if path ~= nil and (type(path) ~= "string" or path == "") then
     return nil, errors.invalid({ { param = "path", location = "argument",
@@ -65,7 +85,7 @@ local function writable(path)
   local f, ferr = io.open(probe, "wb")
   if not f then
     return nil, errors.invalid({ { param = "path", location = "argument",
-      msg = string.format("cannot write %s: %s", path, tostring(ferr)) } }, "download")
+      msg = string.format("cannot write %s: %s", path, reason_of(ferr)) } }, "download")
   end
   f:close()
   os.remove(probe)
@@ -77,7 +97,9 @@ M.writable = writable
 -- get_url() -> url | nil, err  (asked again before every attempt: presigned
 -- URLs are short-lived). opts: progress, timeout, max_retries.
 -- Reports on_event {type="download"|"downloaded"|"retry"|"error", file=, bytes=, attempt=}.
-function M.to_file(client, get_url, path, opts)
+local interrupted -- (below)
+
+local function fetch_to_file(client, get_url, path, opts, state)
   local transport = client._transport
   local max_retries = opts.max_retries or client._max_retries or 0
   local attempt = 0
@@ -92,23 +114,46 @@ function M.to_file(client, get_url, path, opts)
     if not ok then return nil, aerr end
 
     local tmp = M.temp_name(path)
+    state.tmp = tmp
     request.emit(client, { type = "download", path = "(download)", file = path, attempt = attempt })
     local bytes, err = transport:download(url, tmp, opts.progress == true, opts.timeout)
     if bytes ~= nil then
       local renamed, rerr = os.rename(tmp, path)
       if renamed then
+        state.tmp = nil
         request.emit(client, { type = "downloaded", path = "(download)", file = path, bytes = bytes,
           attempt = attempt })
         return path, as_integer(bytes)
       end
       os.remove(tmp)
-      return nil, io_error("could not move the downloaded file into place: " .. tostring(rerr), path)
+      return nil, io_error(string.format("cannot write %s: %s", path, reason_of(rerr)), path)
     end
     os.remove(tmp) -- never leave a truncated file behind
+    state.tmp = nil
+    if type(err) == "table" and err.interrupted then error(runtime.INTERRUPTED, 0) end
+    err = about_destination(err, path)
     -- A storage GET is safe to resend; Retry-After only up to max_retry_wait.
     local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)")
     if not again then return nil, gerr end
   end
+end
+
+-- What a Ctrl-C during a download answers.
+function interrupted(path)
+  return errors.interrupted(string.format("interrupted (Ctrl-C) while downloading to %s; the partial " ..
+    "file was removed (%s is as it was before)", tostring(path), tostring(path)),
+    { file = path, path = "(download)", method = "GET" })
+end
+
+-- A Ctrl-C during the download (the transfer, asking for the URL, a retry's
+-- wait) removes the partial file and answers kind = "cancelled".
+function M.to_file(client, get_url, path, opts)
+  local state = {}
+  local ok, a, b = pcall(fetch_to_file, client, get_url, path, opts, state)
+  if ok then return a, b end
+  if state.tmp then os.remove(state.tmp) end
+  if runtime.is_interrupt(a) then return nil, interrupted(path) end
+  error(a, 0)
 end
 
 --- e:download(path, opts) -> path, bytes. path defaults to the file name the
@@ -123,22 +168,24 @@ function M.export(e, path, opts)
   end
   -- The first answer also names the file when no path was given.
   local call = options.call_part(o, { "max_retries", "headers" })
-  local first, err = e:download_url(call)
-  if not first then return nil, err end
+  local asked, first, info = pcall(e.download_url, e, call)
+  if not asked then
+    if runtime.is_interrupt(first) then return nil, interrupted(path or "the export's file") end
+    error(first, 0)
+  end
+  if not first then return nil, info end
   if path == nil then
-    path = safe_basename(first.filename) or ("export-" .. tostring(e.id) .. ".csv")
+    path = safe_basename(info.filename) or ("export-" .. tostring(e.id) .. ".csv")
     local ok, werr = writable(path)
     if not ok then return nil, werr end
   end
   return M.to_file(client, function()
     if first then
-      local url = first.downloadUrl
+      local url = first
       first = nil
       return url
     end
-    local again, aerr = e:download_url(call)
-    if not again then return nil, aerr end
-    return again.downloadUrl
+    return e:download_url(call)
   end, path, o)
 end
 
@@ -152,11 +199,7 @@ function M.job(j, path, opts)
   local ok, werr = writable(path)
   if not ok then return nil, werr end
   local call = options.call_part(o, { "max_retries", "headers" })
-  return M.to_file(client, function()
-    local info, err = j:download_url(call)
-    if not info then return nil, err end
-    return info.downloadUrl
-  end, path, o)
+  return M.to_file(client, function() return j:download_url(call) end, path, o)
 end
 
 return M

@@ -66,7 +66,7 @@ function Export.refresh(e, call)
   return e
 end
 
---- e:download_url() -> {downloadUrl, filename}; 400 until the export is completed.
+--- e:download_url() -> url, {downloadUrl, filename}; 400 until the export is completed.
 Export.download_url = resource.download_url("/list-exports/{}/download", "exportId", "e:download_url")
 
 --- e:data() -> a plain deep copy of the API object

@@ -223,6 +223,11 @@ M.schemas.new = {
     end
   end, doc = 'true (default), "strict" or false' },
   transport = { type = "string|table", doc = '"curl", "ngx" or a transport object' },
+  log = { type = "boolean|string|function", check = function(v)
+    if type(v) == "string" and v ~= "debug" and v ~= "off" then
+      return string.format('log must be "debug", "off", a boolean or a function(line), got %q', v)
+    end
+  end, doc = '"debug": one line per request on stderr (default: SCRAVIO_LOG); a function(line) gets them' },
   -- OpenResty (cosocket transport) only
   pool_size = { type = "number", doc = "cosocket pool size (OpenResty)" },
   keepalive_timeout = { type = "number", doc = "cosocket keepalive, ms (OpenResty)" },
@@ -253,6 +258,8 @@ M.schemas.wait = {
   max_errors = { type = "number", check = not_negative("max_errors"), doc = "consecutive retryable failures tolerated (default 5)" },
   on_progress = { type = "function", doc = "function(obj), on every change of status or progress" },
   progress = { type = "boolean", doc = "a progress line on stderr (terminals only)" },
+  deadline = { type = "number", check = positive("deadline"),
+    doc = "seconds for the whole wait, the refresh in flight included" },
   max_retries = M.schemas.call.max_retries,
   headers = M.schemas.call.headers,
 }
@@ -320,12 +327,18 @@ local function refuse(what, param, msg, location)
   return nil, errors.invalid({ { param = param, msg = msg, location = location or "option" } }, what)
 end
 
---- check(schema, opts, what) -> opts (or {} for nil) | nil, err
+-- What check answers for absent options: one shared, read-only empty table
+-- (no allocation on the hot path: every get and refresh checks its call).
+local NONE = setmetatable({}, { __newindex = function() error("scravio.options: the empty options are read-only", 2) end })
+M.NONE = NONE
+
+--- check(schema, opts, what) -> opts (or options.NONE for nil) | nil, err
 -- schema: a name in M.schemas or a schema table; what: how messages name
--- the call ("launch", "campaigns:get" ...).
+-- the call ("launch", "campaigns:get" ...). The options are returned as
+-- given: callers read them, never write to them.
 function M.check(schema, opts, what)
   local s = type(schema) == "string" and M.schemas[schema] or schema
-  if opts == nil then return {} end
+  if opts == nil then return NONE end
   if type(opts) ~= "table" then
     return refuse(what, "opts", string.format("options must be a table such as {timeout = 10}, got %s", type(opts)))
   end

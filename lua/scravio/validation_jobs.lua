@@ -165,7 +165,7 @@ local Job = core.methods.ValidationJob
 --- j:refresh() -> j, updated in place
 Job.refresh = resource.refresher("/validation-jobs/{}", "jobId", "j:refresh")
 
---- j:download_url() -> {downloadUrl, expiresIn} (404 until completed)
+--- j:download_url() -> url, {downloadUrl, expiresIn} (404 until completed)
 Job.download_url = resource.download_url("/validation-jobs/{}/download", "jobId", "j:download_url")
 
 --- j:data() -> a plain deep copy of the API object

@@ -602,6 +602,13 @@ local STALE = { closed = true, ["connection reset by peer"] = true, ["broken pip
 
 -- ---- API calls -----------------------------------------------------------
 
+-- A response header's value with the client's credential masked (nil when absent).
+local function masked_header(handle, headers, name)
+  local v = headers[name]
+  if v == nil then return nil end
+  return core.mask(handle, v)
+end
+
 -- One exchange on one connection. Returns the classified result, or
 -- nil, err, stale (stale: a reused connection died before answering).
 function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
@@ -640,10 +647,14 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
   finish(self, sock, keep and mode ~= "close" and not fresh and not r:leftover())
   local value, verr = core.classify(status, headers, result(), method, path, self.handle, lazy)
   if value == nil then return nil, verr end
-  return value, status, headers["x-request-id"]
+  -- What the answer says about itself, masked like the C transport's.
+  local h = self.handle
+  return value, status, masked_header(h, headers, "x-request-id"), masked_header(h, headers, "x-ratelimit-limit"),
+    masked_header(h, headers, "x-ratelimit-remaining"), masked_header(h, headers, "x-ratelimit-reset")
 end
 
---- send(method, url, path, body, timeout, fresh, lazy, headers) -> value, status, request_id | nil, err
+--- send(method, url, path, body, timeout, fresh, lazy, headers)
+--   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
 -- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
 -- `timeout` bounds the whole call, however slowly the answer trickles in.
 -- headers: nil, or extra "Name: value" lines (per-call options, checked).
@@ -670,8 +681,9 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
     end
     head = head:sub(1, -3) .. table.concat(headers, "\r\n") .. "\r\n\r\n"
   end
-  local value, status, rid = self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
-  if value ~= nil then return value, status, rid end
+  local value, status, rid, rl_limit, rl_left, rl_reset =
+    self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
+  if value ~= nil then return value, status, rid, rl_limit, rl_left, rl_reset end
   local err, stale = status, rid
   if stale and not fresh then
     -- A kept-alive connection the server had already closed: like libcurl,
