@@ -397,6 +397,7 @@ function Export:data() end
 ---@field max_errors? integer consecutive retryable failures tolerated while polling (default 5)
 ---@field on_progress? fun(obj: scravio.Campaign|scravio.ValidationJob|scravio.Export) on every change of status or progress
 ---@field progress? boolean a progress line on stderr (terminals only)
+---@field deadline? number seconds for the whole wait, the refresh in flight included
 ---@field max_retries? integer retries of each refresh (default: the client's)
 ---@field headers? table<string, string|number> extra request headers
 
