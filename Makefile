@@ -24,7 +24,8 @@ LUA51_INC   := /usr/include/lua5.1
 # Debian packages everything needs (tests, demo, OpenResty specs, rock build).
 DEB_PKGS    := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
                luajit2 libluajit2-5.1-dev nginx-light libnginx-mod-http-lua \
-               lua-check luarocks openssl curl lua-socket lua5.1 liblua5.1-0-dev
+               lua-check luarocks openssl curl lua-socket lua5.1 liblua5.1-0-dev \
+               lua-argparse
 STAMP       := build/.deps-ok
 # NO_DEPS=1 builds the C core without `make deps` (only gcc, Lua headers and
 # libcurl's are needed), e.g. against OpenResty's LuaJIT headers.
@@ -101,7 +102,7 @@ bench: all
 	@sh bench/run.sh
 
 lint: | $(STAMP)
-	luacheck lua spec examples bench
+	luacheck lua spec examples bench bin
 
 rock:
 	luarocks --lua-version=5.4 make --deps-mode=none --tree build/rock scravio-$(VERSION)-1.rockspec
@@ -114,6 +115,7 @@ install: build/lua5.4/scravio/core.so
 	install -m 755 build/lua5.4/scravio/core.so $(DESTDIR)$(LUA_LIBDIR)/scravio/core.so
 	cd lua && for f in $$(find scravio -name '*.lua'); do \
 	  install -D -m 644 $$f $(DESTDIR)$(LUA_SHARE)/$$f; done
+	sed '1s|.*|#!/usr/bin/env lua5.4|' bin/scravio > scravio.bin && install -D -m 755 scravio.bin $(DESTDIR)$(PREFIX)/bin/scravio && rm -f scravio.bin
 
 clean:
 	rm -rf build/lua5.4 build/luajit build/lua5.1 build/asan build/rock build/fuzz

@@ -18,6 +18,7 @@ description = {
 }
 dependencies = {
   "lua >= 5.1",
+  "argparse >= 0.7", -- the `scravio` command's parser (Debian: lua-argparse)
 }
 -- Declared by its library: Debian keeps curl/curl.h under a multiarch include
 -- directory that the compiler searches anyway. LIBCURL_INCDIR/LIBCURL_LIBDIR
@@ -62,5 +63,18 @@ build = {
     ["scravio.download"] = "lua/scravio/download.lua",
     ["scravio.upload"] = "lua/scravio/upload.lua",
     ["scravio.progress"] = "lua/scravio/progress.lua",
+    ["scravio.cli"] = "lua/scravio/cli/init.lua",
+    ["scravio.cli.args"] = "lua/scravio/cli/args.lua",
+    ["scravio.cli.commands"] = "lua/scravio/cli/commands.lua",
+    ["scravio.cli.credentials"] = "lua/scravio/cli/credentials.lua",
+    ["scravio.cli.output"] = "lua/scravio/cli/output.lua",
+    ["scravio.cli.params"] = "lua/scravio/cli/params.lua",
+    ["scravio.cli.spend"] = "lua/scravio/cli/spend.lua",
+    ["scravio.cli.status"] = "lua/scravio/cli/status.lua",
+    ["scravio.cli.term"] = "lua/scravio/cli/term.lua",
+  },
+  -- The `scravio` command (luarocks wraps it to run under this rock's Lua).
+  install = {
+    bin = { scravio = "bin/scravio" },
   },
 }
