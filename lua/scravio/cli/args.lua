@@ -237,7 +237,8 @@ function M.parser()
   r:flag("--retry", "Safe to resend (idempotent): retried like a GET.")
 
   p:add_complete_command({ summary = "Print a shell completion script (bash, zsh or fish).",
-    epilog = example('source <(scravio completion bash)') })
+    epilog = example("scravio completion bash > ~/.local/share/bash-completion/completions/scravio",
+      "source <(scravio completion bash)") })
   return p
 end
 

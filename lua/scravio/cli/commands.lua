@@ -6,6 +6,7 @@
 local scravio = require("scravio")
 local output = require("scravio.cli.output")
 local params = require("scravio.cli.params")
+local term = require("scravio.cli.term")
 
 local M = {}
 
@@ -46,7 +47,7 @@ local function listing(ctx, service, kind, query)
   for _, item in ipairs(page.items) do w:row(item) end
   w:finish()
   local p = page.pagination or {}
-  if type(p.totalPages) == "number" and p.totalPages > 1 then
+  if type(p.totalPages) == "number" and p.totalPages > 1 and term.isatty(2) then
     ctx:notice("page %s of %s (%s in all); --page N for another, --all for every page",
       output.text(p.currentPage), output.text(p.totalPages), output.text(p.totalCount))
   end
