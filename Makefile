@@ -25,7 +25,7 @@ LUA51_INC   := /usr/include/lua5.1
 DEB_PKGS    := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
                luajit2 libluajit2-5.1-dev nginx-light libnginx-mod-http-lua \
                lua-check luarocks openssl curl lua-socket lua5.1 liblua5.1-0-dev \
-               lua-argparse
+               unzip iso-codes lua-argparse
 STAMP       := build/.deps-ok
 # NO_DEPS=1 builds the C core without `make deps` (only gcc, Lua headers and
 # libcurl's are needed), e.g. against OpenResty's LuaJIT headers.

@@ -11,8 +11,13 @@
  * the server does not count more pages; an empty page before the last one
  * the server counts is skipped (the list changed under us: stopping there
  * would drop the pages after it silently), up to MAX_EMPTY in a row. It
- * refuses a server that answers the same page twice (which would loop).
+ * refuses a server that would make an iteration endless, whether or not it
+ * numbers its pages: one that answers a page number it already sent, one
+ * whose page has the same items as the page before (a server that ignores
+ * ?page= and sends no page numbers), and one that has sent more items than
+ * its own totalCount says there are.
  */
+#include <stdint.h>
 #include <string.h>
 #include "scravio.h"
 
@@ -22,10 +27,64 @@ typedef struct {
   lua_Integer pages; /* total pages, -1 if unknown */
   lua_Integer total; /* total items, -1 if unknown */
   lua_Integer fed;   /* pages fed so far */
+  lua_Integer per_page; /* page size the server said, -1 if unknown */
+  lua_Integer items_fed; /* items in every page fed so far */
+  lua_Integer last_n;    /* items in the last non-empty page fed */
+  uint64_t last_hash;    /* fingerprint of that page's items */
   int empties;       /* empty pages in a row, skipped because more were counted */
 } scv_pager;
 
 #define MAX_EMPTY 10
+#define HASH_DEPTH 32
+
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+/* A structural fingerprint of a decoded value: equal content, equal hash,
+ * whatever order a table's keys are visited in (the per-entry hashes are
+ * summed). Used to see a page that repeats the one before; nothing is kept
+ * of the page itself. */
+static uint64_t fingerprint(lua_State *L, int idx, int depth) {
+  idx = scv_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: return 1;
+  case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? 2 : 3;
+  case LUA_TNUMBER: {
+    lua_Number n = lua_tonumber(L, idx);
+    uint64_t bits;
+    if (n == 0) n = 0; /* -0 and 0 are the same value */
+    memcpy(&bits, &n, sizeof bits);
+    return mix(bits ^ 4);
+  }
+  case LUA_TSTRING: {
+    size_t len;
+    const unsigned char *str = (const unsigned char *)lua_tolstring(L, idx, &len);
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ str[i]) * 1099511628211ULL;
+    return mix(h ^ (uint64_t)len ^ 5);
+  }
+  case LUA_TTABLE: {
+    if (depth > HASH_DEPTH) return 6;
+    uint64_t sum = 7;
+    luaL_checkstack(L, 3, "pager fingerprint");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      uint64_t k = fingerprint(L, -2, depth + 1);
+      uint64_t v = fingerprint(L, -1, depth + 1);
+      sum += mix(k * 31 + v);
+      lua_pop(L, 1);
+    }
+    return mix(sum);
+  }
+  default: return 8; /* userdata (the JSON null), functions: by type only */
+  }
+}
 
 static lua_Integer field_int(lua_State *L, int t, const char *name, lua_Integer dflt) {
   lua_getfield(L, t, name);
@@ -49,6 +108,10 @@ static int l_pager_new(lua_State *L) {
   p->pages = -1;
   p->total = -1;
   p->fed = 0;
+  p->per_page = -1;
+  p->items_fed = 0;
+  p->last_n = 0;
+  p->last_hash = 0;
   p->empties = 0;
   luaL_getmetatable(L, SCV_PAGER_MT);
   lua_setmetatable(L, -2);
@@ -112,19 +175,32 @@ static int l_pager_feed(lua_State *L) {
 
   lua_Integer asked = p->next;
   lua_Integer n = (lua_Integer)scv_rawlen(L, items);
-  lua_Integer current = asked, pages = -1, total = -1;
+  lua_Integer current = asked, pages = -1, total = -1, per_page = -1;
   if (meta) {
     current = field_int(L, meta, "currentPage", field_int(L, meta, "page", asked));
     pages = field_int(L, meta, "totalPages", field_int(L, meta, "pages", -1));
     total = field_int(L, meta, "totalCount", field_int(L, meta, "total", -1));
+    per_page = field_int(L, meta, "perPage", field_int(L, meta, "limit", -1));
   }
   int progressed = p->fed == 0 || current > p->page;
   if (!progressed && n > 0)
     return shape_error(L, "the server answered a page it had already sent (pagination would loop)");
+  if (n > 0) {
+    uint64_t h = fingerprint(L, items, 0);
+    if (p->last_n == n && p->last_hash == h)
+      return shape_error(L, "the server answered a page with the same items as the page before (it may "
+                            "ignore ?page=): pagination would loop");
+    if (total >= 0 && p->items_fed + n > total)
+      return shape_error(L, "the server sent more items than its own totalCount (pagination would loop)");
+    p->last_n = n;
+    p->last_hash = h;
+    p->items_fed += n;
+  }
   p->fed++;
   p->page = current;
   p->pages = pages;
   p->total = total;
+  p->per_page = per_page;
   if (n > 0) {
     p->empties = 0;
     p->next = (pages >= 0 && current >= pages) ? 0 : current + 1;
@@ -139,13 +215,14 @@ static int l_pager_feed(lua_State *L) {
   return 1;
 }
 
-/* pager:info() -> page, pages, total (nil where the server did not say) */
+/* pager:info() -> page, pages, total, per_page (nil where the server did not say) */
 static int l_pager_info(lua_State *L) {
   scv_pager *p = luaL_checkudata(L, 1, SCV_PAGER_MT);
   if (p->fed) lua_pushinteger(L, p->page); else lua_pushnil(L);
   if (p->pages >= 0) lua_pushinteger(L, p->pages); else lua_pushnil(L);
   if (p->total >= 0) lua_pushinteger(L, p->total); else lua_pushnil(L);
-  return 3;
+  if (p->per_page >= 0) lua_pushinteger(L, p->per_page); else lua_pushnil(L);
+  return 4;
 }
 
 void scv_pager_open(lua_State *L) {

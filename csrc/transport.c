@@ -312,8 +312,39 @@ static int push_classified(lua_State *L, const scv_response *r) {
   return 2;
 }
 
-/* client:send(method, url, path, body, timeout, fresh, lazy)
+/* Copy a header list and append the caller's extra "Name: value" lines
+ * (the per-call `headers` option, an array at index idx; already checked in
+ * Lua, CR/LF refused again here). -> the new list (caller frees), or NULL
+ * with *bad set when a line is refused or memory ran out. */
+static struct curl_slist *with_extra_headers(lua_State *L, int idx, const struct curl_slist *base, int *bad) {
+  struct curl_slist *out = NULL;
+  *bad = 0;
+  for (const struct curl_slist *s = base; s; s = s->next) {
+    struct curl_slist *n = curl_slist_append(out, s->data);
+    if (n == NULL) goto fail;
+    out = n;
+  }
+  lua_Integer count = (lua_Integer)scv_rawlen(L, idx);
+  for (lua_Integer i = 1; i <= count; i++) {
+    lua_rawgeti(L, idx, i);
+    size_t len;
+    const char *line = lua_tolstring(L, -1, &len);
+    int ok = line != NULL && len > 0 && scv_header_value_ok(line, len) && strchr(line, ':') != NULL;
+    struct curl_slist *n = ok ? curl_slist_append(out, line) : NULL;
+    lua_pop(L, 1);
+    if (n == NULL) goto fail;
+    out = n;
+  }
+  return out;
+fail:
+  curl_slist_free_all(out);
+  *bad = 1;
+  return NULL;
+}
+
+/* client:send(method, url, path, body, timeout, fresh, lazy, headers)
  *   -> value, status, request_id | nil, err
+ * `headers`: nil, or an array of extra "Name: value" lines for this call.
  * `fresh` asks for a new connection: libcurl silently resends a request once
  * when a reused connection dies before answering, which must never happen to
  * a POST that spends credits. With `lazy`, a 2xx JSON object comes back as a
@@ -331,13 +362,19 @@ static int l_send(lua_State *L) {
   double timeout = (double)luaL_optnumber(L, 6, 0);
   int fresh = lua_toboolean(L, 7);
   int lazy = lua_toboolean(L, 8);
+  struct curl_slist *extra = NULL;
+  if (lua_type(L, 9) == LUA_TTABLE && scv_rawlen(L, 9) > 0) {
+    int bad;
+    extra = with_extra_headers(L, 9, body ? c->api_json_headers : c->api_headers, &bad);
+    if (bad) return luaL_error(L, "scravio: a request header is empty, has no ':' or contains CR/LF");
+  }
   xfer x;
   memset(&x, 0, sizeof x);
   x.c = c;
   x.limit = c->max_response_bytes;
   common_setup(c, &x, url, timeout, API_BUFFER);
   CURL *e = c->easy;
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, body ? c->api_json_headers : c->api_headers);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, extra ? extra : body ? c->api_json_headers : c->api_headers);
   if (strcmp(method, "GET") == 0) {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   } else if (strcmp(method, "HEAD") == 0) {
@@ -354,6 +391,11 @@ static int l_send(lua_State *L) {
   if (x.limit < (size_t)0x7fffffffffffLL) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
   CURLcode rc = curl_easy_perform(e);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL); /* the Lua string may go away */
+  if (extra) {
+    /* the handle must not keep pointing at the list freed here */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, body ? c->api_json_headers : c->api_headers);
+    curl_slist_free_all(extra);
+  }
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
   char hv[4][256];

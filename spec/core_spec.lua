@@ -259,6 +259,46 @@ describe("pager", function()
     assert.equals("decode", err.kind)
   end)
 
+  it("refuses a page with the same items as the page before, numbered or not", function()
+    -- a server that ignores ?page= and sends no page numbers
+    local p = core.pager(1)
+    local page = { items = { { _id = "a", tags = { "x" } }, { _id = "b" } } }
+    assert.equals(2, #p:feed(page))
+    assert.equals(2, p:next())
+    local items, err = p:feed({ items = { { _id = "a", tags = { "x" } }, { _id = "b" } } }) -- a fresh decode
+    assert.is_nil(items)
+    assert.equals("decode", err.kind)
+    assert.truthy(err.message:find("same items", 1, true), err.message)
+    -- null page numbers (the JSON null is a userdata): the same
+    local null = core.null
+    p = core.pager(1)
+    local nulls = { currentPage = null, totalPages = null, totalCount = null }
+    p:feed({ items = { { _id = "a" } }, pagination = nulls })
+    assert.is_nil((p:feed({ items = { { _id = "a" } }, pagination = nulls })))
+    -- numbered pages with the same content are refused too
+    p = core.pager(1)
+    p:feed({ items = { 1, 2 }, pagination = { currentPage = 1, totalPages = 9 } })
+    assert.is_nil((p:feed({ items = { 1, 2 }, pagination = { currentPage = 2, totalPages = 9 } })))
+    -- different items are pages, whatever the order of their keys
+    p = core.pager(1)
+    p:feed({ items = { { a = 1, b = 2 } } })
+    assert.equals(1, #p:feed({ items = { { a = 1, b = 3 } } }))
+    assert.equals(1, #p:feed({ items = { { a = 1, b = 2 } } }))
+  end)
+
+  it("refuses a server that sends more items than its own totalCount", function()
+    local p = core.pager(1)
+    p:feed({ items = { "a", "b" }, pagination = { totalCount = 3 } })
+    local items, err = p:feed({ items = { "c", "d" }, pagination = { totalCount = 3 } })
+    assert.is_nil(items)
+    assert.equals("decode", err.kind)
+    assert.truthy(err.message:find("totalCount", 1, true), err.message)
+    -- the count may grow while we walk (new items): the latest count is the bound
+    p = core.pager(1)
+    p:feed({ items = { "a", "b" }, pagination = { totalCount = 3 } })
+    assert.equals(2, #p:feed({ items = { "c", "d" }, pagination = { totalCount = 5 } }))
+  end)
+
   it("stops on an empty page and rejects an unknown envelope", function()
     local p = core.pager(1)
     p:feed({ items = {}, pagination = {} })

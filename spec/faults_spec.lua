@@ -201,26 +201,45 @@ describe("fault injection", function()
       assert.equals(5, c.id)
     end)
 
-    for name, body in pairs({
-      ["items that are not an array"] = '{"items":"nope","pagination":{}}',
-      ["no items at all"] = '{"pagination":{"totalPages":2}}',
-      ["absurd page numbers"] = '{"items":[{"_id":"a"}],"pagination":{"totalPages":1e300,"currentPage":-1e300,"totalCount":1e300}}',
-      ["fractional page numbers"] = '{"items":[{"_id":"a"}],"pagination":{"totalPages":2.5,"currentPage":0.5}}',
+    -- Each answer, on every page: what list() returns, and how many items
+    -- each() hands out before it raises a decode error (the fake sends the
+    -- same body whatever ?page= says, so an iteration could never end).
+    for name, case in pairs({
+      ["items that are not an array"] = { '{"items":"nope","pagination":{}}', page = false, items = 0 },
+      ["no items at all"] = { '{"pagination":{"totalPages":2}}', page = false, items = 0 },
+      ["absurd page numbers"] = {
+        '{"items":[{"_id":"a"}],"pagination":{"totalPages":1e300,"currentPage":-1e300,"totalCount":1e300}}',
+        page = true, items = 1 },
+      ["fractional page numbers"] = {
+        '{"items":[{"_id":"a"}],"pagination":{"totalPages":2.5,"currentPage":0.5}}', page = true, items = 1 },
+      ["no page numbers (?page= ignored)"] = { '{"items":[{"_id":"a"},{"_id":"b"}]}', page = true, items = 2 },
+      ["null page numbers (?page= ignored)"] = {
+        '{"items":[{"_id":"a"}],"pagination":{"currentPage":null,"totalPages":null,"totalCount":null}}',
+        page = true, items = 1 },
     }) do
-      it("a list page with " .. name .. " is a page or an error object, never a crash", function()
-        answer("/api/campaigns", body)
+      it("a list page with " .. name .. " gives a page or a decode error; each() ends with one", function()
+        answer("/api/campaigns", case[1])
         local ok, page, err = pcall(client.campaigns.list, client.campaigns, {})
         assert.is_true(ok, "raised: " .. tostring(page))
-        assert.is_true(page ~= nil or H.scravio.is_error(err))
-        -- iterating raises the error object, or ends
+        if case.page then
+          assert.is_nil(err)
+          assert.equals(case.items, #page.items)
+          assert.equals("a", page.items[1].id)
+        else
+          assert.is_nil(page)
+          assert.equals("decode", err.kind)
+        end
+        local n = 0
         local ok2, e2 = pcall(function()
-          local n = 0
           for _ in client.campaigns:each({}) do
             n = n + 1
             if n > 50 then break end
           end
         end)
-        assert.is_true(ok2 or H.scravio.is_error(e2), tostring(e2))
+        assert.is_false(ok2, "the iteration ended without an error after " .. n .. " items")
+        assert.is_true(H.scravio.is_error(e2), tostring(e2))
+        assert.equals("decode", e2.kind)
+        assert.equals(case.items, n)
       end)
     end
 
@@ -384,6 +403,15 @@ describe("fault injection", function()
       -- The caller's own retry then creates exactly one.
       assert(client.campaigns:create(CAMPAIGN))
       assert.equals(1, (campaign_count()))
+    end)
+
+    it("after a 500 although the server did create it: the 500 as it is, never resent, one campaign", function()
+      fault({ method = "POST", path = P, kind = "status", status = 500, process_first = true })
+      local err = definite(500)
+      assert.is_nil(err.campaign)
+      -- the campaign exists (the server's doing); the SDK did not make a second one
+      local n = campaign_count()
+      assert.equals(1, n)
     end)
 
     it("after a 500 while an identical campaign exists: the 500, never the other campaign", function()

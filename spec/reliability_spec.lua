@@ -44,12 +44,29 @@ describe("retry policy (retry.lua)", function()
     end
   end)
 
-  it("never retries what the error marks as not retryable (400/401/403/404/409, INSUFFICIENT_CREDITS)", function()
+  it("never retries 400/401/403/404/409 or INSUFFICIENT_CREDITS (errors as the core classifies them)", function()
+    local core = require("scravio.core")
+    local function classified(status, code)
+      local body = string.format('{"success":false,"code":"%s","message":"no"}', code)
+      local v, err = core.classify(status, { ["content-type"] = "application/json" }, body, "POST", "/campaigns")
+      assert.is_nil(v)
+      return err
+    end
     for _, status in ipairs({ 400, 401, 403, 404, 409 }) do
-      local d, why = retry.decide({ kind = "api", status = status, retryable = false }, ctx)
-      assert.is_nil(d)
+      local d, why = retry.decide(classified(status, "SOME_ERROR"), ctx)
+      assert.is_nil(d, status)
       assert.equals("not retryable", why)
     end
+    -- The reference answers 400; the code alone decides, whatever the status:
+    -- spending more money is never automatic.
+    for _, status in ipairs({ 400, 402, 503 }) do
+      local err = classified(status, "INSUFFICIENT_CREDITS")
+      assert.equals("INSUFFICIENT_CREDITS", err.code)
+      local d, why = retry.decide(err, ctx)
+      assert.is_nil(d, status)
+      assert.equals("not retryable", why)
+    end
+    assert.is_number((retry.decide(classified(503, "SERVICE_UNAVAILABLE"), ctx))) -- the status alone is retried
   end)
 
   it("stops after max_retries", function()

@@ -7,6 +7,32 @@ local validate = require("scravio.validate")
 local rep = string.rep
 
 ---------------------------------------------------------------------------
+-- independent lists (never the module's own tables: that would be circular)
+---------------------------------------------------------------------------
+
+-- The transaction types as the API reference lists them (GET
+-- /credit-transactions, query `type`), in its order.
+local REFERENCE_TRANSACTION_TYPES = {
+  "CAMPAIGN_RESERVATION", "CAMPAIGN_SETTLEMENT", "CAMPAIGN_OVERAGE",
+  "EMAIL_VALIDATION_DEDUCTION", "EMAIL_VALIDATION_REFUND", "SUBSCRIPTION_INITIAL",
+  "SUBSCRIPTION_RENEWAL", "SUBSCRIPTION_UPGRADE", "SUBSCRIPTION_DOWNGRADE",
+  "PAYMENT_PADDLE", "PAYMENT_CRYPTOMUS", "PAYMENT_STRIPE_TOPUP",
+  "PAYMENT_PADDLE_TOPUP", "ADMIN_CREDIT_ADJUSTMENT",
+}
+
+-- The assigned ISO 3166-1 alpha-2 codes, as a set, from Debian's iso-codes
+-- package (one of make deps' packages: its absence is a failure).
+local ISO_3166_JSON = "/usr/share/iso-codes/json/iso_3166-1.json"
+local function iso3166()
+  local f = assert(io.open(ISO_3166_JSON), ISO_3166_JSON .. " is missing: run make deps (package iso-codes)")
+  local text = f:read("*a")
+  f:close()
+  local set = {}
+  for code in text:gmatch('"alpha_2"%s*:%s*"(%u%u)"') do set[code] = true end
+  return set
+end
+
+---------------------------------------------------------------------------
 -- helpers
 ---------------------------------------------------------------------------
 
@@ -142,16 +168,9 @@ describe("scravio.validate", function()
     end)
 
     it("lists the 14 credit transaction types", function()
-      local expected = {
-        "CAMPAIGN_RESERVATION", "CAMPAIGN_SETTLEMENT", "CAMPAIGN_OVERAGE",
-        "EMAIL_VALIDATION_DEDUCTION", "EMAIL_VALIDATION_REFUND", "SUBSCRIPTION_INITIAL",
-        "SUBSCRIPTION_RENEWAL", "SUBSCRIPTION_UPGRADE", "SUBSCRIPTION_DOWNGRADE",
-        "PAYMENT_PADDLE", "PAYMENT_CRYPTOMUS", "PAYMENT_STRIPE_TOPUP",
-        "PAYMENT_PADDLE_TOPUP", "ADMIN_CREDIT_ADJUSTMENT",
-      }
       local got = {}
       for i, t in ipairs(validate.TRANSACTION_TYPES) do got[i] = t end
-      assert.same(expected, got)
+      assert.same(REFERENCE_TRANSACTION_TYPES, got)
       assert.equal(14, #validate.TRANSACTION_TYPES)
     end)
 
@@ -169,15 +188,8 @@ describe("scravio.validate", function()
       end
     end)
 
-    it("matches the system's tzdata iso3166.tab when present", function()
-      local f = io.open("/usr/share/zoneinfo/iso3166.tab")
-      if not f then return pending("no /usr/share/zoneinfo/iso3166.tab") end
-      local sys = {}
-      for line in f:lines() do
-        local code = line:match("^(%u%u)\t")
-        if code then sys[code] = true end
-      end
-      f:close()
+    it("matches Debian's iso-codes ISO 3166-1 data", function()
+      local sys = iso3166()
       local mine = {}
       for code in pairs(validate.COUNTRIES) do mine[code] = true end
       assert.same(sys, mine)
@@ -196,12 +208,25 @@ describe("scravio.validate", function()
       assert.is_nil(validate.COUNTRIES.XK)
     end)
 
-    it("refuses changes to existing entries where the runtime allows full proxies", function()
-      local probe = #setmetatable({}, { __len = function() return 1 end }) == 1
-      if not probe then return pending("Lua 5.1/LuaJIT: exports are guarded copies") end
-      assert.has_error(function() validate.CAMPAIGN_TYPES[1] = "X" end)
-      assert.has_error(function() validate.COUNTRIES.US = nil end)
-      assert.equal("INSTAGRAM_HASHTAG", validate.CAMPAIGN_TYPES[1])
+    it("refuses changes to existing entries, or (guarded copies) ignores them", function()
+      local proxies = #setmetatable({}, { __len = function() return 1 end }) == 1
+      if proxies then
+        assert.has_error(function() validate.CAMPAIGN_TYPES[1] = "X" end)
+        assert.has_error(function() validate.COUNTRIES.US = nil end)
+        assert.equal("INSTAGRAM_HASHTAG", validate.CAMPAIGN_TYPES[1])
+      else
+        -- Lua 5.1/LuaJIT: the exports are copies; changing one changes no check.
+        local t1 = validate.CAMPAIGN_TYPES[1]
+        finally(function()
+          rawset(validate.CAMPAIGN_TYPES, 1, t1)
+          rawset(validate.COUNTRIES, "US", true)
+        end)
+        validate.CAMPAIGN_TYPES[1] = "X"
+        validate.COUNTRIES.US = nil
+        passes(validate.campaign(campaign("INSTAGRAM_HASHTAG", { hashtag = "coffee" })))
+        passes(validate.campaign(with_inputs { countries = { "US" } }))
+        only("type", validate.campaign(campaign("X", { hashtag = "coffee" })))
+      end
     end)
 
     it("cannot be weakened by changing an export", function()
@@ -473,10 +498,13 @@ describe("scravio.validate", function()
           countries = { "US", "GB", "DE", "FR", "ES", "IT", "BR", "IN", "JP", "AU" } }))
         passes(validate.campaign(with_inputs { countries = {} })) -- same as omitted: global
       end)
-      it("accepts every assigned code", function()
-        for code in pairs(validate.COUNTRIES) do
+      it("accepts every assigned code (ISO 3166-1, from the iso-codes data)", function()
+        local n = 0
+        for code in pairs(iso3166()) do
+          n = n + 1
           passes(validate.campaign(with_inputs { countries = { code } }))
         end
+        assert.equal(249, n)
       end)
       it("rejects an 11th country", function()
         local p = only("inputs.countries", validate.campaign(with_inputs {
@@ -604,6 +632,18 @@ describe("scravio.validate", function()
       only("enableDeepEmailSearch", validate.preview(campaign(nil, nil, { enableDeepEmailSearch = 1 })))
     end)
 
+    it("lists every endpoint's documented fields in one read-only table", function()
+      local listed = {}
+      for i, name in ipairs(validate.FIELDS["POST /list-exports"]) do listed[i] = name end
+      assert.same({ "campaignId", "emailOnly", "onlyValidEmails", "fileFormat" }, listed)
+      assert.has_error(function() validate.FIELDS["POST /list-exports"] = {} end)
+      assert.is_true(validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedColumn = "x" }))
+      local ok, problems = validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedcolumn = "x" })
+      assert.is_nil(ok)
+      assert.equal("selectedcolumn", problems[1].param)
+      assert.has_error(function() validate.fields("GET /nowhere", {}) end)
+    end)
+
     it("lets unknown top-level and input fields through, untouched", function()
       local p = campaign("INSTAGRAM_HASHTAG", {
         hashtag = "fitness",
@@ -619,6 +659,22 @@ describe("scravio.validate", function()
       passes(validate.campaign(p))
       passes(validate.preview(p))
       assert.same(before, p)
+    end)
+
+    it("refuses a likely typo of a documented field, naming the field meant", function()
+      local p = only("maxCreditcap", validate.campaign(campaign(nil, nil, { maxCreditcap = 5 })))
+      assert.equal("body", p.location)
+      assert.truthy(p.msg:find("(did you mean maxCreditCap?)", 1, true), p.msg)
+      assert.truthy(p.msg:find("client:request", 1, true), p.msg)
+      only("targetemails", validate.preview(campaign(nil, nil, { targetemails = 5 })))
+      -- inputs too; two documented fields equally close are both offered
+      p = only("inputs.hashtagz", validate.campaign(campaign("INSTAGRAM_HASHTAG",
+        { hashtag = "fitness", hashtagz = "gym" })))
+      assert.truthy(p.msg:find("(did you mean hashtag or hashtags?)", 1, true), p.msg)
+      local _, problems = validate.campaign(campaign("INSTAGRAM_HASHTAG", { hashtagz = "gym" }))
+      assert.equal("inputs.hashtagz", problems[1].param) -- the typo first: it explains the rest
+      assert.truthy(problems[1].msg:find("(did you mean hashtag or hashtags?)", 1, true), problems[1].msg)
+      assert.equal("inputs.hashtag", problems[2].param)
     end)
 
     it("does not modify params when reporting problems", function()
@@ -753,8 +809,26 @@ describe("scravio.validate", function()
       assert.equal("query", p.location)
     end)
 
+    it("refuses likely typos of the endpoint's documented fields", function()
+      local p = only("hasEmails", q("leads", { hasEmails = true }))
+      assert.equal("query", p.location)
+      assert.truthy(p.msg:find("did you mean hasEmail?", 1, true), p.msg)
+      p = only("perpage", q("campaigns", { perpage = 5 }))
+      assert.truthy(p.msg:find("did you mean perPage?", 1, true), p.msg)
+      p = only("Q", q("campaigns", { Q = "fit" }))           -- a short name: its case only
+      assert.truthy(p.msg:find("did you mean q?", 1, true), p.msg)
+      only("sortby", q("exports", { sortby = "status" }))
+      only("campaignid", q("credit_transactions", { campaignid = "x" }))
+      only("limt", q("validation_jobs", { limt = 5 }))
+      -- fields of other endpoints are not typos here; short names are not guessed at
+      passes(q("validation_jobs", { perPage = 5 }))
+      passes(q("campaigns", { too = "x", qq = "y", hasEmail = true }))
+      -- also next to the field it was probably meant for
+      only("hasEmails", q("leads", { hasEmail = true, hasEmails = true }))
+    end)
+
     it("lets unknown keys through", function()
-      passes(q("campaigns", { futureParam = "x", [1] = "y", perPageX = -1 }))
+      passes(q("campaigns", { futureParam = "x", [1] = "y", perPageMax = -1 }))
       passes(q("validation_jobs", { perPage = 0 })) -- validation jobs page with `limit`
       passes(q("leads", { status = "nope" }))
     end)
@@ -911,7 +985,7 @@ describe("scravio.validate", function()
     end)
 
     it("credit_transactions: type is one of the 14, a string or an array", function()
-      for _, t in ipairs(validate.TRANSACTION_TYPES) do passes(q("credit_transactions", { type = t })) end
+      for _, t in ipairs(REFERENCE_TRANSACTION_TYPES) do passes(q("credit_transactions", { type = t })) end
       passes(q("credit_transactions", { type = { "CAMPAIGN_RESERVATION", "CAMPAIGN_SETTLEMENT" } }))
       passes(q("credit_transactions", { type = "PAYMENT_PADDLE,PAYMENT_STRIPE_TOPUP" }))
       local problems = problems_of(q("credit_transactions",

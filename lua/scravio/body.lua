@@ -41,8 +41,9 @@ end
 M.CREATE_ONLY = { title = true }
 
 --- The body of POST /campaigns/reserve-preview: the same params less the
--- create-only fields. Everything else goes as given (a misspelt
--- `maxCreditcap` reaches the server, which names it, rather than vanish).
+-- create-only fields. Everything else goes as given (an unknown field
+-- reaches the server rather than vanish; a likely typo of a documented one,
+-- such as `maxCreditcap`, was already refused by scravio.validate).
 function M.preview(params)
   local b = M.campaign(params)
   for k in pairs(M.CREATE_ONLY) do b[k] = nil end

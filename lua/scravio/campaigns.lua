@@ -2,6 +2,7 @@
 local core = require("scravio.core")
 local body = require("scravio.body")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local pagination = require("scravio.pagination")
 local reconcile = require("scravio.reconcile")
 local request = require("scravio.request")
@@ -29,11 +30,13 @@ local check_query = pagination.check_query
 -- Sends the params less the create-only fields (body.CREATE_ONLY: title),
 -- so the same params serve preview and create; everything else, inputs
 -- included, goes as given.
-function Service:preview(params)
+function Service:preview(params, call)
   local ok, problems = validate.preview(params)
   if not ok then return nil, errors.invalid(problems, "campaign preview") end
+  local copts, cerr = options.call(call, "campaigns:preview")
+  if not copts then return nil, cerr end
   local res, err = request.call(self.client, "POST", "/campaigns/reserve-preview",
-    { body = body.preview(params), safe = true }) -- a preview reserves nothing: safe to resend
+    request.with({ body = body.preview(params), safe = true }, copts)) -- a preview reserves nothing: safe to resend
   if res == nil then return nil, err end
   return request.unwrap(res)
 end
@@ -79,11 +82,13 @@ M.find_created = find_created
 
 --- POST /campaigns -> Campaign. Reserves credits: never resent once it may
 -- have reached the server; an unknown outcome is reconciled first.
-function Service:create(params)
+function Service:create(params, call)
   local ok, problems = validate.campaign(params)
   if not ok then return nil, errors.invalid(problems, "campaign") end
+  local copts, cerr = options.call(call, "campaigns:create")
+  if not copts then return nil, cerr end
   local client = self.client
-  local res, err = request.call(client, "POST", "/campaigns", {
+  local res, err = request.call(client, "POST", "/campaigns", request.with({
     body = body.campaign(params), safe = false,
     reconcile = function(started_wall)
       local found, note = find_created(client, params, started_wall)
@@ -91,7 +96,7 @@ function Service:create(params)
       return nil, note
     end,
     unknown_hint = "list campaigns created since the call (GET /campaigns?sortBy=createdAt&order=desc)",
-  })
+  }, copts))
   if res == nil then return nil, err end
   local data = res.campaign or request.unwrap(res)
   if type(data) == "table" and type(data.campaign) == "table" then data = data.campaign end
@@ -102,10 +107,12 @@ function Service:create(params)
 end
 
 --- GET /campaigns/{id} -> Campaign
-function Service:get(id)
+function Service:get(id, call)
   local ok, err = check_id(id)
   if not ok then return nil, err end
-  return resource.get(self.client, "Campaign", "/campaigns/{}", id)
+  local copts, cerr = options.call(call, "campaigns:get")
+  if not copts then return nil, cerr end
+  return resource.get(self.client, "Campaign", "/campaigns/{}", id, copts)
 end
 
 --- GET /campaigns -> {items={Campaign...}, pagination={...}}   (list)
@@ -116,17 +123,19 @@ pagination.define(Service, "campaigns", "Campaign", "/campaigns")
 local Campaign = core.methods.Campaign
 
 --- c:refresh() -> c, updated in place
-Campaign.refresh = resource.refresher("/campaigns/{}", "_id")
+Campaign.refresh = resource.refresher("/campaigns/{}", "_id", "c:refresh")
 
 --- c:data() -> a plain deep copy of the API object
 Campaign.data = resource.data
 M.deep_copy = resource.deep_copy
 
 --- c:stop() -> stop result (POST /campaigns/{id}/stop; idempotent, 5/min)
-function Campaign.stop(c)
+function Campaign.stop(c, call)
+  local copts, cerr = options.call(call, "c:stop")
+  if not copts then return nil, cerr end
   local data, client = core.unwrap(c)
   local res, err = request.call(client, "POST", "/campaigns/{}/stop",
-    { safe = true, pace = { "stop", data._id } }, data._id)
+    request.with({ safe = true, pace = { "stop", data._id } }, copts), data._id)
   if res == nil then return nil, err end
   local result = request.unwrap(res)
   -- The answer carries the campaign's updated status: the object says so too,
@@ -135,26 +144,32 @@ function Campaign.stop(c)
   return result
 end
 
---- c:leads_page(query) -> {items={lead...}, pagination={...}}
-function Campaign.leads_page(c, query)
+--- c:leads_page(query, call) -> {items={lead...}, pagination={...}}
+function Campaign.leads_page(c, query, call)
   local ok, err = check_query("leads", query)
   if not ok then return nil, err end
+  local copts, cerr = options.call(call, "c:leads_page")
+  if not copts then return nil, cerr end
   local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
-  return pagination.page(client, "leads", nil, "/campaigns/{}/leads", query, id)
+  return pagination.page(client, "leads", nil, "/campaigns/{}/leads", query, copts, id)
 end
 
---- c:leads(query) -> iterator of lead tables over all pages
-function Campaign.leads(c, query)
+--- c:leads(query, call) -> iterator of lead tables over all pages
+function Campaign.leads(c, query, call)
   local ok, err = check_query("leads", query)
   if not ok then errors.raise(err) end
+  local copts, cerr = options.call(call, "c:leads")
+  if not copts then errors.raise(cerr) end
   local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
-  return pagination.each(client, "leads", nil, "/campaigns/{}/leads", query, id)
+  return pagination.each(client, "leads", nil, "/campaigns/{}/leads", query, copts, id)
 end
 
---- c:validation_preview() -> {emailsToValidate, creditCost, currentBalance, ...}
-function Campaign.validation_preview(c)
+--- c:validation_preview(call) -> {emailsToValidate, creditCost, currentBalance, ...}
+function Campaign.validation_preview(c, call)
+  local copts, cerr = options.call(call, "c:validation_preview")
+  if not copts then return nil, cerr end
   local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
-  local res, err = request.call(client, "GET", "/campaigns/{}/validate/preview", nil, id)
+  local res, err = request.call(client, "GET", "/campaigns/{}/validate/preview", request.with(nil, copts), id)
   if res == nil then return nil, err end
   return request.unwrap(res)
 end
@@ -176,20 +191,24 @@ end
 
 --- c:validate() -> {campaignId, jobId, emailsToValidate, creditCost, status}
 -- Reserves credits: not resent blindly (3/min per campaign, 409 if running).
-function Campaign.validate(c)
+function Campaign.validate(c, call)
+  local copts, cerr = options.call(call, "c:validate")
+  if not copts then return nil, cerr end
   local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
-  local res, err = request.call(client, "POST", "/campaigns/{}/validate", {
+  local res, err = request.call(client, "POST", "/campaigns/{}/validate", request.with({
     safe = false, pace = { "validate", id },
     reconcile = function(started_wall) return find_validation(client, id, started_wall) end,
     unknown_hint = "look at the campaign's postValidation (GET /campaigns/{id})",
-  }, id)
+  }, copts), id)
   if res == nil then return nil, err end
   if type(id) == "string" then reconcile.remember(client, "validation:" .. id) end
   return request.unwrap(res)
 end
 
---- c:export{emailOnly=, onlyValidEmails=, fileFormat=} -> Export
-function Campaign.export(c, opts)
+--- c:export({emailOnly=, onlyValidEmails=, fileFormat=}, call) -> Export
+-- The first table is the API's body (POST /list-exports, less campaignId);
+-- the per-call options come next.
+function Campaign.export(c, opts, call)
   if opts ~= nil and type(opts) ~= "table" then
     return nil, errors.invalid({ { param = "opts", location = "argument",
       msg = "c:export expects a table such as {fileFormat = \"csv\"}, got " .. type(opts) } }, "export")
@@ -198,7 +217,7 @@ function Campaign.export(c, opts)
   local params = {}
   for k, v in pairs(opts or {}) do params[k] = v end
   params.campaignId = id
-  return client.exports:create(params)
+  return client.exports:create(params, call)
 end
 
 return M

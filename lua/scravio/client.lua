@@ -2,6 +2,7 @@
 -- Credentials live in the C handle (`self._core`), never in this table.
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local request = require("scravio.request")
 local transports = require("scravio.transport")
 -- The pure-Lua workflows (launch, run, wait, download, submit_file) attach
@@ -18,44 +19,7 @@ local DEFAULT_BASE_URL = "https://api.scravio.com/api"
 -- token is used and api_key is ignored (the key is not even handed to C).
 -- pace: true (default: short waits only, the server decides the rest),
 -- "strict" (refuse locally rather than risk a 429) or false (off).
-local OPTION_TYPES = {
-  api_key = "string", access_token = "string", workspace_id = "string", base_url = "string",
-  timeout = "number", connect_timeout = "number", max_retries = "number", ca_file = "string",
-  proxy = "string", on_event = "function", allow_http = "boolean", max_response_bytes = "number",
-  max_retry_wait = "number", max_pace_wait = "number", deadline = "number",
-  -- OpenResty (cosocket transport) only
-  pool_size = "number", keepalive_timeout = "number", ssl_verify = "boolean",
-}
-
--- Options checked elsewhere (pace below, transport in scravio.transport;
--- verify/insecure only to refuse them with a useful message).
-local OTHER_OPTIONS = { pace = true, transport = true, verify = true, insecure = true }
-
---- Did you mean ...? The known option closest to an unknown one (by edit
--- distance), when it is close enough to be a typo.
-local function nearest_option(name)
-  local function distance(a, b)
-    local prev = {}
-    for j = 0, #b do prev[j] = j end
-    for i = 1, #a do
-      local cur = { [0] = i }
-      for j = 1, #b do
-        local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-        cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-      end
-      prev = cur
-    end
-    return prev[#b]
-  end
-  local best, best_d
-  for _, set in ipairs({ OPTION_TYPES, OTHER_OPTIONS }) do
-    for k in pairs(set) do
-      local d = distance(name, k)
-      if not best_d or d < best_d or (d == best_d and k < best) then best, best_d = k, d end
-    end
-  end
-  if best_d and best_d <= math.max(2, math.floor(#name / 3)) then return best end
-end
+-- Every option, its type and its rule: scravio.options.schemas.new.
 
 local function bad_option(param, msg)
   return nil, errors.invalid({ { param = param, msg = msg, location = "option" } }, "scravio.new")
@@ -82,24 +46,8 @@ end
 function Client.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then return bad_option("opts", "scravio.new expects a table of options") end
-  for k, v in pairs(opts) do
-    local want = OPTION_TYPES[k]
-    if want and type(v) ~= want then
-      return bad_option(k, string.format("%s must be a %s, got %s", k, want, type(v)))
-    end
-    if not want and not OTHER_OPTIONS[k] then
-      -- A misspelt option would otherwise be ignored without a word (max_retry = 0 ...).
-      local near = type(k) == "string" and nearest_option(k)
-      return bad_option(tostring(k), string.format("unknown option %s%s", tostring(k),
-        near and string.format(" (did you mean %s?)", near) or ""))
-    end
-  end
-  for _, k in ipairs({ "timeout", "connect_timeout", "max_response_bytes", "deadline" }) do
-    if opts[k] ~= nil and not (opts[k] > 0) then return bad_option(k, k .. " must be greater than 0") end
-  end
-  if opts.max_retries ~= nil and (opts.max_retries < 0 or opts.max_retries ~= math.floor(opts.max_retries)) then
-    return bad_option("max_retries", "max_retries must be a whole number >= 0")
-  end
+  local checked, oerr = options.check("new", opts, "scravio.new")
+  if not checked then return nil, oerr end
   -- Verification is never off, whichever transport: refuse rather than ignore.
   for _, k in ipairs({ "ssl_verify", "verify", "insecure" }) do
     local v = opts[k]
@@ -110,10 +58,6 @@ function Client.new(opts)
   end
   local pace = opts.pace
   if pace == nil then pace = true end
-  if pace ~= true and pace ~= false and pace ~= "strict" then
-    return bad_option("pace", string.format('pace must be true, false or "strict", got %s',
-      type(pace) == "string" and string.format("%q", pace) or type(pace)))
-  end
   local api_key = opts.api_key
   if opts.access_token ~= nil then
     api_key = nil -- the Bearer token wins; C refuses to be given both
@@ -167,9 +111,11 @@ function Client:__tostring()
   return tostring(self._core)
 end
 
---- GET /auth/me -> account table
-function Client:me()
-  local body, err = request.call(self, "GET", "/auth/me")
+--- GET /auth/me -> account table. call: per-call options (options.schemas.call).
+function Client:me(call)
+  local copts, cerr = options.call(call, "client:me")
+  if not copts then return nil, cerr end
+  local body, err = request.call(self, "GET", "/auth/me", request.with(nil, copts))
   if body == nil then return nil, err end
   return request.unwrap(body)
 end
@@ -217,7 +163,10 @@ end
 -- client:request("GET", "/campaigns?page=2&perPage=5") is the same as
 -- {query = {page = "2", perPage = "5"}}: the query string is parsed (values
 -- percent-decoded) and merged under opts.query, whose entries win.
--- opts.retry = true marks a non-GET as safe to resend (idempotent).
+-- opts.retry = true marks a non-GET as safe to resend (idempotent); the
+-- per-call options (timeout, deadline, max_retries, headers) apply too.
+-- Every key of opts is checked (options.schemas.request); query and body
+-- are sent as given, unknown fields included.
 function Client:request(method, path, opts)
   -- Errors are values, misuse included: nothing is sent.
   if type(method) ~= "string" or not method:match("^%a+$") or #method > 16 then
@@ -229,7 +178,9 @@ function Client:request(method, path, opts)
       .. (type(path) == "string" and '""' or type(path)))
   end
   if opts ~= nil and type(opts) ~= "table" then return bad_argument("opts", "opts must be a table") end
-  opts = opts or {}
+  local checked, oerr = options.check("request", opts, "client:request")
+  if not checked then return nil, oerr end
+  opts = checked
   method = method:upper()
   local safe = method == "GET" or method == "HEAD" or opts.retry == true
   local query = opts.query
@@ -248,7 +199,7 @@ function Client:request(method, path, opts)
   local template = path:gsub("{}", "%%7B%%7D")
   local body, err = request.call(self, method, template, {
     query = query, body = opts.body, safe = safe, timeout = opts.timeout,
-    max_retries = opts.max_retries, deadline = opts.deadline,
+    max_retries = opts.max_retries, deadline = opts.deadline, headers = opts.headers,
   })
   if body == nil then return nil, err end
   return body -- (not request.call's status as a second value: callers read `body, err`)
@@ -263,5 +214,9 @@ end
 function Client:close()
   self._core:close()
 end
+
+-- client.me() (a dot) answers with what to write instead (scravio.receivers).
+require("scravio.receivers").guard(Client, "client",
+  function(x) return type(x) == "table" and getmetatable(x) == Client end, { new = true })
 
 return Client

@@ -1,6 +1,7 @@
 --- Streaming downloads of finished exports and validation results:
 --
---   e:download(path, {progress=, timeout=, max_retries=}) --> path, bytes | nil, err
+--   e:download(path, {progress=, timeout=, max_retries=, headers=, overwrite=, mode=})
+--                                                         --> path, bytes | nil, err
 --   j:download(path, {...})                               --> path, bytes | nil, err
 --
 -- The file is never half-written under its final name: the body streams (in
@@ -19,6 +20,7 @@
 -- error is returned as is. Call e:wait() first (campaigns:run() does).
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local request = require("scravio.request")
 
 local M = {}
@@ -51,10 +53,9 @@ local function check_opts(path, opts)
     return nil, errors.invalid({ { param = "path", location = "argument",
       msg = "path must be a non-empty string (the file to write)" } }, "download")
   end
-  if opts ~= nil and type(opts) ~= "table" then
-    return nil, errors.invalid({ { param = "opts", location = "argument", msg = "opts must be a table" } }, "download")
-  end
-  return opts or {}
+  -- Every option checked (options.schemas.download): a misspelt overwrite
+  -- or timeout must not be dropped without a word.
+  return options.check("download", opts, "download")
 end
 
 --- Can we create a file next to `path`? Checked before the first request, so
@@ -121,7 +122,8 @@ function M.export(e, path, opts)
     if not ok then return nil, werr end
   end
   -- The first answer also names the file when no path was given.
-  local first, err = e:download_url()
+  local call = options.call_part(o, { "max_retries", "headers" })
+  local first, err = e:download_url(call)
   if not first then return nil, err end
   if path == nil then
     path = safe_basename(first.filename) or ("export-" .. tostring(e.id) .. ".csv")
@@ -134,7 +136,7 @@ function M.export(e, path, opts)
       first = nil
       return url
     end
-    local again, aerr = e:download_url()
+    local again, aerr = e:download_url(call)
     if not again then return nil, aerr end
     return again.downloadUrl
   end, path, o)
@@ -149,8 +151,9 @@ function M.job(j, path, opts)
   if path == nil then path = "validation-" .. tostring(j.id) .. ".csv" end
   local ok, werr = writable(path)
   if not ok then return nil, werr end
+  local call = options.call_part(o, { "max_retries", "headers" })
   return M.to_file(client, function()
-    local info, err = j:download_url()
+    local info, err = j:download_url(call)
     if not info then return nil, err end
     return info.downloadUrl
   end, path, o)

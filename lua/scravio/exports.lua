@@ -1,6 +1,7 @@
 --- client.exports and the Export object's methods.
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local pagination = require("scravio.pagination")
 local request = require("scravio.request")
 local resource = require("scravio.resource")
@@ -18,11 +19,13 @@ end
 --- POST /list-exports -> Export. The API makes this idempotent (an export
 -- already pending for the same campaign and options is returned), so it is
 -- safe to resend; 5 per hour.
-function Service:create(params)
+function Service:create(params, call)
   local ok, problems = validate.export(params)
   if not ok then return nil, errors.invalid(problems, "export") end
+  local copts, cerr = options.call(call, "exports:create")
+  if not copts then return nil, cerr end
   local res, err = request.call(self.client, "POST", "/list-exports",
-    { body = params, safe = true, pace = { "export" } })
+    request.with({ body = params, safe = true, pace = { "export" } }, copts))
   if res == nil then return nil, err end
   local data = request.unwrap(res)
   if data.campaignId == nil then data.campaignId = params.campaignId end
@@ -38,11 +41,13 @@ local Export = core.methods.Export
 
 --- e:refresh() -> e, updated in place. The API has no GET /list-exports/{id}:
 -- the export is found in its campaign's export list.
-function Export.refresh(e)
+function Export.refresh(e, call)
+  local copts, cerr = options.call(call, "e:refresh")
+  if not copts then return nil, cerr end
   local data, client = e, core.owner(e) -- (data: the Export itself; its fields read lazily)
   local query = { campaignId = data.campaignId, sortBy = "createdAt", order = "desc" }
   local ok, found = pcall(function()
-    for x in pagination.each(client, "exports", nil, "/list-exports", query) do
+    for x in pagination.each(client, "exports", nil, "/list-exports", query, copts) do
       if x.exportId == data.exportId then return x end
     end
   end)
@@ -62,7 +67,7 @@ function Export.refresh(e)
 end
 
 --- e:download_url() -> {downloadUrl, filename}; 400 until the export is completed.
-Export.download_url = resource.download_url("/list-exports/{}/download", "exportId")
+Export.download_url = resource.download_url("/list-exports/{}/download", "exportId", "e:download_url")
 
 --- e:data() -> a plain deep copy of the API object
 Export.data = resource.data

@@ -2,6 +2,7 @@
 -- four envelopes and when to stop; this drives the requests.
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local request = require("scravio.request")
 local validate = require("scravio.validate")
 
@@ -56,8 +57,9 @@ end
 
 --- One page, normalised: {items=, pagination={totalCount,totalPages,currentPage,perPage}}
 -- plus the endpoint's own key (jobs, exports, transactions) naming the same array.
-function M.page(client, kind, wrap, template, query, ...)
-  local body, err = request.call(client, "GET", template, { query = query }, ...)
+-- call: the caller's per-call options (checked), or nil.
+function M.page(client, kind, wrap, template, query, call, ...)
+  local body, err = request.call(client, "GET", template, request.with({ query = query }, call), ...)
   if body == nil then return nil, err end
   local pager = core.pager(query and query.page or 1)
   local items, perr = pager:feed(body)
@@ -65,17 +67,17 @@ function M.page(client, kind, wrap, template, query, ...)
     perr.method, perr.path = "GET", shown_path(template, ...)
     return nil, perr
   end
-  local page, pages, total = pager:info()
-  local data = request.unwrap(body)
-  local p = type(data.pagination) == "table" and data.pagination or {}
+  -- The counters as the C pager read them from whichever envelope this is
+  -- (the one place that knows the envelopes).
+  local page, pages, total, per_page = pager:info()
   local spec = M.KINDS[kind]
   local result = {
     items = wrap_items(items, wrap, client),
     pagination = {
-      totalCount = p.totalCount or total,
-      totalPages = p.totalPages or pages,
-      currentPage = p.currentPage or page,
-      perPage = p.perPage or (query and query[spec.size]) or spec.default_size,
+      totalCount = total,
+      totalPages = pages,
+      currentPage = page,
+      perPage = per_page or (query and query[spec.size]) or spec.default_size,
     },
   }
   if spec.key ~= "items" then result[spec.key] = result.items end
@@ -103,7 +105,10 @@ local CLOSES = _VERSION == "Lua 5.4" and rawget(_G, "jit") == nil
 -- Leaving the loop early (break, an error) drops the prefetch on Lua 5.4;
 -- otherwise it stays in flight, harmless, until the client's next prefetch or
 -- close: the client's other calls use its main handle.
-function M.each(client, kind, wrap, template, query, ...)
+-- call: the caller's per-call options (checked), or nil: they apply to every
+-- page's request. Extra headers turn the prefetch off (the prefetching
+-- handle sends the client's own headers only).
+function M.each(client, kind, wrap, template, query, call, ...)
   local spec = M.KINDS[kind]
   local q = copy(query)
   if q[spec.size] == nil then q[spec.size] = M.ITER_PAGE_SIZE end
@@ -112,7 +117,8 @@ function M.each(client, kind, wrap, template, query, ...)
   local unpack = table.unpack or unpack -- luacheck: ignore 143
   local transport = client._transport
   local ahead = type(transport) == "table" and transport.prefetch ~= nil and transport.collect ~= nil
-    and transport.cancel ~= nil
+    and transport.cancel ~= nil and not (call and call.headers and next(call.headers))
+  local per_attempt = call and call.timeout or client._timeout or 60
   local pending = nil -- {page, url, path, t0}: this iteration's prefetch in flight
   local pages = nil   -- the page count the last page fed said
 
@@ -137,7 +143,7 @@ function M.each(client, kind, wrap, template, query, ...)
 
   local function start(page)
     local url, path = url_of(page)
-    if url and transport:prefetch(url, path, client._timeout or 60) then
+    if url and transport:prefetch(url, path, per_attempt) then
       pending = { page = page, url = url, path = path, t0 = request.clock(client).now() }
     end
   end
@@ -154,12 +160,13 @@ function M.each(client, kind, wrap, template, query, ...)
     end
     local next_url, next_path
     if pages and page < pages then next_url, next_path = url_of(page + 1) end
-    local value, status, request_id, started = transport:collect(p.url, p.path, client._timeout or 60, next_url)
+    local value, status, request_id, started = transport:collect(p.url, p.path, per_attempt, next_url)
     if started then pending = { page = page + 1, url = next_url, path = next_path, t0 = request.clock(client).now() } end
     if value == nil and status == nil then return nil end -- none in flight for this page
     q.page = page
-    local body, err = request.call(client, "GET", template, { query = q,
-      answer = { value = value, status = status, request_id = request_id, t0 = p.t0 } }, unpack(args, 1, args.n))
+    local body, err = request.call(client, "GET", template, request.with({ query = q,
+      answer = { value = value, status = status, request_id = request_id, t0 = p.t0 } }, call),
+      unpack(args, 1, args.n))
     if body == nil then fail(err) end
     return body
   end
@@ -176,7 +183,7 @@ function M.each(client, kind, wrap, template, query, ...)
       if body == nil then
         q.page = page
         local err
-        body, err = request.call(client, "GET", template, { query = q }, unpack(args, 1, args.n))
+        body, err = request.call(client, "GET", template, request.with({ query = q }, call), unpack(args, 1, args.n))
         if body == nil then fail(err) end
       end
       local items, perr = pager:feed(body)
@@ -212,17 +219,22 @@ end
 --- Give a service its list(query) and each(query) for one list endpoint:
 -- list returns one normalised page (or nil, err), each iterates every page
 -- (raising the error object, as iterators must).
+-- Both take the per-call options after the query: list(query, call).
 function M.define(Service, kind, wrap, template)
-  function Service:list(query)
+  function Service:list(query, call)
     local ok, err = M.check_query(kind, query)
     if not ok then return nil, err end
-    return M.page(self.client, kind, wrap, template, query)
+    local copts, cerr = options.call(call, kind .. ":list")
+    if not copts then return nil, cerr end
+    return M.page(self.client, kind, wrap, template, query, copts)
   end
 
-  function Service:each(query)
+  function Service:each(query, call)
     local ok, err = M.check_query(kind, query)
     if not ok then errors.raise(err) end
-    return M.each(self.client, kind, wrap, template, query)
+    local copts, cerr = options.call(call, kind .. ":each")
+    if not copts then errors.raise(cerr) end
+    return M.each(self.client, kind, wrap, template, query, copts)
   end
 end
 

@@ -77,10 +77,37 @@ local function finish(client, err, method, path, attempts, reason)
   return nil, err
 end
 
+--- The request options of one call with the caller's per-call options
+-- (timeout, deadline, max_retries, headers: already checked, see
+-- scravio.options) laid over them: a new table; base is never modified, so
+-- a shared constant (resource.LAZY) stays as it is. -> opts
+function M.with(base, call)
+  if call == nil or next(call) == nil then return base end
+  local o = {}
+  if base then for k, v in pairs(base) do o[k] = v end end
+  for _, k in ipairs({ "timeout", "deadline", "max_retries", "headers" }) do
+    if call[k] ~= nil then o[k] = call[k] end
+  end
+  return o
+end
+
+--- Extra headers as the transports take them: an array of "Name: value"
+-- lines, sorted (the same call always sends the same bytes); nil for none.
+local function header_lines(headers)
+  if headers == nil or next(headers) == nil then return nil end
+  local lines = {}
+  for k, v in pairs(headers) do lines[#lines + 1] = k .. ": " .. tostring(v) end
+  table.sort(lines)
+  return lines
+end
+M.header_lines = header_lines
+
 --- request.call(client, method, template, opts, ...) -> body, status, request_id | nil, err
 -- template: an API path with "{}" for each id in `...` (encoded as one segment).
 -- opts: query, body, safe (resending is harmless; default: GET/HEAD only),
 --       timeout (per attempt), deadline (whole call), max_retries,
+--       headers (extra request headers {name = value}, checked by
+--         scravio.options: never credentials or framing headers),
 --       pace = {name, scope}, fresh (new connection),
 --       lazy (a 2xx object may come back as a LazyDoc, for core.wrap/replace),
 --       answer = {value, status, request_id, t0}: the first attempt's outcome,
@@ -106,6 +133,8 @@ function M.call(client, method, template, opts, ...)
   if type(per_attempt) ~= "number" or not (per_attempt > 0) then
     return bad_option("timeout", "timeout must be a number of seconds greater than 0")
   end
+
+  local extra = header_lines(opts.headers)
 
   local safe = opts.safe
   if safe == nil then safe = method == "GET" or method == "HEAD" end
@@ -155,7 +184,7 @@ function M.call(client, method, template, opts, ...)
     if pre then
       value, status, request_id = pre.value, pre.status, pre.request_id
     else
-      value, status, request_id = transport:send(method, url, path, body, timeout, fresh, opts.lazy)
+      value, status, request_id = transport:send(method, url, path, body, timeout, fresh, opts.lazy, extra)
     end
     if pace then stamp = pacing.settle(client, pace[1], pace[2], stamp) end
     if value ~= nil and not (type(value) == "table" and getmetatable(value) ~= core.array_mt)

@@ -2,6 +2,7 @@
 -- its userdata, refresh it in place from the same endpoint, copy it out, and
 -- ask for its download URL.
 local core = require("scravio.core")
+local options = require("scravio.options")
 local request = require("scravio.request")
 
 local M = {}
@@ -14,8 +15,9 @@ local M = {}
 local LAZY = { lazy = true }
 
 --- GET template/{id} -> kind userdata | nil, err
-function M.get(client, kind, template, id)
-  local res, err = request.call(client, "GET", template, LAZY, id)
+-- call: the caller's per-call options, already checked.
+function M.get(client, kind, template, id, call)
+  local res, err = request.call(client, "GET", template, request.with(LAZY, call), id)
   if res == nil then return nil, err end
   if type(res) == "table" then res = request.unwrap(res) end
   return core.wrap(kind, res, client)
@@ -23,10 +25,14 @@ end
 
 --- A refresh method: GET template/{obj[id_field]} and replace the object's
 -- data in place, so every holder of the object sees the update. -> obj | nil, err
-function M.refresher(template, id_field)
-  return function(obj)
+-- what: how errors name the method ("c:refresh"); obj:refresh(call) takes
+-- the per-call options.
+function M.refresher(template, id_field, what)
+  return function(obj, call)
+    local copts, cerr = options.call(call, what)
+    if not copts then return nil, cerr end
     local client = core.owner(obj)
-    local res, err = request.call(client, "GET", template, LAZY, obj[id_field])
+    local res, err = request.call(client, "GET", template, request.with(LAZY, copts), obj[id_field])
     if res == nil then return nil, err end
     if type(res) == "table" then res = request.unwrap(res) end
     core.replace(obj, res)
@@ -49,9 +55,12 @@ end
 
 --- A download_url method: GET template/{obj[id_field]} -> the `data` object
 -- ({downloadUrl, ...}), or nil, err (a 400/404 until the object is ready).
-function M.download_url(template, id_field)
-  return function(obj)
-    local res, err = request.call(core.owner(obj), "GET", template, nil, obj[id_field])
+-- obj:download_url(call) takes the per-call options.
+function M.download_url(template, id_field, what)
+  return function(obj, call)
+    local copts, cerr = options.call(call, what)
+    if not copts then return nil, cerr end
+    local res, err = request.call(core.owner(obj), "GET", template, request.with(nil, copts), obj[id_field])
     if res == nil then return nil, err end
     return request.unwrap(res)
   end

@@ -31,9 +31,13 @@
 --   progress        upload progress bar on stderr (drawn by C, TTY only)
 --   timeout         seconds without progress before the upload is abandoned
 --   idempotency_key reuse a key (to resume after an unknown outcome)
---   max_retries     retries of the PUT on retryable failures (default: the client's)
+--   max_retries     retries on retryable failures, of the PUT and of the three
+--                   API calls (default: the client's)
+--   headers         extra headers for the three API calls (never sent to storage)
+-- Unknown options and wrong types are refused (options.schemas.submit_file).
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local request = require("scravio.request")
 
 local M = {}
@@ -184,14 +188,10 @@ function M.submit_file(service, path, opts)
   if type(path) ~= "string" or path == "" then
     return invalid("path", "path must be the name of a CSV or TXT file")
   end
-  if opts ~= nil and type(opts) ~= "table" then return invalid("opts", "opts must be a table") end
-  opts = opts or {}
-  if opts.column ~= nil and type(opts.column) ~= "function" and (type(opts.column) ~= "string" or opts.column == "") then
-    return invalid("column", "column must be a non-empty string, or a function(review) returning one")
-  end
-  if opts.content_type ~= nil and (type(opts.content_type) ~= "string" or opts.content_type == "") then
-    return invalid("content_type", "content_type must be a MIME type such as \"text/csv\"")
-  end
+  local o, oerr = options.check("submit_file", opts, "submit_file")
+  if not o then return nil, oerr end
+  opts = o
+  local call = options.call_part(opts, { "max_retries", "headers" })
   local base = M.basename(path)
   local content_type = opts.content_type or M.content_type(base)
   if type(content_type) ~= "string" then
@@ -207,9 +207,9 @@ function M.submit_file(service, path, opts)
   local client = service.client
   local key = opts.idempotency_key or core.uuid()
 
-  local ticket, err = service:request_upload{
+  local ticket, err = service:request_upload({
     filename = filename, contentType = content_type, sizeBytes = size, idempotencyKey = key,
-  }
+  }, call)
   if not ticket then return nil, err end
   if type(ticket.uploadUrl) ~= "string" or type(ticket.uploadId) ~= "string" or type(ticket.key) ~= "string" then
     return nil, errors.new("decode", "the upload ticket lacks uploadUrl, uploadId or key", { retryable = false })
@@ -222,9 +222,9 @@ function M.submit_file(service, path, opts)
   local _, perr = put(client, ticket.uploadUrl, path, content_type, opts)
   if perr then return nil, perr end
 
-  local review, rerr = service:process_upload{
+  local review, rerr = service:process_upload({
     uploadId = ticket.uploadId, key = ticket.key, filename = filename, idempotencyKey = key,
-  }
+  }, call)
   if not review then return nil, rerr end
 
   local wanted = opts.column
@@ -248,9 +248,9 @@ function M.submit_file(service, path, opts)
     return nil, errors.new("decode", "the parse review has no parseId", { retryable = false })
   end
 
-  local job, jerr = service:confirm_upload{
+  local job, jerr = service:confirm_upload({
     parseId = review.parseId, selectedColumn = column, idempotencyKey = key,
-  }
+  }, call)
   if not job then return nil, jerr end
   return job
 end

@@ -10,7 +10,10 @@
 -- 0-based index: the second hashtag is "inputs.hashtags[1]".
 -- All problems are collected, not only the first one. Nothing is modified:
 -- unknown fields pass through untouched (the API grows), and only documented
--- rules are enforced.
+-- rules are enforced, with one exception: a key that is a likely typo of a
+-- documented field of that endpoint (the same letters in another case, or a
+-- small edit distance: see FIELDS and validate.fields) is refused with the
+-- documented name as hint, because the server would ignore it silently.
 --
 -- Lengths are counted in characters (UTF-8 code points), not bytes.
 
@@ -22,6 +25,8 @@ local byte, sub, find, format, upper, lower, gsub, gmatch =
       string.byte, string.sub, string.find, string.format, string.upper,
       string.lower, string.gsub, string.gmatch
 local concat = table.concat
+
+local options = require("scravio.options") -- (pure Lua too: the did-you-mean)
 
 local validate = {}
 
@@ -125,6 +130,37 @@ local LIMITS = {
   ID_MAX = 200,
 }
 
+-- The documented fields of every endpoint's request body and query, from
+-- the API reference v1.0.0 (shared/api/scravio-api-v1.0.0.txt), in one
+-- table. A key that is not among them passes through (the API grows)
+-- unless it is a likely typo of one of them (validate.fields).
+-- "campaign inputs" is the `inputs` object of POST /campaigns and
+-- reserve-preview. reserve-preview also lists title: the SDK sends the same
+-- params to both and leaves title out of the preview (body.CREATE_ONLY).
+local FIELDS = {
+  ["POST /campaigns"] = words "title type inputs targetEmails maxCreditCap enableDeepEmailSearch enableEmailValidation",
+  ["POST /campaigns/reserve-preview"] = words [[title type inputs targetEmails maxCreditCap
+    enableEmailValidation enableDeepEmailSearch]],
+  ["campaign inputs"] = words "hashtag hashtags targetUser mediaUrl keyword keywords countries goal goalOther",
+  ["POST /validation-jobs/text"] = words "emails",
+  ["POST /validation-jobs/file"] = words "filename contentType sizeBytes idempotencyKey",
+  ["POST /validation-jobs/file/process"] = words "uploadId key filename idempotencyKey",
+  ["POST /validation-jobs/file/confirm"] = words "parseId selectedColumn idempotencyKey",
+  ["POST /list-exports"] = words "campaignId emailOnly onlyValidEmails fileFormat",
+  ["GET /campaigns"] = words "page perPage status type q sortBy order from to",
+  ["GET /campaigns/{id}/leads"] = words [[page perPage hasEmail validationStatus platform sourceType
+    emailSource sortBy order]],
+  ["GET /validation-jobs"] = words "page limit status from to sortBy order",
+  ["GET /list-exports"] = words "page perPage campaignId status sortBy order",
+  ["GET /credit-transactions"] = words "page perPage type campaignId from to sortBy order",
+}
+
+-- The list kinds (validate.query) and the endpoint each one is.
+local QUERY_ENDPOINT = {
+  campaigns = "GET /campaigns", leads = "GET /campaigns/{id}/leads", validation_jobs = "GET /validation-jobs",
+  exports = "GET /list-exports", credit_transactions = "GET /credit-transactions",
+}
+
 ---------------------------------------------------------------------------
 -- Read-only exports
 ---------------------------------------------------------------------------
@@ -177,6 +213,11 @@ validate.CAMPAIGN_STATUSES = readonly(CAMPAIGN_STATUSES, "CAMPAIGN_STATUSES")
 validate.PLATFORM_SHORTHANDS = readonly(PLATFORM_SHORTHANDS, "PLATFORM_SHORTHANDS")
 validate.GOALS = readonly(GOALS, "GOALS")
 validate.LIMITS = readonly(LIMITS, "LIMITS")
+do
+  local copy = {}
+  for k, v in pairs(FIELDS) do copy[k] = readonly(v, "FIELDS") end
+  validate.FIELDS = readonly(copy, "FIELDS")
+end
 
 ---------------------------------------------------------------------------
 -- Helpers
@@ -265,6 +306,46 @@ end
 
 local function add(problems, param, location, fmt, ...)
   problems[#problems + 1] = { param = param, msg = format(fmt, ...), location = location }
+end
+
+-- FIELDS as sets, for lookups.
+local FIELD_SETS = {}
+for endpoint, list in pairs(FIELDS) do FIELD_SETS[endpoint] = set_of(list) end
+
+--- Adds a problem to P for every key of t that is not a documented field of
+-- endpoint but a likely typo of one (options.nearest, strict: another
+-- letter case, or 1 edit for names of 4-7 characters, 2 from 8; never a
+-- guess at names under 4 characters beyond their case). Keys are visited in
+-- sorted order, so problems come out in a stable order.
+local function check_fields(P, endpoint, t, loc, prefix)
+  local known = FIELD_SETS[endpoint]
+  local unknown = {}
+  for k in pairs(t) do
+    if type(k) == "string" and not known[k] then unknown[#unknown + 1] = k end
+  end
+  if not unknown[1] then return end
+  table.sort(unknown)
+  for _, k in ipairs(unknown) do
+    local near = options.nearest(k, FIELDS[endpoint])
+    if near[1] then
+      local param = (prefix or "") .. k
+      add(P, param, loc, "%s is not a documented field of %s%s; to send it anyway, use client:request",
+        param, find(endpoint, "^%u+ /") and endpoint or ("the " .. endpoint), options.hint(near))
+    end
+  end
+end
+
+--- validate.fields(endpoint, t, location, prefix) -> true | nil, problems:
+-- the likely typos among t's keys (see check_fields). endpoint is a key of
+-- validate.FIELDS ("POST /list-exports" ...); an unknown one raises.
+function validate.fields(endpoint, t, location, prefix)
+  if not FIELD_SETS[endpoint] then
+    error(format("scravio.validate.fields: unknown endpoint %s", tostring(endpoint)), 2)
+  end
+  local P = {}
+  if type(t) == "table" then check_fields(P, endpoint, t, location or "body", prefix) end
+  if P[1] then return nil, P end
+  return true
 end
 
 local function result(problems, value)
@@ -538,6 +619,9 @@ local function check_campaign(params, with_title)
     add(P, "body", "body", "campaign params must be a table, got %s", got(params))
     return nil, P
   end
+  -- Likely typos first: a misspelt field explains the problems that follow.
+  check_fields(P, with_title and "POST /campaigns" or "POST /campaigns/reserve-preview", params, "body")
+  if type(params.inputs) == "table" then check_fields(P, "campaign inputs", params.inputs, "body", "inputs.") end
 
   if with_title and params.title ~= nil then
     check_text(P, params.title, "title", "body", LIMITS.TITLE_MAX, false)
@@ -871,6 +955,13 @@ local QUERY_RULES = {
   },
 }
 
+-- Every rule is for a documented field (FIELDS is the one list of them).
+for kind, rules in pairs(QUERY_RULES) do
+  for i = 1, #rules do
+    assert(FIELD_SETS[QUERY_ENDPOINT[kind]][rules[i][1]], "validate: " .. rules[i][1] .. " is not in FIELDS")
+  end
+end
+
 --- Checks the documented parameters of a list endpoint's query.
 -- kind: "campaigns" (also GET /campaigns/{id}/leads uses "leads"),
 -- "validation_jobs", "exports", "credit_transactions". query may be nil.
@@ -887,6 +978,7 @@ function validate.query(kind, query)
     add(P, "query", Q, "query must be a table, got %s", got(query))
     return nil, P
   end
+  check_fields(P, QUERY_ENDPOINT[kind], query, Q)
   for i = 1, #rules do
     local name, rule = rules[i][1], rules[i][2]
     local v = query[name]
@@ -909,6 +1001,7 @@ function validate.export(params)
     add(P, "body", "body", "export params must be a table, got %s", got(params))
     return nil, P
   end
+  check_fields(P, "POST /list-exports", params, "body")
   local id = params.campaignId
   if id == nil then
     add(P, "campaignId", "body", "campaignId is required: the id of the campaign to export")

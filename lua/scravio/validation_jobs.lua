@@ -2,6 +2,7 @@
 local core = require("scravio.core")
 local campaigns = require("scravio.campaigns")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local pagination = require("scravio.pagination")
 local reconcile = require("scravio.reconcile")
 local request = require("scravio.request")
@@ -50,26 +51,32 @@ end
 -- client-side: the type, at least one non-empty entry, at most 5,000 unique
 -- entries (case-insensitive). Reserves credits; 3 per hour; one active job
 -- per account (409).
-function Service:submit(emails)
+function Service:submit(emails, call)
   local ok, unique = validate.emails(emails)
   if not ok then return nil, errors.invalid(unique, "emails") end
+  local copts, cerr = options.call(call, "validation_jobs:submit")
+  if not copts then return nil, cerr end
   local client = self.client
-  local res, err = request.call(client, "POST", "/validation-jobs/text", {
+  local res, err = request.call(client, "POST", "/validation-jobs/text", request.with({
     body = { emails = body.as_array(emails) }, safe = false, pace = { "validation_text" },
     reconcile = function(started_wall) return find_submitted(client, unique, started_wall) end,
     unknown_hint = "list validation jobs created since the call (GET /validation-jobs)",
-  })
+  }, copts))
   if res == nil then return nil, err end
   local job, werr = wrap(client, request.unwrap(res))
   if job then reconcile.remember(client, job.jobId) end
   return job, werr
 end
 
-local function required_strings(params, names, what)
+-- The required string fields of a file-flow body, after its likely typos
+-- (validate.fields: a misspelt idempotencyKey would otherwise be a "missing"
+-- one, and a misspelt selectedColumn silently the default column).
+local function required_strings(params, names, what, endpoint)
   if type(params) ~= "table" then
     return nil, errors.invalid({ { param = "params", location = "body", msg = what .. " expects a table" } })
   end
-  local problems = {}
+  local _, problems = validate.fields(endpoint, params, "body")
+  problems = problems or {}
   for _, n in ipairs(names) do
     if type(params[n]) ~= "string" or params[n] == "" then
       problems[#problems + 1] = { param = n, location = "body", msg = n .. " is required (a non-empty string)" }
@@ -87,15 +94,22 @@ end
 
 --- POST /validation-jobs/file -> upload ticket {uploadId, key, uploadUrl, ...}
 -- idempotencyKey is generated when omitted and returned on the ticket.
-function Service:request_upload(params)
+function Service:request_upload(params, call)
+  if params ~= nil and type(params) ~= "table" then
+    return nil, errors.invalid({ { param = "params", location = "body", msg = "request_upload expects a table" } })
+  end
   local p = copy(params or {})
   if p.idempotencyKey == nil then p.idempotencyKey = core.uuid() end
-  local ok, err = required_strings(p, { "filename", "contentType", "idempotencyKey" }, "request_upload")
+  local ok, err = required_strings(p, { "filename", "contentType", "idempotencyKey" }, "request_upload",
+    "POST /validation-jobs/file")
   if not ok then return nil, err end
   if type(p.sizeBytes) ~= "number" or p.sizeBytes < 0 or p.sizeBytes ~= math.floor(p.sizeBytes) then
     return nil, errors.invalid({ { param = "sizeBytes", location = "body", msg = "sizeBytes must be a whole number of bytes" } })
   end
-  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file", { body = p, safe = true })
+  local copts, cerr = options.call(call, "validation_jobs:request_upload")
+  if not copts then return nil, cerr end
+  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file",
+    request.with({ body = p, safe = true }, copts))
   if res == nil then return nil, rerr end
   local ticket = request.unwrap(res)
   if ticket.idempotencyKey == nil then ticket.idempotencyKey = p.idempotencyKey end
@@ -103,20 +117,28 @@ function Service:request_upload(params)
 end
 
 --- POST /validation-jobs/file/process -> parse review {parseId, columns, recommendedColumn, ...}
-function Service:process_upload(params)
-  local ok, err = required_strings(params, { "uploadId", "key", "filename", "idempotencyKey" }, "process_upload")
+function Service:process_upload(params, call)
+  local ok, err = required_strings(params, { "uploadId", "key", "filename", "idempotencyKey" }, "process_upload",
+    "POST /validation-jobs/file/process")
   if not ok then return nil, err end
-  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/process", { body = params, safe = true })
+  local copts, cerr = options.call(call, "validation_jobs:process_upload")
+  if not copts then return nil, cerr end
+  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/process",
+    request.with({ body = params, safe = true }, copts))
   if res == nil then return nil, rerr end
   return request.unwrap(res)
 end
 
 --- POST /validation-jobs/file/confirm -> ValidationJob (reserves credits; the
 -- idempotency key makes a resend safe).
-function Service:confirm_upload(params)
-  local ok, err = required_strings(params, { "parseId", "idempotencyKey" }, "confirm_upload")
+function Service:confirm_upload(params, call)
+  local ok, err = required_strings(params, { "parseId", "idempotencyKey" }, "confirm_upload",
+    "POST /validation-jobs/file/confirm")
   if not ok then return nil, err end
-  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/confirm", { body = params, safe = true })
+  local copts, cerr = options.call(call, "validation_jobs:confirm_upload")
+  if not copts then return nil, cerr end
+  local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/confirm",
+    request.with({ body = params, safe = true }, copts))
   if res == nil then return nil, rerr end
   local job, werr = wrap(self.client, request.unwrap(res))
   -- (listed with the text jobs: never to be taken for a text submission's result)
@@ -125,10 +147,12 @@ function Service:confirm_upload(params)
 end
 
 --- GET /validation-jobs/{id} -> ValidationJob
-function Service:get(id)
+function Service:get(id, call)
   local ok, err = campaigns.check_id(id)
   if not ok then return nil, err end
-  return resource.get(self.client, "ValidationJob", "/validation-jobs/{}", id)
+  local copts, cerr = options.call(call, "validation_jobs:get")
+  if not copts then return nil, cerr end
+  return resource.get(self.client, "ValidationJob", "/validation-jobs/{}", id, copts)
 end
 
 --- GET /validation-jobs -> {items={ValidationJob...}, jobs=(same), pagination=, total=, page=, pages=}   (list)
@@ -139,10 +163,10 @@ pagination.define(Service, "validation_jobs", "ValidationJob", "/validation-jobs
 local Job = core.methods.ValidationJob
 
 --- j:refresh() -> j, updated in place
-Job.refresh = resource.refresher("/validation-jobs/{}", "jobId")
+Job.refresh = resource.refresher("/validation-jobs/{}", "jobId", "j:refresh")
 
 --- j:download_url() -> {downloadUrl, expiresIn} (404 until completed)
-Job.download_url = resource.download_url("/validation-jobs/{}/download", "jobId")
+Job.download_url = resource.download_url("/validation-jobs/{}/download", "jobId", "j:download_url")
 
 --- j:data() -> a plain deep copy of the API object
 Job.data = resource.data

@@ -8,7 +8,10 @@
 --     on_progress = fn(obj),  -- called whenever status or progress changes
 --     progress    = false, -- a progress line on stderr (only when it is a terminal)
 --     max_errors  = 5,     -- consecutive retryable failures tolerated while polling
+--     max_retries = nil,   -- per-call options of every refresh (default: the client's)
+--     headers     = nil,
 --   } --> obj | nil, err
+-- Unknown options and wrong types are refused (options.schemas.wait).
 --
 -- The object is returned once its status is terminal, whatever that status
 -- is: a campaign that ended "failed" or "stopped" is returned like a
@@ -22,6 +25,7 @@
 -- the worker, and tests can drive the clock.
 local core = require("scravio.core")
 local errors = require("scravio.errors")
+local options = require("scravio.options")
 local progress = require("scravio.progress")
 local runtime = require("scravio.runtime")
 
@@ -83,26 +87,6 @@ local function number_or_nil(v)
   return nil
 end
 
-local function check_opts(opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    return nil, errors.invalid({ { param = "opts", location = "option",
-      msg = "wait expects a table of options" } }, "wait")
-  end
-  local problems = {}
-  for _, k in ipairs({ "timeout", "interval", "max_interval", "max_errors" }) do
-    local v = opts[k]
-    if v ~= nil and (type(v) ~= "number" or v ~= v or v < 0) then
-      problems[#problems + 1] = { param = k, location = "option", msg = k .. " must be a number >= 0" }
-    end
-  end
-  if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
-    problems[#problems + 1] = { param = "on_progress", location = "option", msg = "on_progress must be a function" }
-  end
-  if #problems > 0 then return nil, errors.invalid(problems, "wait") end
-  return opts
-end
-
 --- Is this status final for this kind of object?
 function M.is_terminal(kind, status)
   local spec = M.KINDS[kind]
@@ -122,9 +106,10 @@ end
 --- M.wait(kind, obj, opts) -> obj | nil, err
 function M.wait(kind, obj, opts)
   local spec = M.KINDS[kind]
-  local o, oerr = check_opts(opts)
+  local o, oerr = options.check("wait", opts, "wait")
   if not o then return nil, oerr end
   opts = o
+  local call = options.call_part(opts, { "max_retries", "headers" })
   local interval = opts.interval or M.DEFAULT_INTERVAL
   local ceiling = opts.max_interval or M.MAX_INTERVAL
   local max_errors = opts.max_errors or M.MAX_ERRORS
@@ -155,7 +140,7 @@ function M.wait(kind, obj, opts)
   end
 
   while true do
-    local ok, err = obj:refresh()
+    local ok, err = obj:refresh(call)
     local extra_wait = 0
     if ok then
       failures = 0

@@ -14,6 +14,8 @@ local campaigns = require("scravio.campaigns")
 local download = require("scravio.download")
 local errors = require("scravio.errors")
 local exports = require("scravio.exports")
+local options = require("scravio.options")
+local receivers = require("scravio.receivers")
 local runtime = require("scravio.runtime")
 local upload = require("scravio.upload")
 local validate = require("scravio.validate")
@@ -58,27 +60,12 @@ local function budget(msg, fields)
   return errors.new("budget", msg, fields)
 end
 
-local function check_launch_opts(opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    return nil, errors.invalid({ { param = "opts", location = "option", msg = "opts must be a table" } }, "launch")
-  end
-  local problems = {}
-  local mc = opts.max_credits
-  if mc ~= nil and not (type(mc) == "number" and mc == mc and mc > 0 and mc < math.huge) then
-    problems[#problems + 1] = { param = "max_credits", location = "option",
-      msg = "max_credits must be a number of credits greater than 0" }
-  end
-  if opts.confirm ~= nil and type(opts.confirm) ~= "function" then
-    problems[#problems + 1] = { param = "confirm", location = "option", msg = "confirm must be a function(preview)" }
-  end
-  if #problems > 0 then return nil, errors.invalid(problems, "launch") end
-  return opts
-end
-
---- client.campaigns:launch(params, {max_credits=, confirm=fn(preview, info)})
+--- client.campaigns:launch(params, {max_credits=, confirm=fn(preview, info),
+--   timeout=, deadline=, max_retries=, headers=})
 --   --> Campaign, preview | nil, err, preview
 --
+-- opts are checked against options.schemas.launch before anything is sent;
+-- the per-call options apply to each of the three requests.
 -- 1. POST /campaigns/reserve-preview with params (nothing is reserved).
 -- 2. The reservation (see M.reservation) is checked against max_credits and
 --    against the balance (GET /auth/me credits); either one exceeded ->
@@ -94,16 +81,17 @@ end
 --    maxCreditCap in params for a cap the server itself enforces.
 -- Any refusal happens before step 4: nothing is created, nothing is spent.
 function M.launch(service, params, opts)
-  local o, oerr = check_launch_opts(opts)
+  local o, oerr = options.check("launch", opts, "launch")
   if not o then return nil, oerr end
   opts = o
+  local call = options.call_part(opts)
   local client = service.client
   -- The create rules (title included) up front: a launch that would fail at
   -- the last step is refused before the first.
   local valid, problems = validate.campaign(params)
   if not valid then return nil, errors.invalid(problems, "campaign") end
 
-  local preview, perr = service:preview(params)
+  local preview, perr = service:preview(params, call)
   if not preview then return nil, perr end
 
   local max_credits = opts.max_credits
@@ -123,7 +111,7 @@ function M.launch(service, params, opts)
       reserve = reserve, max_credits = max_credits, preview = preview }), preview
   end
 
-  local me, merr = client:me()
+  local me, merr = client:me(call)
   if not me then return nil, merr, preview end
   local balance = number(me.credits)
   if balance and reserve > balance then
@@ -141,16 +129,10 @@ function M.launch(service, params, opts)
     end
   end
 
-  local c, cerr = service:create(params)
+  local c, cerr = service:create(params, call)
   if not c then return nil, cerr, preview end
   return c, preview
 end
-
-local RUN_OPTS = {
-  max_credits = true, confirm = true, out = true, emailOnly = true, onlyValidEmails = true,
-  fileFormat = true, progress = true, timeout = true, interval = true, max_interval = true,
-  on_progress = true,
-}
 
 local function fail(err, fields)
   for k, v in pairs(fields) do err[k] = v end
@@ -159,7 +141,7 @@ end
 
 --- client.campaigns:run(params, {max_credits=, confirm=, out="leads.csv",
 --   emailOnly=, onlyValidEmails=, fileFormat=, progress=, timeout=,
---   interval=, max_interval=, on_progress=})
+--   interval=, max_interval=, on_progress=, max_retries=, headers=})
 --   --> Campaign, path, bytes | nil, err, campaign-or-preview
 --
 -- launch -> c:wait -> c:export -> e:wait -> e:download(out). max_credits and
@@ -172,30 +154,18 @@ end
 -- download's progress bar. A campaign that ends "failed" is an error (kind
 -- "api", code "CAMPAIGN_FAILED"); a "stopped" one still has leads and is
 -- exported. Once the campaign exists every error carries it (err.campaign,
--- and the third return value), so a caller can resume from there. Unknown
--- options are refused (kind "invalid"): a misspelt max_credits must not
--- silently lift the budget.
+-- and the third return value), so a caller can resume from there.
+-- max_retries and headers apply to every API request of the run. Unknown
+-- options are refused (kind "invalid", options.schemas.run): a misspelt
+-- max_credits must not silently lift the budget.
 function M.run(service, params, opts)
-  if opts ~= nil and type(opts) ~= "table" then
-    return nil, errors.invalid({ { param = "opts", location = "option", msg = "opts must be a table" } }, "run")
-  end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not RUN_OPTS[k] then
-      return nil, errors.invalid({ { param = tostring(k), location = "option",
-        msg = "unknown option " .. tostring(k) } }, "run")
-    end
-  end
+  local o, oerr = options.check("run", opts, "run")
+  if not o then return nil, oerr end
+  opts = o
   local out = opts.out
   if out == nil then out = (opts.fileFormat == "xlsx") and "leads.xlsx" or "leads.csv" end
-  if type(out) ~= "string" or out == "" then
-    return nil, errors.invalid({ { param = "out", location = "option", msg = "out must be a file path" } }, "run")
-  end
   local timeout = opts.timeout
-  if timeout ~= nil and (type(timeout) ~= "number" or timeout < 0) then
-    return nil, errors.invalid({ { param = "timeout", location = "option",
-      msg = "timeout must be seconds >= 0" } }, "run")
-  end
+  local call = options.call_part(opts, { "max_retries", "headers" })
   local clock = service.client._runtime or runtime
   local started = clock.now()
   local function remaining()
@@ -206,10 +176,12 @@ function M.run(service, params, opts)
   end
   local function wait_opts()
     return { timeout = remaining(), progress = opts.progress, interval = opts.interval,
-      max_interval = opts.max_interval, on_progress = opts.on_progress }
+      max_interval = opts.max_interval, on_progress = opts.on_progress,
+      max_retries = opts.max_retries, headers = opts.headers }
   end
 
-  local c, err, preview = M.launch(service, params, { max_credits = opts.max_credits, confirm = opts.confirm })
+  local c, err, preview = M.launch(service, params, { max_credits = opts.max_credits, confirm = opts.confirm,
+    max_retries = opts.max_retries, headers = opts.headers })
   if not c then return nil, err, preview end
 
   local done, werr = c:wait(wait_opts())
@@ -219,8 +191,8 @@ function M.run(service, params, opts)
       code = "CAMPAIGN_FAILED", retryable = false }), { campaign = c })
   end
 
-  local e, eerr = c:export{ emailOnly = opts.emailOnly, onlyValidEmails = opts.onlyValidEmails,
-    fileFormat = opts.fileFormat }
+  local e, eerr = c:export({ emailOnly = opts.emailOnly, onlyValidEmails = opts.onlyValidEmails,
+    fileFormat = opts.fileFormat }, call)
   if not e then return fail(eerr, { campaign = c }) end
   local ready, xerr = e:wait(wait_opts())
   if not ready then return fail(xerr, { campaign = c, export = e }) end
@@ -230,7 +202,8 @@ function M.run(service, params, opts)
       { campaign = c, export = e })
   end
 
-  local path, bytes_or_err = e:download(out, { progress = opts.progress })
+  local path, bytes_or_err = e:download(out, { progress = opts.progress, max_retries = opts.max_retries,
+    headers = opts.headers })
   if not path then return fail(bytes_or_err, { campaign = c, export = e }) end
   return c, path, bytes_or_err
 end
@@ -248,5 +221,13 @@ core.methods.Export.download = download.export
 
 -- exports is required for its side effect (Export:refresh / download_url).
 M.exports = exports
+
+-- Every method, now that all are attached, answers a dot-call with what to
+-- write instead (scravio.receivers).
+receivers.guard_service(campaigns.Service, "client.campaigns")
+receivers.guard_service(validation_jobs.Service, "client.validation_jobs")
+receivers.guard_service(exports.Service, "client.exports")
+receivers.guard_service(require("scravio.credit_transactions").Service, "client.credit_transactions")
+for _, kind in ipairs({ "Campaign", "ValidationJob", "Export" }) do receivers.guard_kind(kind) end
 
 return M

@@ -245,6 +245,15 @@ routes["/timer"] = function()
   return reply(500, { ok = false, message = "the timer never finished" })
 end
 
+-- One hostile-server case (spec/hostile_spec.lua) on the cosocket transport:
+-- POST {case = {client =, calls =, api_prefix =}, base_url =, dir =}.
+routes["/hostile"] = function()
+  local req = body_json()
+  local outcomes = require("spec.support.hostile_run").run(req.case,
+    { base_url = req.base_url, dir = req.dir, transport = "ngx" })
+  return reply(200, { ok = true, outcomes = outcomes })
+end
+
 routes["/stats"] = function(args)
   local t = client(args.client)._transport
   return reply(200, { ok = true, stats = t.stats or {} })

@@ -7,10 +7,11 @@ function Curl.new(handle)
   return setmetatable({ handle = handle, name = "curl" }, Curl)
 end
 
---- send(method, url, path, body, timeout, fresh, lazy) -> value, status, request_id | nil, err
+--- send(method, url, path, body, timeout, fresh, lazy, headers) -> value, status, request_id | nil, err
 -- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
-function Curl:send(method, url, path, body, timeout, fresh, lazy)
-  return self.handle:send(method, url, path, body, timeout, fresh, lazy)
+-- headers: nil, or extra "Name: value" lines (per-call options, checked).
+function Curl:send(method, url, path, body, timeout, fresh, lazy, headers)
+  return self.handle:send(method, url, path, body, timeout, fresh, lazy, headers)
 end
 
 --- download(url, file, progress, timeout) -> bytes, status | nil, err

@@ -494,9 +494,10 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
   return value, status, headers["x-request-id"]
 end
 
---- send(method, url, path, body, timeout, fresh, lazy) -> value, status, request_id | nil, err
+--- send(method, url, path, body, timeout, fresh, lazy, headers) -> value, status, request_id | nil, err
 -- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
-function Ngx:send(method, url, path, body, timeout, fresh, lazy)
+-- headers: nil, or extra "Name: value" lines (per-call options, checked).
+function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
   local perr = phase_error(method, path)
   if perr then return nil, perr end
   local scheme, host, port = target(url)
@@ -508,6 +509,17 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy)
   local blen
   if body then blen = #body elseif method ~= "GET" and method ~= "HEAD" then blen = 0 end
   local head = self.handle:wire_head(method, url, blen, false, nil)
+  if headers and headers[1] then
+    -- The extra lines go before the blank line that ends the head; a CR or
+    -- LF in one would split it (options.check_headers refuses those).
+    for _, line in ipairs(headers) do
+      if line:find("[%z\r\n]") then
+        return nil, errors.new("invalid", "a request header contains CR, LF or NUL",
+          { method = method, path = path, sent = false, retryable = false })
+      end
+    end
+    head = head:sub(1, -3) .. table.concat(headers, "\r\n") .. "\r\n\r\n"
+  end
   local value, status, rid = self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
   if value ~= nil then return value, status, rid end
   local err, stale = status, rid

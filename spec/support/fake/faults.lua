@@ -6,7 +6,9 @@
 -- unlimited) are affected.  Faults are checked in creation order; the first
 -- one that affects a request wins.  target = "api" (default) or "storage".
 -- Kinds and what the client sees:
---   status         `status` (default 500) with an HTML body (or body/content_type)
+--   status         `status` (default 500) with an HTML body (or body/content_type);
+--                  process_first=true processes the request for real first
+--                  (e.g. the campaign IS created, then the 500 is answered)
 --   rate_limit     429 + Retry-After (retry_after, default 1; a string is sent verbatim)
 --   reset_before   the request is read, not processed, connection closed (444)
 --   reset_after    processed for real (e.g. the campaign IS created), then closed
@@ -148,7 +150,10 @@ end
 function M.apply_simple(f, entry)
   local k = f.kind
   local rid = ngx.ctx.rid
-  if k == "status" then
+  if k == "status" and f.process_first then
+    ngx.ctx.fault_after = f -- answered in deliver(), after the handler ran
+    return false
+  elseif k == "status" then
     local st = f.status or 500
     local h = retry_after_headers(f)
     if rid then h["X-Request-Id"] = rid end
@@ -199,6 +204,13 @@ function M.deliver(f, status, body, send)
   end
   if k == "reset_after" then
     ngx.exit(444)
+    return
+  end
+  if k == "status" then -- process_first: the work is done, the answer says it failed
+    local st = f.status or 500
+    local h = retry_after_headers(f)
+    if ngx.ctx.rid then h["X-Request-Id"] = ngx.ctx.rid end
+    send_plain(st, f.body or html_page(st), f.content_type or (f.body and "text/plain") or "text/html", h)
     return
   end
   if k == "truncated" then

@@ -1,0 +1,135 @@
+--- Runs one hostile-server case's calls with one transport and describes what
+-- came back as plain data (so the two transports' outcomes can be compared).
+-- Loaded by spec/hostile_spec.lua (libcurl, in the busted process) and by
+-- spec/openresty/handlers.lua (cosockets, inside nginx).
+--
+--   run(case, env) -> { outcome, ... }   one per entry of case.calls
+-- env: base_url (the hostile server, http://127.0.0.1:<port>), transport
+-- ("curl" | "ngx"), dir (a scratch directory for files).
+local scravio = require("scravio")
+
+local M = {}
+
+M.API_KEY = "sk_test_hostile_0123456789abcdef"
+
+local ERROR_FIELDS = { "kind", "status", "code", "message", "request_id", "retryable", "sent", "gave_up",
+  "attempts" }
+
+-- Files on disk are reported as hex (outcomes travel as JSON out of nginx).
+local function hex(s)
+  return (s:gsub(".", function(ch) return string.format("%02x", ch:byte()) end))
+end
+M.hex = hex
+
+-- The file's bytes as hex, false when there is no file.
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local s = f:read("*a")
+  f:close()
+  return hex(s)
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+-- A plain copy of a result (objects become their fields).
+local function plain(v, depth)
+  depth = depth or 0
+  if type(v) ~= "table" and type(v) ~= "userdata" then return v end
+  if depth > 6 then return "..." end
+  local ok, data = pcall(function()
+    if type(v.data) == "function" then return v:data() end
+    return nil
+  end)
+  if ok and type(data) == "table" then v = data end
+  if type(v) ~= "table" then return tostring(v) end
+  local out = {}
+  for k, x in pairs(v) do
+    if type(x) ~= "function" then out[k] = plain(x, depth + 1) end
+  end
+  return out
+end
+
+local function describe_error(err)
+  if type(err) ~= "table" then return { ok = false, kind = "raised", message = tostring(err) } end
+  local out = { ok = false }
+  for _, k in ipairs(ERROR_FIELDS) do out[k] = err[k] end
+  out.text = tostring(err)
+  return out
+end
+
+-- The object a dotted name ("campaigns.create") is called on, and the function.
+local function resolve(client, name)
+  local obj, fn = client, nil
+  for part in name:gmatch("[^.]+") do
+    if fn then obj = fn end
+    fn = obj[part]
+    if fn == nil then error("no " .. name .. " on the client", 0) end
+  end
+  return obj, fn
+end
+
+-- One call. Kinds:
+--   { op = "request", method =, path =, body =, opts = {...} }  client:request
+--   { op = "sdk", fn = "campaigns.create", args = {...} }       any SDK method
+--   { op = "download", path =, opts = {...} }  scravio.download.to_file of <base><path>
+--   { op = "upload", path =, data =, content_type =, timeout = } transport:upload of data
+local function call(client, c, env, i)
+  if c.op == "request" then
+    local opts = {}
+    for k, v in pairs(c.opts or {}) do opts[k] = v end
+    opts.body = c.body
+    local value, err = client:request(c.method or "GET", c.path, opts)
+    if value == nil then return describe_error(err) end
+    return { ok = true, value = plain(value) }
+  elseif c.op == "sdk" then
+    local obj, fn = resolve(client, c.fn)
+    local args = c.args or {}
+    local value, err = fn(obj, (table.unpack or unpack)(args, 1, c.nargs or #args))
+    if value == nil then return describe_error(err) end
+    return { ok = true, value = plain(value) }
+  elseif c.op == "download" then
+    local file = env.dir .. "/download-" .. i
+    local url = env.base_url .. c.path
+    local path, bytes = require("scravio.download").to_file(client, function() return url end, file, c.opts or {})
+    local on_disk = read_file(file)
+    os.remove(file)
+    if not path then
+      local out = describe_error(bytes)
+      out.file = on_disk
+      return out
+    end
+    return { ok = true, bytes = bytes, file = on_disk }
+  elseif c.op == "upload" then
+    local file = env.dir .. "/upload-" .. i
+    write_file(file, c.data or "")
+    local status, err = client._transport:upload(env.base_url .. c.path, file, c.content_type or "text/csv", false,
+      c.timeout)
+    os.remove(file)
+    if not status then return describe_error(err) end
+    return { ok = true, status = status }
+  end
+  error("unknown op " .. tostring(c.op), 0)
+end
+
+function M.run(case, env)
+  local opts = { base_url = env.base_url .. (case.api_prefix or "/api"), api_key = M.API_KEY,
+    transport = env.transport, max_retries = 0 }
+  for k, v in pairs(case.client or {}) do opts[k] = v end
+  local client, cerr = scravio.new(opts)
+  if not client then return { describe_error(cerr) } end
+  local out = {}
+  for i, c in ipairs(case.calls) do
+    local ok, res = pcall(call, client, c, env, i)
+    if not ok then res = { ok = false, kind = "raised", message = tostring(res) } end
+    out[i] = res
+  end
+  client:close()
+  return out
+end
+
+return M

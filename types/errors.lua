@@ -1,0 +1,50 @@
+---@meta _
+-- The error object (LuaCATS; see types/scravio.lua).
+
+---@alias scravio.ErrorKind
+---| "invalid"         # rejected client-side: nothing was sent
+---| "api"             # HTTP 4xx/5xx
+---| "rate_limited"    # HTTP 429
+---| "network"
+---| "timeout"
+---| "decode"          # the answer could not be parsed
+---| "budget"          # a workflow refused to spend
+---| "cancelled"       # confirm() said no
+---| "unknown_outcome" # a credit-spending request may or may not have taken effect; never resend blindly
+
+--- Every failure: the second value of `nil, err`, or what an iterator raises.
+--- `tostring(err)` is one readable line with no secret in it;
+--- `scravio.is_error(x)` tells one apart.
+---@class scravio.Error
+---@field kind scravio.ErrorKind
+---@field message string what happened and what to do
+---@field retryable boolean whether the same call may succeed later
+---@field status? integer the HTTP status
+---@field code? string the API's code, such as "VALIDATION_ERROR"
+---@field errors scravio.ErrorDetail[] the problems, one per parameter (may be empty)
+---@field request_id? string the API's request id (quote it to support)
+---@field retry_after? number seconds, when the server said so (Retry-After)
+---@field method? string the HTTP method of the failed request
+---@field path? string the request path (never a presigned URL)
+---@field attempts? integer how many times the request was sent
+---@field gave_up? string why the SDK stopped retrying
+---@field sent? boolean false when the request certainly never left
+---@field cause? scravio.Error the failure that made the outcome unknown (unknown_outcome)
+---@field reconciled? boolean an unknown outcome was looked up (unknown_outcome)
+---@field reconcile_error? string why looking it up failed
+---@field reserve? number the credits a launch would reserve (budget, cancelled)
+---@field balance? number the account's balance (budget, cancelled)
+---@field max_credits? number the caller's limit (budget)
+---@field preview? scravio.Preview the reserve preview (budget, cancelled)
+---@field campaign? scravio.Campaign the campaign campaigns:run created (run)
+---@field export? scravio.Export the export campaigns:run created (run)
+---@field last_status? string the status when a wait gave up (timeout)
+---@field object? scravio.Campaign|scravio.ValidationJob|scravio.Export the object a wait gave up on (timeout)
+---@field waited? number seconds waited (timeout)
+---@field review? scravio.ParseReview the parse review when submit_file could not pick a column
+
+--- One problem of `err.errors`.
+---@class scravio.ErrorDetail
+---@field param string the parameter or option concerned
+---@field msg string
+---@field location "body"|"query"|"path"|"option"|"argument"|string
