@@ -48,6 +48,7 @@ build = {
     ["scravio.exports"] = "lua/scravio/exports.lua",
     ["scravio.pacing"] = "lua/scravio/pacing.lua",
     ["scravio.pagination"] = "lua/scravio/pagination.lua",
+    ["scravio.options"] = "lua/scravio/options.lua",
     ["scravio.reconcile"] = "lua/scravio/reconcile.lua",
     ["scravio.request"] = "lua/scravio/request.lua",
     ["scravio.resource"] = "lua/scravio/resource.lua",
