@@ -49,6 +49,7 @@ build = {
     ["scravio.pacing"] = "lua/scravio/pacing.lua",
     ["scravio.pagination"] = "lua/scravio/pagination.lua",
     ["scravio.options"] = "lua/scravio/options.lua",
+    ["scravio.receivers"] = "lua/scravio/receivers.lua",
     ["scravio.reconcile"] = "lua/scravio/reconcile.lua",
     ["scravio.request"] = "lua/scravio/request.lua",
     ["scravio.resource"] = "lua/scravio/resource.lua",
