@@ -102,7 +102,7 @@ bench: all
 	@sh bench/run.sh
 
 lint: | $(STAMP)
-	luacheck lua spec examples bench bin
+	luacheck lua spec examples bench bin/scravio
 
 rock:
 	luarocks --lua-version=5.4 make --deps-mode=none --tree build/rock scravio-$(VERSION)-1.rockspec

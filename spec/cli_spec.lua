@@ -216,6 +216,31 @@ describe("scravio command", function()
     end)
   end)
 
+  describe("installation", function()
+    -- The rock builds the C core, so this runs once, under Lua 5.4 (the
+    -- other Luas run the same bin/scravio from the checkout above).
+    local it_54 = (LUA == "lua5.4" and os.execute("command -v luarocks >/dev/null 2>&1")) and it or pending
+    it_54("luarocks make installs the scravio command, which then works from its tree", function()
+      local src = H.tmpdir()
+      local tree = src .. "/tree"
+      assert(os.execute("cp -r lua csrc bin scravio-0.1.0-1.rockspec " .. q(src)))
+      local p = io.popen("cd " .. q(src) .. " && luarocks --lua-version=5.4 make --deps-mode=none --tree "
+        .. q(tree) .. " scravio-0.1.0-1.rockspec 2>&1; echo rc=$?")
+      local log = p:read("*a")
+      p:close()
+      assert.truthy(log:find("rc=0", 1, true), log)
+      local share, lib = tree .. "/share/lua/5.4", tree .. "/lib/lua/5.4"
+      local cmd = string.format("cd %s && LUA_PATH=%s LUA_CPATH=%s SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s "
+        .. "%s/bin/scravio --fields credits --format csv me 2>&1", q(src), q(share .. "/?.lua;" .. share
+        .. "/?/init.lua;;"), q(lib .. "/?.so;;"), q(srv.base_url), q(srv.api_key), tree)
+      local r = io.popen(cmd)
+      local out = r:read("*a")
+      r:close()
+      H.rmdir(src)
+      assert.truthy(out:match("^credits\r\n%d+\r\n$"), out)
+    end)
+  end)
+
   describe("credentials", function()
     it("refuses to start without any (exit 2), naming where to put them", function()
       local code, _, err = run({ "me" }, { env = { SCRAVIO_API_KEY = false } })
@@ -377,17 +402,17 @@ describe("scravio command", function()
 
   describe("leads", function()
     it("csv and tsv carry the same leads as jsonl, quotes, commas and newlines included", function()
-      local id = srv:seed_campaign({ leads = 40, emails = 25 })
+      local id = srv:seed_campaign({ leads = 300, emails = 200 })
       local _, jl = run({ "leads", id })
       local leads = {}
       for _, line in ipairs(lines(jl)) do leads[#leads + 1] = json.decode(line) end
-      assert.equals(40, #leads)
+      assert.equals(300, #leads)
       local fields = "_id,username,email,biography,followerCount,isVerified,emailValidation.status"
       for _, f in ipairs({ "csv", "tsv" }) do
         local code, text = run({ "leads", id, "--format", f, "--fields", fields })
         assert.equals(0, code)
         local recs = records((f == "csv" and parse_csv or parse_tsv)(text))
-        assert.equals(40, #recs)
+        assert.equals(300, #recs)
         for i, r in ipairs(recs) do
           local lead = leads[i]
           assert.equals(lead._id, r._id)
@@ -669,7 +694,12 @@ describe("scravio command", function()
       assert.equals(0, c2)
       assert.equals(again, json.decode(out2).path)
       assert.equals(H.read_file(path), H.read_file(again))
+      -- An existing file is kept unless --force.
+      H.write_file(again, "older")
       assert.equals(2, (run({ "exports", "download", e.exportId, "--out", again })))
+      assert.equals("older", H.read_file(again))
+      assert.equals(0, (run({ "exports", "download", e.exportId, "--out", again, "--force" })))
+      assert.equals(H.read_file(path), H.read_file(again))
       os.remove(path)
       os.remove(again)
     end)
