@@ -704,11 +704,18 @@ describe("scravio command", function()
       os.remove(again)
     end)
 
-    it("create without --wait returns the pending export; --file-format from the --out extension", function()
+    it("create without --wait returns the pending export; --format xlsx, or from the --out extension", function()
       local id = srv:seed_campaign({ leads = 3 })
-      local code, out = run({ "exports", "create", id, "--file-format", "xlsx" })
+      local code, out = run({ "exports", "create", id, "--format", "xlsx" })
       assert.equals(0, code)
       assert.equals("xlsx", json.decode(out).fileFormat)
+      local path = dir .. "/leads.xlsx"
+      os.remove(path)
+      local code2, out2 = run({ "exports", "create", id, "--out", path })
+      assert.equals(0, code2)
+      assert.equals("xlsx", json.decode(out2).fileFormat)
+      assert.equals("PK", H.read_file(path):sub(1, 2)) -- a zip: xlsx
+      os.remove(path)
     end)
   end)
 
