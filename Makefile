@@ -116,6 +116,8 @@ install: build/lua5.4/scravio/core.so
 	cd lua && for f in $$(find scravio -name '*.lua'); do \
 	  install -D -m 644 $$f $(DESTDIR)$(LUA_SHARE)/$$f; done
 	sed '1s|.*|#!/usr/bin/env lua5.4|' bin/scravio > scravio.bin && install -D -m 755 scravio.bin $(DESTDIR)$(PREFIX)/bin/scravio && rm -f scravio.bin
+	lua5.4 bin/scravio completion bash > scravio.bash && install -D -m 644 scravio.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/scravio && rm -f scravio.bash
 
 clean:
 	rm -rf build/lua5.4 build/luajit build/lua5.1 build/asan build/rock build/fuzz
