@@ -9,8 +9,25 @@ local M = {}
 
 local FORMATS = output.FORMATS
 
+-- "Example:" and the command lines, a long one continued with a backslash
+-- (argparse would rewrap it without the indentation).
 local function example(...)
-  return "Example:\n  " .. table.concat({ ... }, "\n  ")
+  local out = {}
+  for _, line in ipairs({ ... }) do
+    local indent = "  "
+    while #line > 86 do
+      local cut = line:sub(1, 86):match("^.*() ")
+      out[#out + 1] = indent .. line:sub(1, cut - 1) .. " \\"
+      line, indent = line:sub(cut + 1), "    "
+    end
+    out[#out + 1] = indent .. line
+  end
+  return "Example:\n" .. table.concat(out, "\n")
+end
+
+-- A command's epilog: its example, and where the global options are.
+local function command_example(...)
+  return example(...) .. "\n\nGlobal options (credentials, --format, --json, --fields, -q): scravio --help"
 end
 
 -- The flags that describe a campaign (preview, launch, run).
@@ -71,14 +88,14 @@ function M.parser()
   p:flag("-q --quiet", "No progress lines or notices on stderr (errors still are).")
 
   p:command("me", "Your account and credit balance.")
-    :epilog(example("scravio me", "scravio me --json | jq .credits"))
+    :epilog(command_example("scravio me", "scravio me --json | jq .credits"))
 
   -- campaigns ...
   local c = p:command("campaigns", "Create, watch and stop campaigns."):command_target("subcommand")
-    :epilog(example("scravio campaigns list", "scravio campaigns launch --help"))
+    :epilog(command_example("scravio campaigns list", "scravio campaigns launch --help"))
 
   local list = c:command("list", "List campaigns (one page, or every page with --all).")
-    :epilog(example("scravio campaigns list --status fully_completed --type INSTAGRAM",
+    :epilog(command_example("scravio campaigns list --status fully_completed --type INSTAGRAM",
       "scravio campaigns list --all --format csv > campaigns.csv"))
   list:option("--status", "Filter by status (pending, scraping, ..., fully_completed, failed, stopped).")
   list:option("--type", "Filter by type or platform, comma-separated (e.g. INSTAGRAM,X).")
@@ -89,11 +106,11 @@ function M.parser()
   list:option("--to", "Created at or before (ISO 8601).")
   paging(list, true)
 
-  c:command("get", "One campaign."):epilog(example("scravio campaigns get 65f1c0ffee0000000000abcd"))
+  c:command("get", "One campaign."):epilog(command_example("scravio campaigns get 65f1c0ffee0000000000abcd"))
     :argument("id", "Campaign id.")
 
   local preview = c:command("preview", "What a campaign would reserve (nothing is created or spent).")
-    :epilog(example("scravio campaigns preview --type INSTAGRAM_HASHTAG --input hashtags=fitness,gym --target 500",
+    :epilog(command_example("scravio campaigns preview --type INSTAGRAM_HASHTAG --input hashtags=fitness,gym --target 500",
       "scravio campaigns preview --file params.json"))
   campaign_params(preview)
 
@@ -101,7 +118,7 @@ function M.parser()
     :description("Launch a campaign. The reserve preview comes first and its reservation is printed; the " ..
       "launch is refused without --max-credits, above it or above your balance, and on a terminal asks for " ..
       "confirmation unless --yes. Nothing is created when refused (exit 3).")
-    :epilog(example("scravio campaigns launch --type INSTAGRAM_HASHTAG --input hashtags=fitness " ..
+    :epilog(command_example("scravio campaigns launch --type INSTAGRAM_HASHTAG --input hashtags=fitness " ..
       "--target 500 --max-credits 2000"))
   campaign_params(launch)
   spend_flags(launch)
@@ -110,7 +127,7 @@ function M.parser()
     :description("Launch a campaign as `campaigns launch` does (same preview, budget and confirmation), " ..
       "wait for it, export its leads and download the file to --out. Ctrl-C stops waiting, not the " ..
       "campaign: the message says how to stop it.")
-    :epilog(example("scravio campaigns run --type X_FOLLOWERS --input targetUser=nasa --target 200 " ..
+    :epilog(command_example("scravio campaigns run --type X_FOLLOWERS --input targetUser=nasa --target 200 " ..
       "--max-credits 1500 --out leads.csv --email-only"))
   campaign_params(run)
   spend_flags(run)
@@ -124,19 +141,19 @@ function M.parser()
   run:option("--timeout", "Give up waiting after this many seconds (the campaign keeps running).")
 
   local wait = c:command("wait", "Wait until a campaign is finished (fully_completed, failed or stopped).")
-    :epilog(example("scravio campaigns wait 65f1c0ffee0000000000abcd --timeout 3600"))
+    :epilog(command_example("scravio campaigns wait 65f1c0ffee0000000000abcd --timeout 3600"))
   wait:argument("id", "Campaign id.")
   wait:option("--timeout", "Give up after this many seconds (exit 1; the campaign keeps running).")
   wait:option("--interval", "First pause between polls in seconds (default 2, grows to 30).")
 
   c:command("stop", "Stop a running campaign (its leads so far are kept).")
-    :epilog(example("scravio campaigns stop 65f1c0ffee0000000000abcd"))
+    :epilog(command_example("scravio campaigns stop 65f1c0ffee0000000000abcd"))
     :argument("id", "Campaign id.")
 
   local validate = c:command("validate", "Validate a finished campaign's emails (spends credits).")
     :description("Show what validating costs with --preview; without it the cost is previewed, checked " ..
       "against --max-credits (required) and confirmed on a terminal unless --yes.")
-    :epilog(example("scravio campaigns validate 65f1c0ffee0000000000abcd --preview",
+    :epilog(command_example("scravio campaigns validate 65f1c0ffee0000000000abcd --preview",
       "scravio campaigns validate 65f1c0ffee0000000000abcd --max-credits 300 --yes"))
   validate:argument("id", "Campaign id.")
   validate:flag("--preview", "Only show the cost (GET /campaigns/{id}/validate/preview).")
@@ -144,7 +161,7 @@ function M.parser()
 
   -- leads
   local leads = p:command("leads", "Stream every lead of a campaign (all pages, constant memory).")
-    :epilog(example("scravio leads 65f1c0ffee0000000000abcd --has-email --format csv > leads.csv",
+    :epilog(command_example("scravio leads 65f1c0ffee0000000000abcd --has-email --format csv > leads.csv",
       "scravio leads 65f1c0ffee0000000000abcd --fields username,email --format tsv"))
   leads:argument("id", "Campaign id.")
   leads:flag("--has-email", "Only leads with an email.")
@@ -161,9 +178,9 @@ function M.parser()
   -- exports ...
   local e = p:command("exports", "Create, list and download lead exports (CSV/XLSX files).")
     :command_target("subcommand")
-    :epilog(example("scravio exports create 65f1c0ffee0000000000abcd --out leads.csv"))
+    :epilog(command_example("scravio exports create 65f1c0ffee0000000000abcd --out leads.csv"))
   local ecreate = e:command("create", "Export a campaign's leads to a file on the server.")
-    :epilog(example("scravio exports create 65f1c0ffee0000000000abcd --email-only --wait",
+    :epilog(command_example("scravio exports create 65f1c0ffee0000000000abcd --email-only --wait",
       "scravio exports create 65f1c0ffee0000000000abcd --format xlsx --out leads.xlsx"))
   ecreate:argument("campaign_id", "Campaign id.")
   ecreate:flag("--email-only", "Only leads that have an email.")
@@ -175,19 +192,19 @@ function M.parser()
   ecreate:flag("--force", "Overwrite --out if it exists.")
   ecreate:option("--timeout", "Give up waiting after this many seconds.")
   local elist = e:command("list", "List exports.")
-    :epilog(example("scravio exports list --campaign 65f1c0ffee0000000000abcd"))
+    :epilog(command_example("scravio exports list --campaign 65f1c0ffee0000000000abcd"))
   elist:option("--campaign", "Only this campaign's exports.")
   elist:option("--status", "pending, processing, completed or failed.")
   paging(elist, true)
   local edl = e:command("download", "Download a completed export.")
-    :epilog(example("scravio exports download 66aa00000000000000000001 --out leads.csv"))
+    :epilog(command_example("scravio exports download 66aa00000000000000000001 --out leads.csv"))
   edl:argument("export_id", "Export id.")
   edl:option("--out", "File to write (default: the name the API suggests).")
   edl:flag("--force", "Overwrite --out if it exists.")
 
   -- validate (standalone email validation jobs)
   local v = p:command("validate", "Validate email addresses (a validation job; spends credits).")
-    :epilog(example("scravio validate ada@example.com grace@example.org --wait",
+    :epilog(command_example("scravio validate ada@example.com grace@example.org --wait",
       "scravio validate --file contacts.csv --column email --out results.csv"))
   v:argument("emails", "Addresses to validate."):args("*")
   v:option("--file", "A CSV or TXT file of addresses (uploaded as the API's file flow).")
@@ -199,28 +216,28 @@ function M.parser()
 
   -- jobs ...
   local j = p:command("jobs", "Email validation jobs.") :command_target("subcommand")
-    :epilog(example("scravio jobs list", "scravio jobs download 66bb00000000000000000001 --out results.csv"))
+    :epilog(command_example("scravio jobs list", "scravio jobs download 66bb00000000000000000001 --out results.csv"))
   local jlist = j:command("list", "List validation jobs.")
-    :epilog(example("scravio jobs list --status completed"))
+    :epilog(command_example("scravio jobs list --status completed"))
   jlist:option("--status", "pending, parsing, queued, processing, completed or failed.")
   jlist:option("--from", "Created at or after (ISO 8601).")
   jlist:option("--to", "Created at or before (ISO 8601).")
   paging(jlist, true)
-  j:command("get", "One validation job."):epilog(example("scravio jobs get 66bb00000000000000000001"))
+  j:command("get", "One validation job."):epilog(command_example("scravio jobs get 66bb00000000000000000001"))
     :argument("id", "Job id.")
   local jwait = j:command("wait", "Wait until a validation job is finished.")
-    :epilog(example("scravio jobs wait 66bb00000000000000000001"))
+    :epilog(command_example("scravio jobs wait 66bb00000000000000000001"))
   jwait:argument("id", "Job id.")
   jwait:option("--timeout", "Give up after this many seconds.")
   local jdl = j:command("download", "Download a completed job's results CSV.")
-    :epilog(example("scravio jobs download 66bb00000000000000000001 --out results.csv"))
+    :epilog(command_example("scravio jobs download 66bb00000000000000000001 --out results.csv"))
   jdl:argument("id", "Job id.")
   jdl:option("--out", "File to write (default validation-ID.csv).")
   jdl:flag("--force", "Overwrite --out if it exists.")
 
   -- credits
   local cr = p:command("credits", "The credit ledger (one page, or every page with --all).")
-    :epilog(example("scravio credits --type CAMPAIGN_RESERVATION,CAMPAIGN_SETTLEMENT --all --format csv"))
+    :epilog(command_example("scravio credits --type CAMPAIGN_RESERVATION,CAMPAIGN_SETTLEMENT --all --format csv"))
   cr:option("--type", "Transaction types, comma-separated.")
   cr:option("--campaign", "Only this campaign's transactions.")
   cr:option("--from", "At or after (ISO 8601).")
@@ -231,7 +248,7 @@ function M.parser()
 
   -- request (the escape hatch)
   local r = p:command("request", "Any endpoint, with the same auth, retries and errors.")
-    :epilog(example("scravio request GET /campaigns --query status=fully_completed --query perPage=5",
+    :epilog(command_example("scravio request GET /campaigns --query status=fully_completed --query perPage=5",
       "scravio request POST /campaigns/reserve-preview --body @params.json"))
   r:argument("method", "HTTP method (GET, POST ...).")
   r:argument("path", "Path under the base URL, e.g. /auth/me.")
@@ -240,7 +257,7 @@ function M.parser()
   r:flag("--retry", "Safe to resend (idempotent): retried like a GET.")
 
   p:add_complete_command({ summary = "Print a shell completion script (bash, zsh or fish).",
-    epilog = example("scravio completion bash > ~/.local/share/bash-completion/completions/scravio",
+    epilog = command_example("scravio completion bash > ~/.local/share/bash-completion/completions/scravio",
       "source <(scravio completion bash)") })
   return p
 end

@@ -92,18 +92,7 @@ end
 -- filters each command declares): {flag_name = "apiName", ...}
 function M.query(args, map, size_name)
   local q = {}
-  for flag, name in pairs(map) do
-    local v = args[flag]
-    if v ~= nil then
-      if type(v) == "table" then
-        q[name] = v
-      elseif v == true then
-        q[name] = true
-      else
-        q[name] = v
-      end
-    end
-  end
+  for flag, name in pairs(map) do q[name] = args[flag] end
   if args.page then q.page = M.integer(args.page, "--page") end
   if args.per_page then q[size_name or "perPage"] = M.integer(args.per_page, "--per-page") end
   return q
