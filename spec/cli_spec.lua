@@ -655,7 +655,8 @@ describe("scravio command", function()
 
     it("Ctrl-C during run, once the campaign exists, names it and how to stop it", function()
       srv:configure({ campaign_seconds = 100000 })
-      local pid, finish = spawn(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", dir .. "/never.csv"))
+      local pid, finish = spawn(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", dir .. "/never.csv",
+        "--interval", "0.2"))
       local id
       eventually(function()
         local created = srv:requests({ method = "POST", path = "/api/campaigns" })[1]

@@ -139,6 +139,7 @@ function M.parser()
   -- stdout is one JSON document (or --json / a table on a terminal).
   run:option("--file-format --format", "csv or xlsx (default: from --out's extension)."):choices({ "csv", "xlsx" })
   run:option("--timeout", "Give up waiting after this many seconds (the campaign keeps running).")
+  run:option("--interval", "First pause between polls in seconds (default 2, grows to 30).")
 
   local wait = c:command("wait", "Wait until a campaign is finished (fully_completed, failed or stopped).")
     :epilog(command_example("scravio campaigns wait 65f1c0ffee0000000000abcd --timeout 3600"))

@@ -108,6 +108,7 @@ function M.run(ctx)
   local ok, cerr = commands.check_out(ctx, out)
   if not ok then return nil, cerr end
   local timeout = a.timeout and params.number(a.timeout, "--timeout", true) or nil
+  local interval = a.interval and params.number(a.interval, "--interval") or nil
   if not max then return refuse_without_max(ctx, p, "running") end
   local campaign_id
   local function stop_hint(id)
@@ -121,7 +122,7 @@ function M.run(ctx)
         "and stop it with `scravio campaigns stop ID`"
     end),
     out = out, emailOnly = a.email_only or nil, onlyValidEmails = a.valid_only or nil, fileFormat = fileFormat,
-    progress = not a.quiet, timeout = timeout,
+    progress = not a.quiet, timeout = timeout, interval = interval,
     on_progress = function(obj)
       if not campaign_id and scravio.kind(obj) == "Campaign" then
         campaign_id = obj.id
