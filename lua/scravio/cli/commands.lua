@@ -71,6 +71,11 @@ function M.download_opts(ctx)
   return { progress = not ctx.args.quiet, overwrite = ctx.args.force or nil }
 end
 
+--- What to say when Ctrl-C ends a wait for a campaign (wait, run).
+function M.stop_hint(id)
+  return string.format("stopped waiting; campaign %s keeps running. To stop it: scravio campaigns stop %s", id, id)
+end
+
 --- Options for obj:wait.
 function M.wait_opts(ctx)
   local a = ctx.args
@@ -112,8 +117,7 @@ function M.campaigns.wait(ctx)
   local opts = M.wait_opts(ctx)
   local c, err = ctx.client.campaigns:get(id)
   if not c then return nil, err end
-  ctx.interrupt_hint = string.format("stopped waiting; campaign %s keeps running. To stop it: scravio campaigns stop %s",
-    id, id)
+  ctx.interrupt_hint = M.stop_hint(id)
   local done, werr = c:wait(opts)
   ctx.interrupt_hint = nil
   if not done then

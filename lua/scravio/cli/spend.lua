@@ -111,9 +111,6 @@ function M.run(ctx)
   local interval = a.interval and params.number(a.interval, "--interval") or nil
   if not max then return refuse_without_max(ctx, p, "running") end
   local campaign_id
-  local function stop_hint(id)
-    return string.format("stopped waiting; campaign %s keeps running. To stop it: scravio campaigns stop %s", id, id)
-  end
   ctx.interrupt_hint = "nothing was created"
   local c, path_or_err, bytes_or_obj = ctx.client.campaigns:run(p, {
     max_credits = max,
@@ -126,7 +123,7 @@ function M.run(ctx)
     on_progress = function(obj)
       if not campaign_id and scravio.kind(obj) == "Campaign" then
         campaign_id = obj.id
-        ctx.interrupt_hint = stop_hint(campaign_id)
+        ctx.interrupt_hint = commands.stop_hint(campaign_id)
       end
     end,
   })
