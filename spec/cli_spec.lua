@@ -507,6 +507,11 @@ describe("scravio command", function()
       local body = json.decode(srv:requests({ method = "POST", path = "/api/campaigns" })[1].body)
       assert.same({ "fitness", "gym" }, body.inputs.hashtags)
       assert.equals(20, body.targetEmails)
+      -- -q: the data, and not a word on stderr
+      local code2, out2, err2 = run(with({ "campaigns", "launch" }, HASHTAG, "--max-credits", "5000", "-q"))
+      assert.equals(0, code2)
+      assert.truthy(json.decode(out2)._id)
+      assert.equals("", err2)
     end)
 
     it("--file params.json is the campaign params, flags on top", function()
