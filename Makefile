@@ -1,11 +1,16 @@
 # scravio-lua: build, test, demo, sanitizers, fuzzing, benchmarks, install.
 #
-#   make test    install what is missing, build for Lua 5.4, LuaJIT and Lua 5.1, run every spec
-#   make demo    the whole campaign flow against the bundled fake server
+#   make test         install what is missing, build for Lua 5.1-5.4 and LuaJIT, run every spec
+#   make test-stress  two whole suites at once, several rounds: the suite must not depend on speed
+#   make demo         the whole campaign flow against the bundled fake server
 #
-# Builds for different Luas live side by side: build/lua5.4/, build/luajit/, build/lua5.1/.
+# Builds for different Luas live side by side: build/lua5.4/, build/luajit/, build/lua5.1/ ...
+# Every target builds what it needs itself (it works on a fresh clone on its own).
 
-VERSION     := 0.1.0
+# The version is defined once, in csrc/scravio.h (scravio.version); the rockspec's
+# file name and version, and CHANGELOG.md, are checked against it (spec/packaging_spec.lua).
+VERSION     := $(shell sed -n 's/^\#define SCV_VERSION "\(.*\)"/\1/p' csrc/scravio.h)
+ROCKSPEC    := scravio-$(VERSION)-1.rockspec
 CC          ?= gcc
 WARN        := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
 CSTD        := -std=c99 -D_POSIX_C_SOURCE=200809L
@@ -17,27 +22,33 @@ SRCS        := $(wildcard csrc/*.c)
 HDRS        := $(wildcard csrc/*.h)
 LUA_FILES   := $(shell find lua -name '*.lua' 2>/dev/null)
 
-LUA54_INC   := /usr/include/lua5.4
-LUAJIT_INC  := /usr/include/luajit-2.1
-LUA51_INC   := /usr/include/lua5.1
+# The Luas of the build matrix and their headers: build/<name>/scravio/core.so.
+LUAS        := lua5.4 luajit lua5.1 lua5.2 lua5.3
+INC_lua5.4  := /usr/include/lua5.4
+INC_lua5.3  := /usr/include/lua5.3
+INC_lua5.2  := /usr/include/lua5.2
+INC_lua5.1  := /usr/include/lua5.1
+INC_luajit  := /usr/include/luajit-2.1
+LUA54_INC   := $(INC_lua5.4)
 
 # Debian packages everything needs (tests, demo, OpenResty specs, rock build).
 DEB_PKGS    := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
                luajit2 libluajit2-5.1-dev nginx-light libnginx-mod-http-lua \
                lua-check luarocks openssl curl lua-socket lua5.1 liblua5.1-0-dev \
-               unzip iso-codes lua-argparse
+               lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev unzip iso-codes lua-argparse
 STAMP       := build/.deps-ok
 # NO_DEPS=1 builds the C core without `make deps` (only gcc, Lua headers and
 # libcurl's are needed), e.g. against OpenResty's LuaJIT headers.
 DEPS        := $(if $(NO_DEPS),,$(STAMP))
 
-.PHONY: all deps test test-fast demo asan valgrind fuzz bench lint install rock clean
+.PHONY: all deps test test-fast test-stress demo asan valgrind fuzz bench lint docs install rock clean
 
-all: build/lua5.4/scravio/core.so build/luajit/scravio/core.so build/lua5.1/scravio/core.so
+all: $(foreach l,$(LUAS),build/$(l)/scravio/core.so)
 
 # Installs missing Debian packages when run as root; otherwise prints the command.
 deps: $(STAMP)
-$(STAMP):
+# Re-checked when the Makefile (DEB_PKGS) changes.
+$(STAMP): Makefile
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -54,21 +65,19 @@ $(STAMP):
 	fi
 	@mkdir -p build && touch $@
 
-build/lua5.4/scravio/core.so: $(SRCS) $(HDRS) | $(DEPS)
+$(foreach l,$(LUAS),build/$(l)/scravio/core.so): build/%/scravio/core.so: $(SRCS) $(HDRS) | $(DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -I$(LUA54_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS_ALL) -I$(INC_$*) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
 
-build/luajit/scravio/core.so: $(SRCS) $(HDRS) | $(DEPS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -I$(LUAJIT_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
-
-build/lua5.1/scravio/core.so: $(SRCS) $(HDRS) | $(DEPS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -I$(LUA51_INC) -shared -o $@ $(SRCS) $(CURL_LIBS) $(LDFLAGS)
-
-# The whole suite, under Lua 5.4, LuaJIT and Lua 5.1 (+ OpenResty); ends with "N passed, N failed".
+# The whole suite, under every Lua of LUAS (+ OpenResty); ends with "N passed, N failed".
 test: all
-	@sh spec/support/run_suite.sh
+	@SCRAVIO_LUAS="$${SCRAVIO_LUAS:-$(LUAS)}" sh spec/support/run_suite.sh
+
+# STRESS_COPIES whole suites at the same time (default 2), STRESS_ROUNDS times
+# (default 3): a busy machine must not make a spec fail. Ends with the summed
+# "N passed, N failed" line.
+test-stress: all
+	@sh spec/support/stress.sh $${STRESS_COPIES:-2} $${STRESS_ROUNDS:-3}
 
 demo: build/lua5.4/scravio/core.so
 	@sh examples/run_demo.sh
@@ -102,10 +111,34 @@ bench: all
 	@sh bench/run.sh
 
 lint: | $(STAMP)
-	luacheck lua spec examples bench bin/scravio
+	luacheck lua spec examples bench tools types bin/scravio
 
-rock:
-	luarocks --lua-version=5.4 make --deps-mode=none --tree build/rock scravio-$(VERSION)-1.rockspec
+# The HTML API reference, from the LuaCATS annotations in types/ (rewritten
+# for LDoc by tools/ldoc_source.lua): build/docs/index.html. Needs Debian's
+# lua-ldoc, installed here when missing (as root).
+DOC_SRCS    := $(wildcard types/*.lua) tools/luacats.lua tools/ldoc_source.lua
+docs: build/docs/index.html
+build/docs/index.html: $(DOC_SRCS) | $(DEPS)
+	@command -v ldoc >/dev/null || { [ "$$(id -u)" = 0 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua-ldoc >/dev/null 2>&1 \
+	  || { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua-ldoc >/dev/null; }; }; } \
+	  || { echo "make docs: ldoc is missing (apt-get install lua-ldoc)"; exit 1; }
+	@rm -rf build/docs && mkdir -p build/docs/src
+	lua5.4 tools/ldoc_source.lua build/docs/src/scravio.lua
+	ldoc -q -f plain -p scravio-lua -t "scravio-lua API reference" -d build/docs build/docs/src/scravio.lua
+	@echo "make docs: build/docs/index.html"
+
+# Builds and installs the rock offline into build/rock, then removes what
+# `luarocks make` leaves in the source tree (./scravio/core.so would be found by
+# another Lua's ./?.so), runs the README's scravio.testing example from another
+# directory with only the installed rock on the paths, and `luarocks test` (busted).
+rock: | $(STAMP)
+	luarocks --lua-version=5.4 make --deps-mode=none --tree build/rock $(ROCKSPEC)
+	rm -rf scravio csrc/*.o
+	@d=$$(mktemp -d) && cp examples/testing/collect_spec.lua "$$d/" && cd "$$d" && \
+	  eval "$$(luarocks --lua-version=5.4 --tree '$(CURDIR)/build/rock' path)" && \
+	  lua5.4 /usr/bin/busted collect_spec.lua; rc=$$?; rm -rf "$$d"; \
+	  [ $$rc = 0 ] && echo "make rock: the installed scravio.testing runs the README example" || exit $$rc
+	luarocks --lua-version=5.4 test --tree build/rock $(ROCKSPEC)
 
 PREFIX      ?= /usr/local
 LUA_LIBDIR  ?= $(PREFIX)/lib/lua/5.4
@@ -120,5 +153,5 @@ install: build/lua5.4/scravio/core.so
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/scravio && rm -f scravio.bash
 
 clean:
-	rm -rf build/lua5.4 build/luajit build/lua5.1 build/asan build/rock build/fuzz
+	rm -rf $(foreach l,$(LUAS),build/$(l)) build/asan build/rock build/fuzz build/docs
 	rm -rf scravio csrc/*.o   # what `luarocks make` leaves in the source tree

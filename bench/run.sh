@@ -60,8 +60,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# nginx's workers drop to an unprivileged user when started as root: let them read.
-chmod 755 "$TMP"
+# A root master would run its workers as nobody, who cannot read a temporary
+# directory under a mode-0700 parent: they run as the invoking user instead.
+USER_LINE=""
+[ "$(id -u)" = 0 ] && USER_LINE="user $(id -un) $(id -gn);"
 mkdir -p "$TMP/www/files" "$TMP/lib" "$TMP/out" "$TMP/logs"
 
 # ---- peers: the C loop, and Lua-cURLv3 when it is installed ----------------------
@@ -87,6 +89,7 @@ PORT=""
 start_nginx() {
   port=$1
   cat >"$TMP/nginx.conf" <<EOF
+$USER_LINE
 worker_processes 1;
 pid $TMP/nginx.pid;
 error_log $TMP/logs/error.log warn;

@@ -50,17 +50,26 @@ static int l_time(lua_State *L) {
   return 1;
 }
 
-/* core.sleep(seconds): plain Lua only; OpenResty sleeps through ngx.sleep. */
+/* core.sleep(seconds[, interruptible]) -> interrupted: plain Lua only;
+ * OpenResty sleeps through ngx.sleep. With `interruptible`, a Ctrl-C
+ * (SIGINT, when the program handles it) ends the sleep at once and is
+ * reported as true instead of waiting for the interpreter's hook. */
 static int l_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
-  if (!(s > 0)) return 0; /* also NaN: it must never reach the time_t cast below */
+  int interruptible = lua_toboolean(L, 2);
+  lua_pushboolean(L, 0);
+  if (!(s > 0)) return 1; /* also NaN: it must never reach the time_t cast below */
   if (s > 1e9) s = 1e9;   /* beyond time_t's range the cast is undefined behaviour */
+  if (interruptible) {
+    lua_pushboolean(L, scv_sigint_sleep((double)s));
+    return 1;
+  }
   struct timespec ts;
   ts.tv_sec = (time_t)s;
   ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
-  return 0;
+  return 1;
 }
 
 /* core.uuid() -> a random RFC 4122 version-4 UUID (idempotency keys) */
@@ -85,6 +94,12 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
+/* core.columns() -> the terminal's width (progress lines fit it) */
+static int l_columns(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)scv_terminal_columns());
+  return 1;
+}
+
 static int l_curl_version(lua_State *L) {
   curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
   lua_pushstring(L, v && v->version ? v->version : LIBCURL_VERSION);
@@ -98,6 +113,10 @@ static int l_curl_version(lua_State *L) {
 #endif
 
 SCV_EXPORT int luaopen_scravio_core(lua_State *L) {
+#if LUA_VERSION_NUM >= 502
+  /* A build for another 5.x whose symbols all resolve must not run on this VM. */
+  luaL_checkversion(L);
+#endif
   /* Thread-safe since libcurl 7.84; done once per process by libcurl itself. */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return luaL_error(L, "scravio: libcurl failed to initialise");
   scv_json_init(L);
@@ -106,15 +125,18 @@ SCV_EXPORT int luaopen_scravio_core(lua_State *L) {
                                  {"monotime", l_monotime},       {"time", l_time},
                                  {"sleep", l_sleep},             {"uuid", l_uuid},
                                  {"isatty", l_isatty},           {"curl_version", l_curl_version},
+                                 {"columns", l_columns},
                                  {NULL, NULL}};
   scv_setfuncs(L, fns, 0);
   lua_pushstring(L, SCV_VERSION);
   lua_setfield(L, -2, "version");
-  lua_pushlightuserdata(L, NULL); /* the same value as cjson.null */
+  scv_json_push_null(L); /* tostring: "scravio.null"; cjson.null encodes as null too */
   lua_setfield(L, -2, "null");
   luaL_getmetatable(L, SCV_ARRAY_MT);
   lua_setfield(L, -2, "array_mt");
   scv_errors_open(L);
+  scv_mask_open(L);
+  scv_files_open(L);
   scv_client_open(L);
   scv_pager_open(L);
   scv_lazydoc_open(L);

@@ -95,37 +95,24 @@ static void push_seconds(lua_State *L, double v) {
   else lua_pushnumber(L, (lua_Number)v);
 }
 
-/* Replace every occurrence of the client's own credential in the string
- * field `name` of the table at idx (an absolute index): a server that echoes
- * the key it was sent must not put it into an error message, a log line or
- * a traceback. Lengths, not NULs, bound the search: a JSON "\u0000" in front
- * of the key must not hide it. */
+/* Mask the client's own credential in the string field `name` of the table
+ * at idx (an absolute index), through mask.c's one function: a server that
+ * echoes the key it was sent must not put it into an error message, a log
+ * line or a traceback. Lengths, not NULs, bound the search: a JSON "\u0000"
+ * in front of the key must not hide it. */
 static void redact_field(lua_State *L, int idx, const char *name, const scv_response *r) {
-  size_t n, sn = strlen(r->secret), i = 0, hits = 0;
+  size_t n;
   lua_getfield(L, idx, name);
-  const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-  for (size_t j = 0; v && j + sn <= n && !hits; j++)
-    if (v[j] == r->secret[0] && memcmp(v + j, r->secret, sn) == 0) hits = 1;
-  if (hits) {
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    while (i < n) {
-      if (i + sn <= n && memcmp(v + i, r->secret, sn) == 0) {
-        luaL_addstring(&b, r->secret_hint ? r->secret_hint : "***");
-        i += sn;
-      } else {
-        luaL_addchar(&b, v[i]);
-        i++;
-      }
-    }
-    luaL_pushresult(&b);
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    const char *v = lua_tolstring(L, -1, &n);
+    scv_push_masked(L, r->secret, r->secret_hint, v, n, (size_t)-1);
     lua_setfield(L, idx, name);
   }
   lua_pop(L, 1);
 }
 
 static void redact_error(lua_State *L, int err, const scv_response *r) {
-  if (r->secret == NULL || strlen(r->secret) < 8) return;
+  if (r->secret == NULL) return;
   static const char *const fields[] = {"message", "code", "request_id"};
   for (int f = 0; f < 3; f++) redact_field(L, err, fields[f], r);
   lua_getfield(L, err, "errors");
@@ -395,15 +382,23 @@ static int l_classify(lua_State *L) {
   int lazy = lua_toboolean(L, 7);
   const scv_client *owner = lua_isnoneornil(L, 6) ? NULL : scv_testudata(L, 6, SCV_CLIENT_MT);
   scv_client_secret(owner, &r.secret, &r.secret_hint);
-  lua_settop(L, 6); /* the header values below land at 7.. */
-  lua_getfield(L, 2, "content-type");
-  r.content_type = lua_tostring(L, -1);
-  lua_getfield(L, 2, "x-request-id");
-  r.request_id = lua_tostring(L, -1);
-  lua_getfield(L, 2, "retry-after");
-  r.retry_after = lua_tostring(L, -1);
-  lua_getfield(L, 2, "location");
-  r.location = lua_tostring(L, -1);
+  lua_settop(L, 6);
+  /* Header values are masked, then cut, exactly as the libcurl transport's
+   * (transport.c header_value): one mask, one length, on both transports. */
+  static const char *const names[4] = {"content-type", "x-request-id", "retry-after", "location"};
+  const char *vals[4];
+  char hv[4][SCV_HEADER_VALUE_MAX + 1];
+  for (int i = 0; i < 4; i++) {
+    size_t n;
+    lua_getfield(L, 2, names[i]);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    vals[i] = v ? (scv_mask(r.secret, r.secret_hint, v, n, hv[i], SCV_HEADER_VALUE_MAX + 1), hv[i]) : NULL;
+    lua_pop(L, 1);
+  }
+  r.content_type = vals[0];
+  r.request_id = vals[1];
+  r.retry_after = vals[2];
+  r.location = vals[3];
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) return 1;
   if (scv_classify(L, &r)) return 1;
   lua_pushnil(L);

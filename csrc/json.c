@@ -243,8 +243,62 @@ static void push_array_mt(lua_State *L)
     }
 }
 
+/* JSON null: one full userdata per Lua state (registry SCV_NULL_MT holds its
+   metatable, SCV_NULL_REG the value).  Not the lightuserdata NULL that
+   cjson and ngx use: every lightuserdata shares one metatable, so giving
+   that one a __tostring would change how ngx.null prints too. */
+static int null_tostring(lua_State *L)
+{
+    lua_pushliteral(L, "scravio.null");
+    return 1;
+}
+
+static void null_init(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, SCV_NULL_REG);
+    if (!lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    scv_newud(L, 1);
+    luaL_newmetatable(L, SCV_NULL_MT);
+    lua_pushcfunction(L, null_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushstring(L, SCV_NULL_MT);
+    lua_setfield(L, -2, "__name");
+    lua_pushliteral(L, "scravio.null");
+    lua_setfield(L, -2, "__metatable"); /* nobody swaps it out from Lua */
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, SCV_NULL_REG);
+}
+
+void scv_json_push_null(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, SCV_NULL_REG);
+    if (SCV_UNLIKELY(lua_isnil(L, -1))) {
+        lua_pop(L, 1);
+        null_init(L);
+        lua_getfield(L, LUA_REGISTRYINDEX, SCV_NULL_REG);
+    }
+}
+
+int scv_json_isnull(lua_State *L, int idx)
+{
+    int t = lua_type(L, idx), is;
+    if (t == LUA_TLIGHTUSERDATA)
+        return lua_touserdata(L, idx) == NULL;
+    if (t != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+        return 0;
+    luaL_getmetatable(L, SCV_NULL_MT);
+    is = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is;
+}
+
 void scv_json_init(lua_State *L)
 {
+    null_init(L);
     lua_getfield(L, LUA_REGISTRYINDEX, SCV_ARRAY_MT);
     if (lua_istable(L, -1)) {
         lua_pop(L, 1);
@@ -510,6 +564,8 @@ static const double pow10_tab[23] = {
    more followed, e10 is the decimal exponent to apply to m. */
 typedef struct {
     int neg, isfloat, many;
+    int bigexp; /* the exponent had more digits than e10 keeps: only strtod
+                   (which reads the whole literal) can tell the value */
     uint64_t m;
     int e10;
 } numtok;
@@ -522,7 +578,7 @@ static const char *lex_number(const unsigned char **pp,
     const unsigned char *p = *pp;
     int nd = 0;
 
-    t->neg = t->isfloat = t->many = 0;
+    t->neg = t->isfloat = t->many = t->bigexp = 0;
     t->m = 0;
     t->e10 = 0;
     if (*p == '-') {
@@ -579,6 +635,8 @@ static const char *lex_number(const unsigned char **pp,
         do {
             if (ev < 100000)
                 ev = ev * 10 + (*p - '0');
+            else
+                t->bigexp = 1;
             p++;
         } while (p < end && IS_DIGIT(*p));
         t->e10 += eneg ? -ev : ev;
@@ -590,6 +648,10 @@ static const char *lex_number(const unsigned char **pp,
 /* Does the number need strtod (no exact fast path applies)? */
 static int num_needs_strtod(const numtok *t)
 {
+    /* A saturated exponent must never reach the fast path: with as many
+       fraction digits as the kept exponent it would look like 1e0. */
+    if (t->bigexp)
+        return t->many || t->m != 0;
     if (!t->isfloat && !t->many)
         return 0; /* an exact integer (or its correctly rounded double) */
     if (!t->many && t->m == 0)
@@ -826,7 +888,13 @@ value:
         return dec_unexpected(d, p, "a value");
     case 'n':
         if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
-            lua_pushlightuserdata(L, NULL);
+            /* A member that is null is absent (nil: the last duplicate
+               still wins, rawset removes); in an array, or alone, it is
+               the null value, so positions hold. */
+            if (depth > 0 && d->fr[depth - 1].obj)
+                lua_pushnil(L);
+            else
+                scv_json_push_null(L);
             p += 4;
             goto value_done;
         }
@@ -1626,6 +1694,13 @@ value:
         }
         scv_set_err(e->err, e->errlen,
                     "cannot encode lightuserdata other than null");
+        return 0;
+    case LUA_TUSERDATA:
+        if (scv_json_isnull(L, -1)) {
+            enc_put(e, "null", 4);
+            break;
+        }
+        scv_set_err(e->err, e->errlen, "cannot encode value of type userdata");
         return 0;
     case LUA_TTABLE:
         if (!enc_open_table(e))

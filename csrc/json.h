@@ -18,6 +18,18 @@
 /* Registry key (string) of the shared array metatable. */
 #define SCV_ARRAY_MT "scravio.array"
 
+/* JSON null: a full userdata (tostring "scravio.null") kept in the
+   registry under SCV_NULL_REG; its metatable is registry[SCV_NULL_MT]. */
+#define SCV_NULL_REG "scravio.null.value"
+#define SCV_NULL_MT "scravio.null"
+
+/* Push the null value (creating it if scv_json_init was not called). */
+void scv_json_push_null(lua_State *L);
+
+/* Is the value at idx JSON null: the null value above, or the lightuserdata
+   NULL (cjson.null, ngx.null)? */
+int scv_json_isnull(lua_State *L, int idx);
+
 /* Depth used by scv_json_decode/scv_json_encode when max_depth <= 0. */
 #define SCV_JSON_DEFAULT_MAX_DEPTH 1000
 
@@ -34,7 +46,9 @@ void scv_json_init(lua_State *L);
      (Lua 5.3+; lua_Number under 5.1/LuaJIT); other numbers -> lua_Number.
      "-0" decodes to the float -0.0 (a Lua integer has no negative zero).
      Numbers whose magnitude overflows a double (1e400) are rejected.
-   - null -> lightuserdata NULL (identical to cjson.null)
+   - null -> the null value (scv_json_push_null) in an array or as the
+     whole document; an object member whose value is null is left out
+     (reads as nil; a later null duplicate removes an earlier value)
    - arrays -> tables with the SCV_ARRAY_MT metatable; objects -> plain
      tables (duplicate keys: the last one wins)
    - strings: \uXXXX escapes and surrogate pairs -> UTF-8, lone surrogates
@@ -73,7 +87,7 @@ int scv_json_members(const char *s, size_t len, int max_depth,
      otherwise a non-empty table whose keys are exactly 1..n -> array; a
      table with only string keys -> object with keys sorted bytewise; an
      empty table -> {}; mixed / sparse / other keys -> error.
-   - lightuserdata NULL and nil -> null; booleans; integers as %lld;
+   - the null value, lightuserdata NULL and nil -> null; booleans; integers as %lld;
      floats: integral values below 1e15 as integers, otherwise the
      shortest of %.15g/%.16g/%.17g that round-trips; NaN/Inf -> error.
    - strings: '"', '\\' and bytes < 0x20 escaped (\b \f \n \r \t or

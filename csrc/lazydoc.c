@@ -40,8 +40,14 @@ static int find_member(const lazydoc *d, const char *key, size_t klen) {
 /* Push member i's decoded value. The bytes were validated when the doc was
    made, so decoding cannot fail on the input; it may still raise a memory
    error, like any allocation. */
+static int member_is_null(const lazydoc *d, int i) { return doc_bytes(d)[d->m[i].voff] == 'n'; }
+
 static void push_member(lua_State *L, const lazydoc *d, int i) {
   char err[128];
+  if (member_is_null(d, i)) { /* a null member reads as nil, as in a decoded table */
+    lua_pushnil(L);
+    return;
+  }
   if (!scv_json_decode(L, doc_bytes(d) + d->m[i].voff, d->m[i].vlen, d->max_depth, err, sizeof err))
     luaL_error(L, "scravio: internal error decoding a validated field (%s)", err);
 }
@@ -88,7 +94,7 @@ int scv_lazydoc_push(lua_State *L, const char *body, size_t len, int max_depth) 
 int scv_lazydoc_get(lua_State *L, int idx, const char *key, size_t klen) {
   lazydoc *d = lua_touserdata(L, idx);
   int i = find_member(d, key, klen);
-  if (i < 0) return 0;
+  if (i < 0 || member_is_null(d, i)) return 0;
   push_member(L, d, i);
   return 1;
 }
@@ -110,7 +116,7 @@ void scv_lazydoc_table(lua_State *L, int idx, int cache) {
     } else {
       push_member(L, d, (int)i);
     }
-    lua_rawset(L, -3);
+    lua_rawset(L, -3); /* a null (nil) member removes an earlier duplicate */
   }
 }
 

@@ -12,10 +12,13 @@
  *   pager.c      the pagination state machine over the API's list envelopes
  *   resources.c  the Campaign, ValidationJob and Export userdata
  *   lazydoc.c    a JSON object kept as bytes, decoded one field at a time
+ *   interrupt.c  Ctrl-C (SIGINT) during sleeps and file transfers
+ *   terminal.c   the terminal's width, for progress lines
  */
 #ifndef SCRAVIO_H
 #define SCRAVIO_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <curl/curl.h>
 #include "compat.h"
@@ -25,6 +28,22 @@
 #define SCV_CLIENT_MT "scravio.Client"
 #define SCV_ERROR_MT "scravio.Error"
 #define SCV_PAGER_MT "scravio.Pager"
+
+/* ---- interrupt.c ---------------------------------------------------- */
+/* While a guard is active SIGINT is blocked in this thread (only when the
+ * program has a SIGINT handler, as lua and luajit do) and watched. */
+typedef struct {
+  sigset_t saved;
+  int active;
+} scv_sigint_guard;
+void scv_sigint_begin(scv_sigint_guard *g);
+int scv_sigint_pending(const scv_sigint_guard *g); /* a SIGINT is waiting */
+int scv_sigint_end(scv_sigint_guard *g);           /* restore; 1 when a SIGINT was consumed */
+/* Sleep, returning 1 at once when SIGINT comes (consumed), else 0. */
+int scv_sigint_sleep(double seconds);
+
+/* ---- terminal.c ----------------------------------------------------- */
+int scv_terminal_columns(void); /* COLUMNS, else the terminal's, else 80 */
 
 /* ---- buf.c ---------------------------------------------------------- */
 typedef struct {
@@ -64,6 +83,7 @@ typedef struct {
   const char *request_id;   /* X-Request-Id header, may be NULL */
   const char *retry_after;  /* Retry-After header, may be NULL */
   const char *location;     /* Location header, may be NULL */
+  const char *rate_limit[3]; /* X-RateLimit-Limit, -Remaining, -Reset headers, each may be NULL */
   const char *method;
   const char *path;
   int max_depth;
@@ -75,12 +95,27 @@ typedef struct {
  * the decoded value and returns 1; otherwise pushes a scravio.Error table and
  * returns 0. Never raises for bad server input. */
 int scv_classify(lua_State *L, const scv_response *r);
+
 /* Push a new error table with the given kind and message, metatable set. */
 void scv_push_error(lua_State *L, const char *kind, const char *message,
                     const char *method, const char *path);
 /* Seconds in a Retry-After value (delta-seconds or HTTP date); -1 if none. */
 double scv_parse_retry_after(const char *v);
 void scv_errors_open(lua_State *L); /* registers the metatable + functions */
+
+/* ---- mask.c: the one masking function (see there) -------------------- */
+/* The longest header value kept (X-Request-Id, Content-Type, Location), on
+ * both transports: longer ones are cut here, after masking. */
+#define SCV_HEADER_VALUE_MAX 4096
+/* src[0..n) into out (NUL-terminated, at most cap-1 bytes) with the
+ * credential masked, then cut; returns the length written. */
+size_t scv_mask(const char *secret, const char *hint, const char *src, size_t n, char *out, size_t cap);
+/* Push src[0..n) as a Lua string with the credential masked, then cut to max bytes. */
+void scv_push_masked(lua_State *L, const char *secret, const char *hint, const char *src, size_t n, size_t max);
+void scv_mask_open(lua_State *L); /* core.mask, core.HEADER_VALUE_MAX */
+
+/* ---- files.c: creating and placing downloaded files ------------------ */
+void scv_files_open(lua_State *L); /* core.create_file, core.place_file */
 
 /* ---- json.c --------------------------------------------------------- */
 #include "json.h"

@@ -12,11 +12,14 @@
  * carry X-API-Key along). Storage calls (presigned URLs) carry no credentials
  * at all, so they may follow redirects.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +28,10 @@
 #define DOWNLOAD_BUFFER (512L * 1024L) /* file transfers: large reads beat curl -o */
 #define API_BUFFER (64L * 1024L)       /* API answers (libcurl allocates it per transfer) */
 #define MAX_TIMEOUT_S (30.0 * 24 * 3600) /* longer than any transfer we would wait for */
+/* A file transfer moving fewer bytes per second than this for the client's
+ * `timeout` is stalled (transport/ngx.lua has the same MIN_RATE). */
+#define STALL_MIN_RATE 1024L
+#define RESPONSE_HEADERS 7 /* header values fill_response copies (its hv) */
 
 typedef struct {
   scv_client *c;
@@ -35,19 +42,101 @@ typedef struct {
   size_t limit;      /* cap on bytes kept in memory */
   int too_large;
   int write_failed;
+  /* framing (RFC 9112), checked by on_header: `bad` names a response we refuse
+   * (the transfer is aborted); must_close: the connection may not be reused */
+  const char *bad;
+  int http10, te, must_close, cl_seen;
+  curl_off_t cl;
+  /* file transfers: "download" / "upload", and the stall bound in seconds */
+  const char *what;
+  long stall_s;
   curl_off_t written;
   /* progress bar (downloads, TTY only) */
   int progress;
-  double last_draw;
+  double last_draw, started;
+  int columns, drawn;        /* the terminal's width; the last line's length */
+  int final_drawn;           /* the 100% line is on screen */
+  /* file transfers: a Ctrl-C (see interrupt.c) aborts them */
+  const scv_sigint_guard *sig;
+  int interrupted;
   /* prefetch only: while `hold` is set the body callback pauses the transfer
    * (the response waits in the socket buffer, not in our memory); `discard`
    * drops what an abandoned transfer still delivers. */
   int hold, paused, discard;
 } xfer;
 
+/* Is the header line ptr[0..n) the field `name`? Then *value is its value. */
+static int header_is(const char *ptr, size_t n, const char *name, const char **value, size_t *vlen) {
+  size_t nl = strlen(name);
+  if (n <= nl || ptr[nl] != ':' || strncasecmp(ptr, name, nl) != 0) return 0;
+  const char *v = ptr + nl + 1, *end = ptr + n;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) end--;
+  *value = v;
+  *vlen = (size_t)(end - v);
+  return 1;
+}
+
+/* Content-Length: digits, or the same digits repeated as a list ("12, 12");
+ * all the field lines of one response must agree (RFC 9112 §6.3 item 5). */
+static int content_length_ok(xfer *x, const char *v, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i == n || !isdigit((unsigned char)v[i])) return 0;
+    curl_off_t num = 0;
+    size_t digits = 0;
+    while (i < n && isdigit((unsigned char)v[i])) {
+      if (++digits > 18) return 0;
+      num = num * 10 + (v[i++] - '0');
+    }
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i < n && v[i] != ',') return 0;
+    i++;
+    if (x->cl_seen && num != x->cl) return 0;
+    x->cl_seen = 1;
+    x->cl = num;
+  }
+  return x->cl_seen;
+}
+
+/* Framing checks on one header line (libcurl is lenient where RFC 9112 says a
+ * client must not be): a response framed ambiguously is refused, and one that
+ * leaves the connection in doubt closes it. Returns 0 to abort the transfer. */
+static int check_framing(xfer *x, const char *ptr, size_t n) {
+  const char *v;
+  size_t vl;
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) { /* a new response (1xx, redirect): its own framing */
+    x->http10 = n >= 8 && memcmp(ptr, "HTTP/1.0", 8) == 0;
+    x->te = x->cl_seen = 0;
+    x->cl = 0;
+    return 1;
+  }
+  if (n > 0 && (ptr[0] == ' ' || ptr[0] == '\t')) {
+    /* obs-fold (RFC 9112 §5.2): libcurl would not unfold it, so a folded
+       Transfer-Encoding would turn the chunk framing into content. */
+    x->bad = "folded header line (obs-fold)";
+    return 0;
+  }
+  if (header_is(ptr, n, "content-length", &v, &vl)) {
+    if (!content_length_ok(x, v, vl)) {
+      x->bad = "invalid Content-Length";
+      return 0;
+    }
+  } else if (header_is(ptr, n, "transfer-encoding", &v, &vl)) {
+    x->te = 1;
+    /* §6.1: Transfer-Encoding in an HTTP/1.0 response means faulty framing */
+    if (x->http10) x->must_close = 1;
+  }
+  /* §6.3 item 3: both framings given: Transfer-Encoding wins, the connection closes */
+  if (x->te && x->cl_seen) x->must_close = 1;
+  return 1;
+}
+
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   xfer *x = ud;
   size_t n = size * nmemb;
+  if (!check_framing(x, ptr, n)) return 0;
   /* A new status line (after a 100 Continue or a followed redirect) starts a new header block. */
   if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) x->hdr->len = 0;
   if (x->hdr->len + n > 256 * 1024) return n; /* ignore absurd header blocks */
@@ -89,31 +178,90 @@ static double mono_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A progress bar drawn by C on stderr: no Lua callback runs mid-transfer. */
+/* m:ss, or h:mm:ss past an hour. */
+static void fmt_duration(char *out, size_t n, double secs) {
+  long t = secs > 0 && secs < 1e8 ? (long)(secs + 0.5) : 0;
+  if (t >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* A progress line drawn by C on stderr (no Lua callback runs mid-transfer):
+ * bar, percentage, megabytes, rate, elapsed time and ETA, cut to the
+ * terminal's width (x->columns) and padded over the previous line. Also
+ * where a file transfer notices a Ctrl-C: returning nonzero aborts it. */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
   xfer *x = ud;
+  if (x->sig && scv_sigint_pending(x->sig)) {
+    x->interrupted = 1;
+    return 1; /* CURLE_ABORTED_BY_CALLBACK */
+  }
   if (!x->progress) return 0;
   double now = mono_now();
   int final = (dltotal > 0 && dlnow >= dltotal) || (ultotal > 0 && ulnow >= ultotal);
   if (!final && now - x->last_draw < 0.1) return 0;
+  if (final && x->final_drawn) return 0; /* the 100% line stays as it is */
+  x->final_drawn = final;
   x->last_draw = now;
   curl_off_t total = dltotal ? dltotal : ultotal, cur = dltotal ? dlnow : ulnow;
-  char bar[31];
-  int filled = total > 0 ? (int)((double)cur * 30.0 / (double)total) : 0;
-  if (filled > 30) filled = 30;
-  for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '-';
-  bar[30] = '\0';
-  if (total > 0)
-    fprintf(stderr, "\r%s [%s] %3d%% %.1f/%.1f MB", ultotal ? "upload  " : "download", bar,
-            (int)((double)cur * 100.0 / (double)total), (double)cur / 1048576.0, (double)total / 1048576.0);
-  else
-    fprintf(stderr, "\rdownload %.1f MB", (double)cur / 1048576.0);
+  double elapsed = now - x->started, rate = elapsed > 0.05 ? (double)cur / elapsed : 0;
+  char took[32], eta[32], tail[160];
+  fmt_duration(took, sizeof took, elapsed);
+  if (total > 0 && rate > 0 && !final) {
+    fmt_duration(eta, sizeof eta, (double)(total - cur) / rate);
+    snprintf(tail, sizeof tail, " %.1f MB/s %s, %s left", rate / 1048576.0, took, eta);
+  } else {
+    snprintf(tail, sizeof tail, " %.1f MB/s %s", rate / 1048576.0, took);
+  }
+  const char *label = ultotal ? "upload  " : "download";
+  int width = x->columns > 0 ? x->columns - 1 : 79; /* the last column would wrap on some terminals */
+  char line[600];
+  int len;
+  if (total > 0) {
+    char nums[64];
+    int pct = (int)((double)cur * 100.0 / (double)total);
+    snprintf(nums, sizeof nums, " %3d%% %.1f/%.1f MB", pct, (double)cur / 1048576.0, (double)total / 1048576.0);
+    int barw = width - (int)(strlen(label) + 3 + strlen(nums) + strlen(tail));
+    if (barw > 30) barw = 30;
+    if (barw < 5) barw = 0; /* no room: the numbers matter more */
+    char bar[31];
+    int filled = barw > 0 ? (int)((double)cur * barw / (double)total) : 0;
+    if (filled > barw) filled = barw;
+    for (int i = 0; i < barw; i++) bar[i] = i < filled ? '#' : '-';
+    bar[barw] = '\0';
+    if (barw > 0) len = snprintf(line, sizeof line, "%s [%s]%s%s", label, bar, nums, tail);
+    else len = snprintf(line, sizeof line, "%s%s%s", label, nums, tail);
+  } else {
+    len = snprintf(line, sizeof line, "%s %.1f MB%s", label, (double)cur / 1048576.0, tail);
+  }
+  if (len < 0) return 0;
+  if (len > width) len = width < (int)sizeof line ? width : (int)sizeof line - 1;
+  line[len] = '\0';
+  fprintf(stderr, "\r%s%*s", line, x->drawn > len ? x->drawn - len : 0, "");
+  x->drawn = len;
   fflush(stderr);
   return 0;
 }
 
-/* Find a header's value in a header block; copies into out. */
-static const char *find_header(const scv_buf *hdr, const char *name, char *out, size_t outlen) {
+/* Before a file transfer: its progress line, and the Ctrl-C watch. */
+static void file_transfer_setup(xfer *x, int progress, const scv_sigint_guard *sig) {
+  x->progress = progress && isatty(2);
+  x->started = mono_now();
+  x->columns = x->progress ? scv_terminal_columns() : 80;
+  x->sig = sig && sig->active ? sig : NULL;
+}
+
+/* A transfer that a Ctrl-C ended -> nil, err (kind "cancelled"); returns 2. */
+static int push_interrupted(lua_State *L, const char *method, const char *what) {
+  lua_pushnil(L);
+  scv_push_error(L, "cancelled", "interrupted (Ctrl-C)", method, what);
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "interrupted");
+  return 2;
+}
+
+/* Find a header's value in a header block: *len bytes at the pointer
+ * returned (into hdr), or NULL. Nothing is cut here: see header_value. */
+static const char *find_header(const scv_buf *hdr, const char *name, size_t *len) {
   size_t nl = strlen(name);
   const char *p = hdr->data, *end = hdr->data + hdr->len;
   if (p == NULL) return NULL;
@@ -125,15 +273,24 @@ static const char *find_header(const scv_buf *hdr, const char *name, char *out, 
       while (v < eol && (*v == ' ' || *v == '\t')) v++;
       const char *ve = eol;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      size_t n = (size_t)(ve - v);
-      if (n >= outlen) n = outlen - 1;
-      memcpy(out, v, n);
-      out[n] = '\0';
-      return out;
+      *len = (size_t)(ve - v);
+      return v;
     }
     p = eol + 1;
   }
   return NULL;
+}
+
+/* A header's value copied into out (SCV_HEADER_VALUE_MAX bytes) with the
+ * client's credential masked first and only then cut (mask.c), exactly as
+ * core.classify does for the cosocket transport. NULL when absent. */
+static const char *header_value(const scv_buf *hdr, const char *name, const char *secret, const char *hint,
+                                char *out) {
+  size_t n;
+  const char *v = find_header(hdr, name, &n);
+  if (v == NULL) return NULL;
+  scv_mask(secret, hint, v, n, out, SCV_HEADER_VALUE_MAX + 1);
+  return out;
 }
 
 /* Options that never change for a handle: set once, when the handle is made
@@ -150,7 +307,11 @@ static void fixed_options(scv_client *c, CURL *e, char *errbuf) {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   /* Only set when given: CAINFO = NULL would drop libcurl's built-in bundle. */
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  /* Only the `proxy` option: "" turns off libcurl's reading of http_proxy,
+   * HTTPS_PROXY, ALL_PROXY (and NO_PROXY), which would otherwise send a
+   * plain-http API request, key in clear, to whatever the environment names.
+   * The cosocket transport ignores them too (and refuses `proxy`). */
+  curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
@@ -161,6 +322,37 @@ static void fixed_options(scv_client *c, CURL *e, char *errbuf) {
 
 void scv_transport_init(scv_client *c) {
   fixed_options(c, c->easy, c->errbuf);
+}
+
+/* RFC 9112 §11.1: bytes a server sends that no request asked for (an
+ * injected second response) must never be read as the answer to the next
+ * request. An idle kept-alive HTTP/1.x connection has nothing to read; if
+ * the one the handle used last has (or was closed by the server), it is shut
+ * down here, so libcurl's check before reuse finds it dead, and the transfer
+ * about to start gets a fresh connection. Returns 1 when it did that.
+ * (HTTP/2 frames such as PING may arrive on an idle connection: libcurl reads
+ * those itself, and an h2 stream cannot be answered by unrequested bytes.) */
+static int drop_unfit_connection(CURL *e) {
+  curl_socket_t s = CURL_SOCKET_BAD;
+  long version = 0;
+  if (curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version) != CURLE_OK ||
+      (version != CURL_HTTP_VERSION_1_0 && version != CURL_HTTP_VERSION_1_1))
+    return 0;
+  if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK || s == CURL_SOCKET_BAD) return 0;
+  struct pollfd p;
+  p.fd = s;
+  p.events = POLLIN;
+  p.revents = 0;
+  if (poll(&p, 1, 0) <= 0) return 0;
+  shutdown(s, SHUT_RDWR);
+  return 1;
+}
+
+/* After a transfer whose framing forbids reuse (check_framing's must_close). */
+static void close_if_needed(CURL *e, const xfer *x) {
+  curl_socket_t s = CURL_SOCKET_BAD;
+  if (!x->must_close) return;
+  if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK && s != CURL_SOCKET_BAD) shutdown(s, SHUT_RDWR);
 }
 
 /* Options that differ between transfers, so nothing leaks from the previous one. */
@@ -182,13 +374,23 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
-  curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress ? 0L : 1L);
-  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, x->progress || x->sig ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, drop_unfit_connection(e) ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
   curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+}
+
+/* File transfers have no total bound by default (big files take long), but a
+ * stalled or trickling one must end: fewer than STALL_MIN_RATE bytes/s for the
+ * client's timeout (whole seconds, at least 1: libcurl counts in seconds). */
+static void stall_detection(scv_client *c, xfer *x) {
+  long s = (c->timeout_ms + 999) / 1000;
+  x->stall_s = s < 1 ? 1 : s;
+  curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, STALL_MIN_RATE);
+  curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, x->stall_s);
 }
 
 /* Did the request possibly reach the server? Failures while resolving,
@@ -226,6 +428,7 @@ static int maybe_sent(CURL *e, CURLcode rc) {
 typedef struct {
   char msg[512];
   const char *kind;
+  const char *hint; /* a static sentence saying what to do, or NULL */
   int retryable, sent;
   long status;
   CURLcode rc;
@@ -233,6 +436,7 @@ typedef struct {
 
 static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, CURLcode rc, const xfer *x) {
   f->kind = "network";
+  f->hint = NULL;
   f->retryable = 1;
   f->status = 0;
   f->rc = rc;
@@ -245,11 +449,44 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
     snprintf(f->msg, sizeof f->msg, "writing the downloaded file failed: %s", strerror(x->write_failed));
     f->kind = "io";
     f->retryable = 0;
+  } else if (x->bad) {
+    /* the same words as transport/ngx.lua's malformed() */
+    snprintf(f->msg, sizeof f->msg, "malformed HTTP response: %s", x->bad);
+  } else if (rc == CURLE_OPERATION_TIMEDOUT && x->what && strstr(errbuf, "too slow")) {
+    snprintf(f->msg, sizeof f->msg, "%s stalled: less than %ld bytes/s for %ld s (the client's timeout)", x->what,
+             STALL_MIN_RATE, x->stall_s);
+    f->kind = "timeout";
   } else if (rc == CURLE_OPERATION_TIMEDOUT) {
     snprintf(f->msg, sizeof f->msg, "timed out: %s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
     f->kind = "timeout";
+  } else if (rc == CURLE_TOO_MANY_REDIRECTS) {
+    /* a loop: trying again cannot help (transport/ngx.lua says the same) */
+    snprintf(f->msg, sizeof f->msg, "storage redirected more than 5 times (a redirect loop); not followed further");
+    f->kind = "api";
+    f->retryable = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &f->status);
   } else {
-    snprintf(f->msg, sizeof f->msg, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "no detail");
+    /* libcurl's detail usually repeats its summary ("Failed to connect to h
+     * port 1 after 0 ms: Couldn't connect to server"): say it once, then
+     * what to do about it. */
+    const char *summary = curl_easy_strerror(rc);
+    if (errbuf[0] == '\0')
+      snprintf(f->msg, sizeof f->msg, "%s", summary);
+    else if (strstr(errbuf, summary))
+      snprintf(f->msg, sizeof f->msg, "%s", errbuf);
+    else
+      snprintf(f->msg, sizeof f->msg, "%s: %s", summary, errbuf);
+    /* what to do about it: err.hint, which the Lua layer puts after the
+     * attempt count (request.lua, spell_out) */
+    if (rc == CURLE_COULDNT_CONNECT)
+      f->hint = "Is the server running, and is base_url right?";
+    else if (rc == CURLE_COULDNT_RESOLVE_HOST)
+      f->hint = "Check the host name in base_url.";
+    else if (rc == CURLE_SSL_CACERT_BADFILE)
+      f->hint = "The ca_file given to scravio.new cannot be read as PEM certificates: check its path.";
+    else if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CERTPROBLEM)
+      f->hint = "TLS certificate verification failed: for a private CA give its certificate to scravio.new "
+                "as ca_file = \"/path/ca.pem\" (verification cannot be turned off).";
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM ||
         rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_CIPHER)
       f->retryable = 0; /* trying again will not change the certificate or the URL */
@@ -271,6 +508,10 @@ static int push_failure(lua_State *L, const transport_failure *f, const char *me
   }
   lua_pushinteger(L, (lua_Integer)f->rc);
   lua_setfield(L, -2, "curl_code");
+  if (f->hint) {
+    lua_pushstring(L, f->hint);
+    lua_setfield(L, -2, "hint");
+  }
   return 2;
 }
 
@@ -284,29 +525,42 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
 /* The parts of a finished response classify needs. Header values are copied
  * into hv, so the header buffer may be reused before classification. */
 static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r,
-                          char hv[4][256], const char *method, const char *path) {
+                          char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1], const char *method, const char *path) {
   memset(r, 0, sizeof *r);
   scv_client_secret(c, &r->secret, &r->secret_hint);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
   r->body = body->data ? body->data : "";
   r->body_len = body->len;
-  r->content_type = find_header(hdr, "content-type", hv[0], 256);
-  r->request_id = find_header(hdr, "x-request-id", hv[1], 256);
-  r->retry_after = find_header(hdr, "retry-after", hv[2], 256);
-  r->location = find_header(hdr, "location", hv[3], 256);
+  r->content_type = header_value(hdr, "content-type", r->secret, r->secret_hint, hv[0]);
+  r->request_id = header_value(hdr, "x-request-id", r->secret, r->secret_hint, hv[1]);
+  r->retry_after = header_value(hdr, "retry-after", r->secret, r->secret_hint, hv[2]);
+  r->location = header_value(hdr, "location", r->secret, r->secret_hint, hv[3]);
+  r->rate_limit[0] = header_value(hdr, "x-ratelimit-limit", r->secret, r->secret_hint, hv[4]);
+  r->rate_limit[1] = header_value(hdr, "x-ratelimit-remaining", r->secret, r->secret_hint, hv[5]);
+  r->rate_limit[2] = header_value(hdr, "x-ratelimit-reset", r->secret, r->secret_hint, hv[6]);
   r->method = method;
   r->path = path;
   r->max_depth = 256;
 }
 
-/* Push what classify made: value, status, request_id (returns 3) or nil, err (returns 2). */
-static int push_classified(lua_State *L, const scv_response *r) {
-  if (scv_classify(L, r)) {
-    lua_pushinteger(L, (lua_Integer)r->status);
-    if (r->request_id) lua_pushstring(L, r->request_id);
+/* Push what a successful answer says about itself, after its value: status,
+ * request id, and the X-RateLimit-Limit/-Remaining/-Reset values (nil when
+ * absent). Values copied from the server are masked like error fields: an
+ * echo of the credential never reaches Lua. Returns 5. */
+static int push_answer_meta(lua_State *L, const scv_response *r) {
+  lua_pushinteger(L, (lua_Integer)r->status);
+  const char *vals[4] = {r->request_id, r->rate_limit[0], r->rate_limit[1], r->rate_limit[2]};
+  for (int i = 0; i < 4; i++) {
+    if (vals[i]) scv_push_masked(L, r->secret, r->secret_hint, vals[i], strlen(vals[i]), (size_t)-1);
     else lua_pushnil(L);
-    return 3;
   }
+  return 5;
+}
+
+/* Push what classify made: value, status, request_id, rate limit x3
+ * (returns 6) or nil, err (returns 2). */
+static int push_classified(lua_State *L, const scv_response *r) {
+  if (scv_classify(L, r)) return 1 + push_answer_meta(L, r);
   lua_pushnil(L);
   lua_insert(L, -2);
   return 2;
@@ -343,7 +597,7 @@ fail:
 }
 
 /* client:send(method, url, path, body, timeout, fresh, lazy, headers)
- *   -> value, status, request_id | nil, err
+ *   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
  * `headers`: nil, or an array of extra "Name: value" lines for this call.
  * `fresh` asks for a new connection: libcurl silently resends a request once
  * when a reused connection dies before answering, which must never happen to
@@ -357,6 +611,11 @@ static int l_send(lua_State *L) {
   const char *path = luaL_optstring(L, 4, url);
   if (mlen == 0 || mlen > 16 || !scv_header_value_ok(method, mlen) || strpbrk(method, " \t"))
     return luaL_error(L, "scravio: bad HTTP method");
+  if (!scv_client_api_url(c, url)) { /* the credential goes nowhere else */
+    lua_pushnil(L);
+    scv_push_error(L, "invalid", "refusing to send the credential outside the client's base_url", method, path);
+    return 2;
+  }
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 5, NULL, &blen);
   double timeout = (double)luaL_optnumber(L, 6, 0);
@@ -390,6 +649,7 @@ static int l_send(lua_State *L) {
   /* A declared Content-Length over the limit fails before the body is read. */
   if (x.limit < (size_t)0x7fffffffffffLL) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x.limit);
   CURLcode rc = curl_easy_perform(e);
+  close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL); /* the Lua string may go away */
   if (extra) {
     /* the handle must not keep pointing at the list freed here */
@@ -398,20 +658,16 @@ static int l_send(lua_State *L) {
   }
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
-  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) {
-    lua_pushinteger(L, (lua_Integer)r.status);
-    if (r.request_id) lua_pushstring(L, r.request_id);
-    else lua_pushnil(L);
-    return 3;
-  }
+  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth))
+    return 1 + push_answer_meta(L, &r);
   return push_classified(L, &r);
 }
 
 static int storage_error(lua_State *L, scv_client *c, const char *method, const char *what) {
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, c->easy, &c->body, &c->hdr, &r, hv, method, what);
   if (scv_classify(L, &r)) { /* a 2xx we did not expect here cannot happen; keep the stack sane */
     lua_pop(L, 1);
@@ -443,21 +699,25 @@ static int l_download(lua_State *L) {
   x.c = c;
   x.file = f;
   x.limit = 64 * 1024;
-  x.progress = progress && isatty(2);
+  scv_sigint_guard sig;
+  scv_sigint_begin(&sig);
+  file_transfer_setup(&x, progress, &sig);
   common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->storage_headers);
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-  /* Stall detection instead of a total timeout: big files take long. */
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 60));
+  x.what = "download";
+  stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);
+  int interrupted = scv_sigint_end(&sig) || x.interrupted;
+  close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
-  if (x.progress) fputc('\n', stderr);
+  if (x.progress && x.drawn) fputc('\n', stderr); /* end the progress line, whatever happened */
   int close_failed = fclose(f) != 0;
+  if (interrupted) return push_interrupted(L, "GET", "(download)"); /* the caller removes the file */
   if (rc == CURLE_OK && close_failed) x.write_failed = errno ? errno : EIO, rc = CURLE_WRITE_ERROR;
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "GET", "(download)");
   long status = 0;
@@ -491,7 +751,8 @@ static int l_upload(lua_State *L) {
   char cth[300];
   snprintf(cth, sizeof cth, "Content-Type: %s", ctype);
   struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
-  struct curl_slist *h2 = hdrs ? curl_slist_append(hdrs, cth) : NULL;
+  struct curl_slist *h1 = hdrs ? curl_slist_append(hdrs, "Accept-Encoding: identity") : NULL;
+  struct curl_slist *h2 = h1 ? curl_slist_append(h1, cth) : NULL;
   if (h2 == NULL) {
     curl_slist_free_all(hdrs);
     fclose(f);
@@ -502,7 +763,9 @@ static int l_upload(lua_State *L) {
   memset(&x, 0, sizeof x);
   x.c = c;
   x.limit = 64 * 1024;
-  x.progress = progress && isatty(2);
+  scv_sigint_guard sig;
+  scv_sigint_begin(&sig);
+  file_transfer_setup(&x, progress, &sig);
   common_setup(c, &x, url, timeout > 0 ? timeout : 24.0 * 3600.0, DOWNLOAD_BUFFER);
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -510,9 +773,11 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_READFUNCTION, NULL); /* libcurl's default reads the FILE* */
   curl_easy_setopt(e, CURLOPT_READDATA, f);
   curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)(c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 60));
+  x.what = "upload";
+  stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);
+  int interrupted = scv_sigint_end(&sig) || x.interrupted;
+  close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
@@ -520,7 +785,8 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
   curl_slist_free_all(hdrs);
   fclose(f);
-  if (x.progress) fputc('\n', stderr);
+  if (x.progress && x.drawn) fputc('\n', stderr);
+  if (interrupted) return push_interrupted(L, "PUT", "(upload)");
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "PUT", "(upload)");
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
@@ -638,6 +904,7 @@ static int prefetch_sent(scv_prefetch *p) {
  * settle > 0 (tests) keeps driving it for up to that many seconds, until the
  * answer's first body bytes arrive and are held. */
 static int prefetch_start(scv_client *c, const char *url, double timeout, double settle) {
+  if (!scv_client_api_url(c, url)) return 0; /* the credential goes nowhere else */
   scv_prefetch *p = prefetch_handle(c);
   if (p == NULL) return 0;
   if (p->active && strcmp(p->url, url) == 0) return 1; /* already in flight */
@@ -656,6 +923,9 @@ static int prefetch_start(scv_client *c, const char *url, double timeout, double
   p->rc = CURLE_OK;
   p->timeout = timeout;
   p->x.too_large = p->x.write_failed = 0;
+  p->x.bad = NULL;
+  p->x.http10 = p->x.te = p->x.must_close = p->x.cl_seen = 0;
+  curl_easy_setopt(p->easy, CURLOPT_FRESH_CONNECT, drop_unfit_connection(p->easy) ? 1L : 0L);
   p->x.paused = p->x.discard = 0;
   p->x.hold = 1;
   p->x.body = NULL;
@@ -709,7 +979,8 @@ static int l_prefetch(lua_State *L) {
 }
 
 /* client:collect(url, path, timeout, next_url)
- *   -> value, status, request_id, next_started | nil, err | nil, nil
+ *   -> value, status, request_id, next_started, rate_limit, rate_remaining, rate_reset
+ *      | nil, err | nil, nil
  * nil, nil when no prefetch of exactly this url is in flight (the caller
  * sends the request itself). Otherwise waits for it (at most timeout seconds)
  * and answers exactly like send(). With next_url, and a 2xx answer, the
@@ -771,8 +1042,9 @@ static int l_collect(lua_State *L) {
     return push_failure(L, &f, "GET", path);
   }
   scv_response r;
-  char hv[4][256];
+  char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
+  close_if_needed(p->easy, &p->x);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
   int started = 0;
   if (next && r.status >= 200 && r.status < 300) started = prefetch_start(c, next, p->timeout, 0);
@@ -783,8 +1055,10 @@ static int l_collect(lua_State *L) {
     if (started) prefetch_stop(p); /* failed: the caller refetches this page the normal way */
     return 2;
   }
+  /* next_started goes 4th (callers read it there), the rate-limit values after it */
   lua_pushboolean(L, started && p != NULL && p->active);
-  return 4;
+  lua_insert(L, -4);
+  return 7;
 }
 
 /* client:cancel_prefetch([url]) -> true if one was dropped

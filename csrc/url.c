@@ -145,7 +145,7 @@ int scv_query_encode(lua_State *L, int idx, scv_buf *b, char *err, size_t errlen
   for (size_t i = 0; ok && i < nkeys; i++) {
     lua_getfield(L, idx, keys[i]);
     int vt = lua_type(L, -1);
-    if (vt == LUA_TNIL || vt == LUA_TLIGHTUSERDATA) { /* nil and json null are "not set" */
+    if (vt == LUA_TNIL || scv_json_isnull(L, -1)) { /* nil and json null are "not set" */
       lua_pop(L, 1);
       continue;
     }

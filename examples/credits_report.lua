@@ -3,7 +3,7 @@
 -- ledger (GET /credit-transactions) by transaction type, the latest entries,
 -- and a check that the ledger agrees with the balance (GET /auth/me).
 --
---   lua5.4 examples/credits_report.lua [days]      (default: the last 30 days)
+--   lua5.4 examples/credits_report.lua [days]      (default: the last 90 days)
 --
 -- Environment: SCRAVIO_API_KEY (required), SCRAVIO_BASE_URL (optional).
 
@@ -22,7 +22,7 @@ local function check(what, value, err, ...)
   return value, err, ...
 end
 
-local days = tonumber(arg[1] or "") or 30
+local days = tonumber(arg[1] or "") or 90
 local since = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - days * 86400)
 
 local client = check("scravio.new", scravio.new{})
@@ -58,6 +58,8 @@ for _, name in ipairs(order) do
   print(string.format("  %-28s %6d %12s", name, row.count, tostring(row.total)))
 end
 print(string.format("  %-28s %6s %12s", "net change", "", tostring(net)))
+
+if #order == 0 then print("  (no credit transactions in this window: try a longer one, e.g. 365)") end
 
 print("\nlatest entries:")
 for _, t in ipairs(latest) do

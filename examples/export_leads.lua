@@ -9,7 +9,8 @@
 -- Note: POST /list-exports is limited to 5 per hour; an identical export that
 -- is still running is reused by the API.
 --
--- Environment: SCRAVIO_API_KEY (required), SCRAVIO_BASE_URL (optional).
+-- Environment: SCRAVIO_API_KEY (required), SCRAVIO_BASE_URL (optional),
+-- SCRAVIO_OUT_DIR (where the file goes without out.csv; default: a new temporary directory).
 
 local root = (arg and arg[0] or ""):match("^(.*)[/\\]examples[/\\][^/\\]*$") or "."
 local build = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
@@ -41,7 +42,10 @@ local campaign
 if positional[1] and positional[1] ~= "" then
   campaign = check("get campaign", client.campaigns:get(positional[1]))
 else
-  local page = check("list campaigns", client.campaigns:list{ status = "fully_completed", perPage = 1 })
+  -- The second table holds per-call options (timeout, deadline, max_retries, headers):
+  -- they apply to this call only; the first is the API's query.
+  local page = check("list campaigns", client.campaigns:list({ status = "fully_completed", perPage = 1 },
+    { timeout = 15 }))
   campaign = page.items[1]
   if not campaign then
     io.stderr:write("export_leads: no fully completed campaign; pass a campaign id\n")
@@ -59,8 +63,11 @@ if export.status ~= "completed" then
   os.exit(1)
 end
 
--- Without a path, download() uses the file name the API suggests.
-local out = positional[2] ~= "" and positional[2] or nil
+-- Without a path, the file keeps the name the API suggests, in SCRAVIO_OUT_DIR.
+local out = positional[2]
+if not out or out == "" then
+  out = dofile(root .. "/examples/out_dir.lua")() .. "/" .. (export.filename or ("export-" .. export.id .. "." .. opts.fileFormat))
+end
 local path, bytes = check("download", export:download(out, { progress = true }))
 check("refresh", export:refresh()) -- the list entry carries totalRecords once completed
 print(string.format("saved %s (%d bytes, %s records)", path, bytes, tostring(export.totalRecords)))

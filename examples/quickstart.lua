@@ -10,7 +10,7 @@
 --   SCRAVIO_API_KEY      your key (sk_live_...)                       required
 --   SCRAVIO_BASE_URL     default https://api.scravio.com/api
 --   SCRAVIO_MAX_CREDITS  the most this script may reserve (default 2000)
---   SCRAVIO_OUT_DIR      where the downloaded files go (default ".")
+--   SCRAVIO_OUT_DIR      where the downloaded files go (default: a new temporary directory)
 --
 -- Run from the repository root:  lua5.4 examples/quickstart.lua
 
@@ -42,7 +42,7 @@ if not os.getenv("SCRAVIO_API_KEY") then
 end
 
 local max_credits = tonumber(os.getenv("SCRAVIO_MAX_CREDITS") or "") or 2000
-local out_dir = os.getenv("SCRAVIO_OUT_DIR") or "."
+local out_dir = dofile(root .. "/examples/out_dir.lua")()
 
 -- 1. A client. api_key and base_url default to SCRAVIO_API_KEY / SCRAVIO_BASE_URL.
 local client = check("scravio.new", scravio.new{ timeout = 30 })

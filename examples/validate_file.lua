@@ -9,7 +9,7 @@
 -- email column. The column defaults to the one the API recommends.
 --
 -- Environment: SCRAVIO_API_KEY (required), SCRAVIO_BASE_URL (optional),
--- SCRAVIO_OUT_DIR (where the results CSV goes, default ".").
+-- SCRAVIO_OUT_DIR (where the results CSV goes, default: a new temporary directory).
 
 local root = (arg and arg[0] or ""):match("^(.*)[/\\]examples[/\\][^/\\]*$") or "."
 local build = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
@@ -57,6 +57,6 @@ print(string.format("job %s %s: %s valid, %s invalid", job.id, job.status,
   tostring(job.validCount), tostring(job.invalidCount)))
 if job.status ~= "completed" then os.exit(1) end
 
-local out = (os.getenv("SCRAVIO_OUT_DIR") or ".") .. "/validation-" .. job.id .. ".csv"
+local out = dofile(root .. "/examples/out_dir.lua")() .. "/validation-" .. job.id .. ".csv"
 local path, bytes = check("download", job:download(out, { progress = true }))
 print(string.format("results: %s (%d bytes)", path, bytes))

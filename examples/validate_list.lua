@@ -6,7 +6,7 @@
 --   lua5.4 examples/validate_list.lua < emails.txt      (one address per line)
 --
 -- Environment: SCRAVIO_API_KEY (required), SCRAVIO_BASE_URL (optional),
--- SCRAVIO_OUT_DIR (where the results CSV goes, default ".").
+-- SCRAVIO_OUT_DIR (where the results CSV goes, default: a new temporary directory).
 -- Note the API's limits: at most 5,000 unique emails per job, 3 jobs per hour,
 -- one active job per account. Credits are reserved when the job is created.
 
@@ -57,7 +57,7 @@ if job.status ~= "completed" then
 end
 
 -- The per-email verdicts come as a CSV, downloaded straight to disk.
-local out = (os.getenv("SCRAVIO_OUT_DIR") or ".") .. "/validation-" .. job.id .. ".csv"
+local out = dofile(root .. "/examples/out_dir.lua")() .. "/validation-" .. job.id .. ".csv"
 local path, bytes = check("download", job:download(out))
 print(string.format("results: %s (%d bytes)", path, bytes))
 for line in io.lines(path) do print("  " .. line) end

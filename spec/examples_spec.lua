@@ -2,11 +2,23 @@
 -- the fake server exactly as a user would run it, and must exit 0.
 local H = require("spec.support.helpers")
 
--- The examples run under the Lua the suite is testing (luajit, lua5.1 ...).
+-- The examples run under the Lua the suite is testing (luajit, lua5.1 ...);
+-- each finds build/<its lua>/ itself.
 local LUA = os.getenv("SCRAVIO_TEST_LUA") or ""
 if not LUA:match("^lua[%w%.]*$") then LUA = "lua5.4" end
 
 local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+-- The suite's module search path with every relative entry made absolute: the
+-- examples run from another directory, and a build given by SCRAVIO_CPATH
+-- (make asan: build/asan/?.so) must still be found there.
+local function absolute(search_path)
+  local pwd = os.getenv("PWD")
+  return (search_path:gsub("[^;]+", function(entry)
+    if entry:sub(1, 1) ~= "/" then return pwd .. "/" .. entry:gsub("^%./", "") end
+  end))
+end
+local CPATH = absolute(os.getenv("LUA_CPATH") or "")
 
 describe("examples", function()
   local srv, dir
@@ -23,11 +35,14 @@ describe("examples", function()
     if dir then os.execute("rm -rf " .. sh_quote(dir)) end
   end)
 
-  -- Run an example with the fake server's URL and key.
+  -- Run an example with the fake server's URL and key, from `dir`, writing into
+  -- out_dir (default `dir`; false: SCRAVIO_OUT_DIR unset).
   -- Returns exit ok, output, exit status; key: another API key than the server's.
-  local function run(script, args, stdin, key)
-    local cmd = string.format("cd %s && SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s SCRAVIO_OUT_DIR=%s %s %s %s 2>&1",
-      sh_quote(dir), sh_quote(srv.base_url), sh_quote(key or srv.api_key), sh_quote(dir), LUA,
+  local function run(script, args, stdin, key, out_dir)
+    if out_dir == nil then out_dir = dir end
+    local cmd = string.format("cd %s && unset SCRAVIO_OUT_DIR; LUA_CPATH=%s SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s %s %s %s %s 2>&1",
+      sh_quote(dir), sh_quote(CPATH), sh_quote(srv.base_url), sh_quote(key or srv.api_key),
+      out_dir and "SCRAVIO_OUT_DIR=" .. sh_quote(out_dir) or "", LUA,
       sh_quote(os.getenv("PWD") .. "/examples/" .. script), args or "")
     if stdin then cmd = "printf %s " .. sh_quote(stdin) .. " | (" .. cmd .. ")" end
     -- The exit status is printed by the shell: under LuaJIT and Lua 5.1,
@@ -73,9 +88,27 @@ describe("examples", function()
     assert.is_true(#srv:requests({ method = "POST", path = "/api/list-exports" }) >= 1)
   end)
 
-  it("credits_report.lua summarises the ledger", function()
+  it("credits_report.lua summarises the ledger, also of a fresh account", function()
+    srv:reset() -- only the opening entry, dated 30 days back
     local ok, out = run("credits_report.lua", "")
     assert.is_true(ok, out)
     assert.truthy(out:find("balance", 1, true) or out:find("Balance", 1, true), out)
+    assert.truthy(out:find("SUBSCRIPTION_INITIAL", 1, true), out)
+    assert.truthy(out:find("ledger and balance agree", 1, true), out)
+  end)
+
+  it("write into a new temporary directory without SCRAVIO_OUT_DIR, never the current one", function()
+    srv:reset()
+    srv:configure({ campaign_seconds = 1, export_seconds = 1, job_seconds = 1 })
+    local before = H.listdir(dir)
+    local ok, out = run("validate_list.lua", "ada@example.com", nil, nil, false)
+    assert.is_true(ok, out)
+    local written = out:match("results: (%S+)")
+    assert.truthy(written, out)
+    assert.are.same(before, H.listdir(dir))
+    assert.is_nil(written:find(dir, 1, true), written)
+    local f = assert(io.open(written, "rb"), written)
+    f:close()
+    os.execute("rm -rf " .. sh_quote(written:match("^(.*)/[^/]+$")))
   end)
 end)

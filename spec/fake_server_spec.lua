@@ -135,7 +135,9 @@ describe("fake Scravio server", function()
     if tmp then sh("rm -rf " .. q(tmp)) end
   end)
 
-  before_each(function() srv:reset() end)
+  -- Frozen: states move only with srv:advance, so what a spec sees right after
+  -- a create (pending, queued ...) does not depend on the machine's speed.
+  before_each(function() srv:reset() srv:freeze() end)
 
   describe("controller", function()
     it("exposes the documented fields", function()
@@ -148,6 +150,24 @@ describe("fake Scravio server", function()
       end
       assert.is_number(srv.api_port); assert.is_number(srv.storage_port); assert.is_number(srv.tls_port)
       assert.is_truthy(read(srv.ca_file):find("BEGIN CERTIFICATE", 1, true))
+    end)
+
+    it("freezes the clock: only advance moves it, unfreeze resumes from the same instant", function()
+      local c = create_campaign()
+      local t0 = srv:clock()
+      assert.is_true(t0.frozen)
+      os.execute("sleep 0.3") -- real time passes, the fake clock does not
+      assert.are.equal(t0.epoch, srv:clock().epoch)
+      assert.are.equal("pending", get("/campaigns/" .. c._id).json.status)
+      srv:advance(1)
+      assert.is_true(math.abs(srv:clock().epoch - t0.epoch - 1) < 1e-3) -- exactly 1 s later (JSON rounding aside)
+      assert.are.equal("scraping", get("/campaigns/" .. c._id).json.status)
+      srv:unfreeze()
+      local t1 = srv:clock()
+      assert.is_false(t1.frozen)
+      assert.is_true(t1.epoch >= t0.epoch + 1 - 1e-3)
+      srv:reset()
+      assert.is_false(srv:clock().frozen)
     end)
 
     it("reset restores balances, clears campaigns, faults, logs and the clock", function()

@@ -98,11 +98,11 @@ describe("hostile servers, libcurl and cosockets alike", function()
   local function play(case, transport)
     local srv = hostile.start(case.answers)
     local ok, outcomes = pcall(function()
-      local env = { base_url = srv.base_url, dir = dir, transport = transport }
+      local env = { base_url = srv.base_url, dir = dir, transport = transport, log_file = srv.logfile }
       if transport == "curl" then return normal(run.run(case, env)) end
       local status, text = nginx:post("/hostile", assert(scravio.json.encode({
-        case = { client = case.client, calls = case.calls, api_prefix = case.api_prefix },
-        base_url = srv.base_url, dir = dir })), 60)
+        case = { client = case.client, calls = case.calls, api_prefix = case.api_prefix, events = case.events },
+        base_url = srv.base_url, dir = dir, log_file = srv.logfile })), 60)
       local dok, res = pcall(scravio.json.decode, text)
       if status ~= 200 or not dok or type(res) ~= "table" or not res.ok then
         error(string.format("nginx answered %d: %s\n--- error.log (tail):\n%s", status, text,
@@ -114,6 +114,16 @@ describe("hostile servers, libcurl and cosockets alike", function()
     local stderr = srv:stderr()
     srv:stop()
     if not ok then error(outcomes, 0) end
+    -- Each play has its own server port: messages name it as "<port>".
+    local function unport(v)
+      if type(v) == "string" then return (v:gsub(":" .. srv.port .. "([^%d])", ":<port>%1"):gsub(":" .. srv.port .. "$",
+        ":<port>")) end
+      if type(v) ~= "table" then return v end
+      local out = {}
+      for k, x in pairs(v) do out[k] = unport(x) end
+      return out
+    end
+    outcomes = unport(outcomes)
     assert(stderr == "", "the hostile server failed: " .. stderr)
     return outcomes, log
   end
@@ -132,7 +142,10 @@ describe("hostile servers, libcurl and cosockets alike", function()
         if case.requests then
           assert.equals(case.requests, #r.log.requests, r[1] .. ": requests the server saw")
         end
-        if case.check then case.check(r.outcomes, r.log, r[1]) end
+        if case.check then
+          local cok, cerr = pcall(case.check, r.outcomes, r.log, r[1])
+          assert(cok, r[1] .. ": check: " .. tostring(cerr))
+        end
       end
       if runs[2] then
         local a, b = runs[1], runs[2]

@@ -184,6 +184,14 @@ describe("options", function()
       assert.equals(1, #err.errors)
     end)
 
+    it("refuse a per-call option put in the API's table, saying where it goes", function()
+      local c = seed_objects()
+      local err = refused("timeout", "per-call option", c:leads_page({ perPage = 5, timeout = 5 }))
+      assert.truthy(err.message:find("table after the query", 1, true), err.message)
+      refused("max_retries", "per-call option", client.campaigns:list({ max_retries = 0 }))
+      refused("headers", "table after the params", c:export({ fileFormat = "csv", headers = {} }))
+    end)
+
     it("pass any other unknown field through (the API grows)", function()
       local c = seed_objects()
       assert(c:leads_page({ perPage = 5, futureFilter = "x" }))
@@ -238,6 +246,35 @@ describe("options", function()
       local c, err = client.campaigns:get(id, { deadline = 0.3 })
       assert.is_nil(c)
       assert.equals("timeout", err.kind)
+    end)
+
+    it("wait's deadline also cuts off the refresh in flight", function()
+      local hook, events = H.recorder()
+      local c2 = H.client(srv, { on_event = hook })
+      H.fake_clock(c2, { srv = srv })
+      local id = srv:seed_campaign{ status = "scraping", frozen = true }
+      local c = assert(c2.campaigns:get(id))
+      srv:fault{ method = "GET", path = "/campaigns/" .. id, kind = "slow", delay = 3, count = -1 }
+      local done, err = c:wait{ deadline = 0.3, interval = 1 }
+      assert.is_nil(done)
+      assert.equals("timeout", err.kind)
+      assert.equals("scraping", err.last_status)
+      local cut = 0
+      for _, ev in ipairs(H.events_of(events, "response")) do
+        if ev.error == "timeout" then cut = cut + 1 end
+      end
+      assert.is_true(cut >= 1, "the refresh was not cut off at the deadline")
+      srv:clear_requests()
+      refused("deadline", "greater than 0", c:wait{ deadline = 0 })
+    end)
+
+    it("launch's deadline bounds its three requests together", function()
+      srv:fault{ method = "POST", path = "/campaigns/reserve-preview", kind = "slow", delay = 0.4 }
+      srv:fault{ method = "GET", path = "/auth/me", kind = "slow", delay = 0.4 }
+      local c, err = client.campaigns:launch(HASHTAG, { max_credits = 1000, deadline = 0.6, max_retries = 0 })
+      assert.is_nil(c)
+      assert.equals("timeout", err.kind)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" })) -- nothing created
     end)
 
     it("max_retries: replaces the client's for that call only", function()

@@ -286,9 +286,25 @@ describe("scravio.validate", function()
       local p = only("type", validate.campaign { inputs = {}, targetEmails = 1 })
       assert.truthy(p.msg:find("type is required", 1, true))
       p = only("type", validate.campaign(campaign("INSTAGRAM_STORIES", {})))
-      assert.truthy(p.msg:find('got string "INSTAGRAM_STORIES"', 1, true), p.msg)
-      assert.truthy(p.msg:find("X_REPLIERS", 1, true), p.msg)
-      only("type", validate.campaign(campaign(42, {})))
+      assert.truthy(p.msg:find('type "INSTAGRAM_STORIES" is not a campaign type', 1, true), p.msg)
+      -- the platform's own types, not all 22
+      assert.truthy(p.msg:find("INSTAGRAM_POST_LIKERS", 1, true), p.msg)
+      assert.is_nil(p.msg:find("X_REPLIERS", 1, true), p.msg)
+      p = only("type", validate.campaign(campaign(42, {})))
+      assert.truthy(p.msg:find("got 42", 1, true), p.msg)
+      assert.truthy(p.msg:find("CAMPAIGN_TYPES", 1, true), p.msg)
+    end)
+
+    it("names the closest type for a misspelt one, in one short line", function()
+      local p = only("type", validate.campaign(campaign("INSTAGRAM_HASHTAGS", { hashtag = "x" })))
+      assert.equal('type "INSTAGRAM_HASHTAGS" is not a campaign type: did you mean INSTAGRAM_HASHTAG?', p.msg)
+      p = only("type", validate.campaign(campaign("TIKTOK_USER_FOLOWERS", { targetUser = "x" })))
+      assert.truthy(p.msg:find("did you mean TIKTOK_USER_FOLLOWERS?", 1, true), p.msg)
+      for _, t in ipairs({ "INSTAGRAM_HASHTAGS", "INSTAGRAM_STORIES", "NOPE", "X_FOLLOWER" }) do
+        p = only("type", validate.campaign(campaign(t, {})))
+        assert.is_true(#p.msg < 300, p.msg)
+        assert.is_nil(p.msg:find("\n", 1, true))
+      end
     end)
 
     it("suggests the uppercase spelling of a type", function()
@@ -636,7 +652,7 @@ describe("scravio.validate", function()
       local listed = {}
       for i, name in ipairs(validate.FIELDS["POST /list-exports"]) do listed[i] = name end
       assert.same({ "campaignId", "emailOnly", "onlyValidEmails", "fileFormat" }, listed)
-      assert.has_error(function() validate.FIELDS["POST /list-exports"] = {} end)
+      assert.has_error(function() validate.FIELDS["GET /somewhere"] = {} end)
       assert.is_true(validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedColumn = "x" }))
       local ok, problems = validate.fields("POST /validation-jobs/file/confirm", { parseId = "p", selectedcolumn = "x" })
       assert.is_nil(ok)

@@ -185,7 +185,7 @@ describe("wait", function()
       local got, werr = e:wait{ interval = 2, timeout = 600 }
       assert.equals(e, got, werr and tostring(werr))
       assert.equals("completed", e.status)
-      assert.is_string(assert(e:download_url()).downloadUrl)
+      assert.is_string((assert(e:download_url())))
     end)
   end)
 

@@ -31,6 +31,11 @@ function Client:request(method, path, opts) end
 ---@return scravio.ClientInfo
 function Client:info() end
 
+--- What the last HTTP answer this client received said about itself, or
+--- nil before the first one.
+---@return scravio.ResponseMeta?
+function Client:last_response() end
+
 --- Release the connection now rather than at garbage collection.
 function Client:close() end
 
@@ -52,6 +57,7 @@ function Client:close() end
 ---@field proxy? string proxy URL
 ---@field transport? "curl"|"ngx"|scravio.Transport default: libcurl; cosockets inside OpenResty
 ---@field on_event? fun(event: scravio.Event) logging and metrics; secrets are redacted
+---@field log? "debug"|"off"|boolean|fun(line: string) "debug": one line per request on stderr, secrets masked (default: SCRAVIO_LOG)
 ---@field allow_http? boolean permit plain http:// to a host that is not loopback
 ---@field max_response_bytes? integer larger answers are refused (default 16 MiB)
 ---@field pool_size? integer cosocket pool size (OpenResty)
@@ -80,17 +86,36 @@ function Client:close() end
 ---@field method? string HTTP method
 ---@field path? string the request path (never a presigned URL)
 ---@field attempt? integer 1 for the first try
+---@field attempts? integer how many times it was sent (error)
+---@field prefetched? boolean the page's GET went out ahead of the loop (request)
 ---@field status? integer HTTP status
 ---@field request_id? string
+---@field elapsed? number seconds the attempt took (response)
 ---@field delay? number seconds waited before the next attempt (retry, pace)
----@field kind? scravio.ErrorKind (error)
+---@field reason? string why it is retried, or why not (retry, error)
+---@field kind? scravio.ErrorKind (error, retry)
+---@field error? scravio.ErrorKind the failure's kind (response, reconcile)
+---@field code? string the API's error code (error)
+---@field retry_after? number seconds the server asked for (error, retry)
+---@field limit? string the rate limit paced for (pace)
+---@field scope? string the campaign the limit counts per, if any (pace)
+---@field waited? boolean the pacing wait was taken (pace)
 ---@field file? string (download, upload)
 ---@field bytes? integer (downloaded)
+
+--- `client:last_response()`: the last answer's metadata (masked like errors).
+---@class scravio.ResponseMeta
+---@field request_id? string the X-Request-Id of the answer
+---@field status integer HTTP status
+---@field method string
+---@field path string
+---@field attempts integer attempts the call made to get it
+---@field rate_limit? {limit: integer?, remaining: integer?, reset: integer?} X-RateLimit-* headers, when sent
 
 --- `client:info()`: configuration with nothing secret in it.
 ---@class scravio.ClientInfo
 ---@field base_url string
----@field auth "api_key"|"access_token"|"none"
+---@field auth "api_key"|"access_token" the kind of credential sent
 ---@field key_hint string the credential masked (`****` and its last characters)
 ---@field user_agent string
 ---@field timeout number
@@ -100,9 +125,10 @@ function Client:close() end
 ---@field custom_ca boolean a ca_file is set
 
 --- A transport object (`scravio.new{transport = obj}`): how requests reach
---- the network. The SDK has two, libcurl and OpenResty cosockets.
+--- the network. The SDK has two, libcurl and OpenResty cosockets. `send`
+--- answers value, status, request_id, or nil, err.
 ---@class scravio.Transport
----@field send fun(self: scravio.Transport, method: string, url: string, path: string, body: string?, timeout: number, fresh: boolean?, lazy: boolean?): any, integer|scravio.Error?, string?
+---@field send fun(self: scravio.Transport, method: string, url: string, path: string, body: string?, timeout: number, ...: any): any, any, string?
 ---@field download? fun(self: scravio.Transport, url: string, file: string, progress: boolean, timeout: number?): integer?, integer|scravio.Error?
 ---@field upload? fun(self: scravio.Transport, url: string, file: string, content_type: string, progress: boolean, timeout: number?): integer?, scravio.Error?
 

@@ -28,7 +28,9 @@
 ---@field path? string the request path (never a presigned URL)
 ---@field attempts? integer how many times the request was sent
 ---@field gave_up? string why the SDK stopped retrying
+---@field hint? string what to do about it (also the end of message)
 ---@field sent? boolean false when the request certainly never left
+---@field curl_code? integer libcurl's error code (network, timeout)
 ---@field cause? scravio.Error the failure that made the outcome unknown (unknown_outcome)
 ---@field reconciled? boolean an unknown outcome was looked up (unknown_outcome)
 ---@field reconcile_error? string why looking it up failed

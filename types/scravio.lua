@@ -53,7 +53,8 @@ function scravio.is_array(t) end
 ---@return "Campaign"|"ValidationJob"|"Export"|nil
 function scravio.kind(x) end
 
---- The SDK's JSON codec: integers stay Lua integers, `null` is `scravio.null`.
+--- The SDK's JSON codec: integers stay Lua integers; a null object member is
+--- absent (nil), null inside an array is `scravio.null` (as in API answers).
 ---@class scravio.JSON
 local JSON = {}
 

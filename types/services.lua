@@ -150,7 +150,7 @@ function CampaignsService:each(query, call) end
 ---@field out? string where the leads file goes (default leads.csv, or leads.xlsx)
 ---@field emailOnly? boolean export only leads with an email
 ---@field onlyValidEmails? boolean export only validated emails
----@field fileFormat? "csv"|"xlsx"
+---@field fileFormat? "csv"|"xlsx" the export's file format (default "csv")
 ---@field progress? boolean progress lines on stderr (terminals only)
 ---@field timeout? number seconds for the two waits together (default: no bound)
 ---@field interval? number first pause between refreshes (default 2)
@@ -258,7 +258,7 @@ function ValidationJobsService:each(query, call) end
 ---@field column? string|fun(review: scravio.ParseReview): string? the email column (key or label), or a chooser
 ---@field content_type? string MIME type (default from the extension)
 ---@field progress? boolean an upload progress bar on stderr (terminals only)
----@field timeout? number seconds without progress before the upload is abandoned
+---@field timeout? number bound (seconds) on the whole upload; less than 1 KB/s for the client's timeout ends it anyway (stalled)
 ---@field idempotency_key? string reuse a key (to resume)
 ---@field max_retries? integer retries of each step (default: the client's)
 ---@field headers? table<string, string|number> extra request headers (API requests only)

@@ -5,7 +5,6 @@ local util = require("util")
 local scravio = require("scravio")
 
 local base, key, id, per_page = arg[1], arg[2], arg[3], util.num(4)
-local null = scravio.null
 local client = assert(scravio.new { api_key = key, base_url = base, max_retries = 0 })
 local campaign = assert(client.campaigns:get(id))
 
@@ -17,7 +16,7 @@ local count, emails = 0, 0
 local t0 = util.now()
 for lead in campaign:leads { perPage = per_page } do
   count = count + 1
-  if lead.email ~= null then emails = emails + 1 end
+  if lead.email then emails = emails + 1 end -- JSON null reads as nil
   if count % per_page == 0 then
     local r = util.rss_kb()
     if r > peak then peak = r end

@@ -42,6 +42,13 @@ local function lua_version()
   return _VERSION
 end
 
+local function api_path_missing(base_url)
+  local trimmed = base_url:gsub("/+$", "")
+  local path = trimmed:match("^%a[%w+.-]*://[^/]+(/.*)$") or ""
+  if path:match("/api$") then return nil end
+  return { base_url, trimmed .. "/api" }
+end
+
 --- scravio.new(opts) -> Client | nil, err
 function Client.new(opts)
   opts = opts or {}
@@ -58,6 +65,17 @@ function Client.new(opts)
   end
   local pace = opts.pace
   if pace == nil then pace = true end
+  -- The debug log: "debug" (or true) writes one line per request to stderr,
+  -- a function receives each line instead; SCRAVIO_LOG=debug turns it on
+  -- without touching the script. "off"/false: nothing.
+  local log = opts.log
+  if log == nil then
+    local e = env("SCRAVIO_LOG")
+    if e ~= nil then log = e:lower() end
+    if log ~= nil and log ~= "debug" and log ~= "off" then log = nil end -- an unknown level: no log, never an error
+  end
+  if log == true then log = "debug" end
+  if log == "off" then log = false end
   local api_key = opts.api_key
   if opts.access_token ~= nil then
     api_key = nil -- the Bearer token wins; C refuses to be given both
@@ -65,8 +83,9 @@ function Client.new(opts)
     api_key = env("SCRAVIO_API_KEY")
   end
   local timeout = opts.timeout or 60
+  local base_url = opts.base_url or env("SCRAVIO_BASE_URL") or DEFAULT_BASE_URL
   local handle, err = core.client{
-    base_url = opts.base_url or env("SCRAVIO_BASE_URL") or DEFAULT_BASE_URL,
+    base_url = base_url,
     api_key = api_key,
     access_token = opts.access_token,
     workspace_id = opts.workspace_id,
@@ -99,6 +118,10 @@ function Client.new(opts)
     _max_pace_wait = math.min(opts.max_pace_wait or 10, opts.max_retry_wait or 60),
     _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
     _pace = pace, -- true, "strict" or false (see scravio.pacing)
+    _log = log or nil, -- "debug" or a function(line) (see request.lua)
+    -- A base URL whose path does not end in /api answers 404 to every route:
+    -- {given, suggested} so that 404s say so (request.spell_out).
+    _api_path_missing = api_path_missing(base_url),
   }, Client)
   self.campaigns = require("scravio.campaigns").service(self)
   self.validation_jobs = require("scravio.validation_jobs").service(self)
@@ -203,6 +226,28 @@ function Client:request(method, path, opts)
   })
   if body == nil then return nil, err end
   return body -- (not request.call's status as a second value: callers read `body, err`)
+end
+
+local function number_of(s)
+  local n = tonumber(s)
+  if n and math.tointeger then n = math.tointeger(n) or n end
+  return n or s
+end
+
+--- What the last HTTP answer this client received said about itself:
+-- {method, path, status, request_id, attempts, rate_limit = {limit, remaining,
+-- reset}} (rate_limit only when the server sent X-RateLimit-* headers), or
+-- nil before the first answer. The answer behind the result a call just
+-- returned; for an iterator, its latest page. Values are masked like errors.
+function Client:last_response()
+  if self._last_status == nil then return nil end
+  local rl
+  if self._last_rl_limit or self._last_rl_left or self._last_rl_reset then
+    rl = { limit = number_of(self._last_rl_limit), remaining = number_of(self._last_rl_left),
+      reset = number_of(self._last_rl_reset) }
+  end
+  return { method = self._last_method, path = self._last_path, status = self._last_status,
+    request_id = self._last_request_id, attempts = self._last_attempts, rate_limit = rl }
 end
 
 --- Non-secret configuration (base_url, auth kind, masked key, timeouts).

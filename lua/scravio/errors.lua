@@ -30,6 +30,15 @@ function M.invalid(problems, what)
   return M.new("invalid", msg, { errors = problems })
 end
 
+--- A Ctrl-C turned into an error value (kind "cancelled", interrupted = true).
+-- The message says what was interrupted and what is left to do.
+function M.interrupted(message, fields)
+  fields = fields or {}
+  fields.interrupted = true
+  fields.retryable = false
+  return M.new("cancelled", message, fields)
+end
+
 --- Raise an error object from an iterator, where `nil, err` cannot travel.
 function M.raise(err)
   error(err, 0)

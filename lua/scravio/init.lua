@@ -6,13 +6,14 @@
 --
 -- The C core (`scravio.core`) holds the credentials, builds and sends
 -- requests and decodes JSON; this layer drives it (see README "Architecture").
-local core = require("scravio.core")
+local core = require("scravio.core_loader").load()
 local errors = require("scravio.errors")
 
 local M = {
   _VERSION = "scravio-lua " .. core.version,
   version = core.version,
-  --- JSON null as it comes back from the API (the same value as cjson.null).
+  --- JSON null: what an array holds where the API sent null (a null object member
+  -- reads as nil), and what to send for an explicit null. tostring: "scravio.null".
   null = core.null,
   --- Is x a scravio.Error?
   is_error = core.is_error,
@@ -35,7 +36,8 @@ function M.is_array(t)
   return type(t) == "table" and getmetatable(t) == core.array_mt
 end
 
---- The JSON codec the SDK uses: integers stay integers, null is scravio.null.
+--- The JSON codec the SDK uses: integers stay integers; a null member is absent,
+-- null in an array is scravio.null (as in API answers).
 M.json = { decode = core.json_decode, encode = core.json_encode }
 
 --- Campaign, ValidationJob or Export, or nil: what kind of SDK object x is.

@@ -223,6 +223,11 @@ M.schemas.new = {
     end
   end, doc = 'true (default), "strict" or false' },
   transport = { type = "string|table", doc = '"curl", "ngx" or a transport object' },
+  log = { type = "boolean|string|function", check = function(v)
+    if type(v) == "string" and v ~= "debug" and v ~= "off" then
+      return string.format('log must be "debug", "off", a boolean or a function(line), got %q', v)
+    end
+  end, doc = '"debug": one line per request on stderr (default: SCRAVIO_LOG); a function(line) gets them' },
   -- OpenResty (cosocket transport) only
   pool_size = { type = "number", doc = "cosocket pool size (OpenResty)" },
   keepalive_timeout = { type = "number", doc = "cosocket keepalive, ms (OpenResty)" },
@@ -253,16 +258,19 @@ M.schemas.wait = {
   max_errors = { type = "number", check = not_negative("max_errors"), doc = "consecutive retryable failures tolerated (default 5)" },
   on_progress = { type = "function", doc = "function(obj), on every change of status or progress" },
   progress = { type = "boolean", doc = "a progress line on stderr (terminals only)" },
+  deadline = { type = "number", check = positive("deadline"),
+    doc = "seconds for the whole wait, the refresh in flight included" },
   max_retries = M.schemas.call.max_retries,
   headers = M.schemas.call.headers,
 }
 
 M.schemas.download = {
   progress = { type = "boolean", doc = "a progress bar on stderr (terminals only)" },
-  timeout = { type = "number", check = positive("timeout"), doc = "seconds without progress before the transfer is abandoned" },
+  timeout = { type = "number", check = positive("timeout"),
+    doc = "bound (seconds) on the whole transfer; less than 1 KB/s for the client's timeout ends it anyway (stalled)" },
   max_retries = M.schemas.call.max_retries,
-  overwrite = { type = "boolean", doc = "replace an existing file at path" },
-  mode = { type = "number|string", doc = "permissions of the file written" },
+  overwrite = { type = "boolean", doc = "without a path: replace an existing file of the suggested name" },
+  mode = { type = "number|string", doc = "permissions of a new file (default 0600; a replaced file keeps its own)" },
   headers = M.schemas.call.headers,
 }
 
@@ -271,7 +279,8 @@ M.schemas.submit_file = {
     doc = "the email column (key or label), or function(review) -> key|label|nil" },
   content_type = { type = "string", check = nonempty("content_type"), doc = "MIME type (default from the extension)" },
   progress = { type = "boolean", doc = "an upload progress bar on stderr (terminals only)" },
-  timeout = { type = "number", check = positive("timeout"), doc = "seconds without progress before the upload is abandoned" },
+  timeout = { type = "number", check = positive("timeout"),
+    doc = "bound (seconds) on the whole upload; less than 1 KB/s for the client's timeout ends it anyway (stalled)" },
   idempotency_key = { type = "string", check = nonempty("idempotency_key"), doc = "reuse a key (to resume)" },
   max_retries = M.schemas.call.max_retries,
   headers = M.schemas.call.headers,
@@ -318,12 +327,18 @@ local function refuse(what, param, msg, location)
   return nil, errors.invalid({ { param = param, msg = msg, location = location or "option" } }, what)
 end
 
---- check(schema, opts, what) -> opts (or {} for nil) | nil, err
+-- What check answers for absent options: one shared, read-only empty table
+-- (no allocation on the hot path: every get and refresh checks its call).
+local NONE = setmetatable({}, { __newindex = function() error("scravio.options: the empty options are read-only", 2) end })
+M.NONE = NONE
+
+--- check(schema, opts, what) -> opts (or options.NONE for nil) | nil, err
 -- schema: a name in M.schemas or a schema table; what: how messages name
--- the call ("launch", "campaigns:get" ...).
+-- the call ("launch", "campaigns:get" ...). The options are returned as
+-- given: callers read them, never write to them.
 function M.check(schema, opts, what)
   local s = type(schema) == "string" and M.schemas[schema] or schema
-  if opts == nil then return {} end
+  if opts == nil then return NONE end
   if type(opts) ~= "table" then
     return refuse(what, "opts", string.format("options must be a table such as {timeout = 10}, got %s", type(opts)))
   end

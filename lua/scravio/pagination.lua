@@ -4,6 +4,7 @@ local core = require("scravio.core")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local request = require("scravio.request")
+local runtime = require("scravio.runtime")
 local validate = require("scravio.validate")
 
 local M = {}
@@ -59,6 +60,8 @@ end
 -- plus the endpoint's own key (jobs, exports, transactions) naming the same array.
 -- call: the caller's per-call options (checked), or nil.
 function M.page(client, kind, wrap, template, query, call, ...)
+  -- (call comes before the ids: an id in its place is a programming error)
+  assert(call == nil or type(call) == "table", "pagination.page: call must be the per-call options table or nil")
   local body, err = request.call(client, "GET", template, request.with({ query = query }, call), ...)
   if body == nil then return nil, err end
   local pager = core.pager(query and query.page or 1)
@@ -109,6 +112,7 @@ local CLOSES = _VERSION == "Lua 5.4" and rawget(_G, "jit") == nil
 -- page's request. Extra headers turn the prefetch off (the prefetching
 -- handle sends the client's own headers only).
 function M.each(client, kind, wrap, template, query, call, ...)
+  assert(call == nil or type(call) == "table", "pagination.each: call must be the per-call options table or nil")
   local spec = M.KINDS[kind]
   local q = copy(query)
   if q[spec.size] == nil then q[spec.size] = M.ITER_PAGE_SIZE end
@@ -160,24 +164,27 @@ function M.each(client, kind, wrap, template, query, call, ...)
     end
     local next_url, next_path
     if pages and page < pages then next_url, next_path = url_of(page + 1) end
-    local value, status, request_id, started = transport:collect(p.url, p.path, per_attempt, next_url)
+    local value, status, request_id, started, rl_limit, rl_left, rl_reset =
+      transport:collect(p.url, p.path, per_attempt, next_url)
     if started then pending = { page = page + 1, url = next_url, path = next_path, t0 = request.clock(client).now() } end
     if value == nil and status == nil then return nil end -- none in flight for this page
     q.page = page
     local body, err = request.call(client, "GET", template, request.with({ query = q,
-      answer = { value = value, status = status, request_id = request_id, t0 = p.t0 } }, call),
+      answer = { value = value, status = status, request_id = request_id, t0 = p.t0,
+        rate_limit = { rl_limit, rl_left, rl_reset } } }, call),
       unpack(args, 1, args.n))
     if body == nil then fail(err) end
     return body
   end
 
   local buf, i, n = nil, 0, 0
-  local function iterate()
+  -- Load the next page with items into buf; false at the end.
+  local function refill()
     while i >= n do
       local page = pager:next()
       if not page then
         cancel() -- (a page turned out empty before the count said so)
-        return nil
+        return false
       end
       local body = pending and collect(page) or nil
       if body == nil then
@@ -203,6 +210,25 @@ function M.each(client, kind, wrap, template, query, call, ...)
       -- page, sized by the page (about 1 KB per item), keeps a million-lead
       -- iteration from holding several pages.
       collectgarbage("step", n)
+    end
+    return true
+  end
+
+  local function iterate()
+    if i >= n then
+      -- A Ctrl-C while a page is fetched (a sleep, a request, or the
+      -- interpreter's "interrupted!") is raised as kind = "cancelled".
+      local ok, more = pcall(refill)
+      if not ok then
+        if runtime.is_interrupt(more) then
+          fail(errors.interrupted(string.format("interrupted (Ctrl-C) while reading GET %s (page %s); " ..
+            "nothing was changed on the server", shown_path(template, unpack(args, 1, args.n)),
+            tostring(q.page)), { method = "GET", path = shown_path(template, unpack(args, 1, args.n)) }))
+        end
+        cancel()
+        error(more, 0)
+      end
+      if not more then return nil end
     end
     i = i + 1
     local item = buf[i]

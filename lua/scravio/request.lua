@@ -36,6 +36,32 @@ function M.emit(client, event)
   if hook then pcall(hook, event) end
 end
 
+--- The debug log (scravio.new{log = "debug"} or SCRAVIO_LOG=debug): one line
+-- per attempt on stderr (or to a log function), built only when asked for,
+-- with the client's credential masked in everything the line copies.
+local function log_line(client, method, path, attempt, ms, status, request_id, err)
+  local line = string.format("scravio: %s %s %s attempt=%d %dms%s%s", method, path,
+    status and tostring(status) or (err and err.kind or "-"), attempt, math.floor(ms * 1000 + 0.5),
+    request_id and (" request_id=" .. tostring(request_id)) or "",
+    err and err.message and (" (" .. tostring(err.message):gsub("%c", " ") .. ")") or "")
+  line = core.mask(client._core, line)
+  local sink = client._log
+  if type(sink) == "function" then
+    pcall(sink, line)
+  else
+    io.stderr:write(line, "\n")
+  end
+end
+M.log_line = log_line
+
+--- What the last HTTP answer said about itself (client:last_response()):
+-- kept as plain fields on the client, so a request allocates nothing for it.
+local function note_answer(client, method, path, status, request_id, attempt, rl_limit, rl_left, rl_reset)
+  client._last_method, client._last_path, client._last_status = method, path, status
+  client._last_request_id, client._last_attempts = request_id, attempt
+  client._last_rl_limit, client._last_rl_left, client._last_rl_reset = rl_limit, rl_left, rl_reset
+end
+
 local function clock_of(client)
   return client._runtime or runtime
 end
@@ -68,8 +94,30 @@ local function bad_option(param, msg)
   return nil, errors.invalid({ { param = param, location = "option", msg = msg } })
 end
 
+--- The final error's message says the cause once, how many attempts were
+-- made when there were several, and then what to do (err.hint, set by the
+-- transport or below): one line, cause then fix.
+local spelt = setmetatable({}, { __mode = "k" }) -- errors already spelt out (a cause reaches finish once)
+local function spell_out(client, err, attempts, storage)
+  if spelt[err] then return end
+  spelt[err] = true
+  local msg = err.message or err.kind or "failed"
+  if attempts and attempts > 1 and (err.kind == "network" or err.kind == "timeout") then
+    msg = string.format("%s; tried %d times", msg, attempts)
+  end
+  if err.status == 404 and not storage and err.hint == nil and client._api_path_missing then
+    -- Every route answers 404 when the base URL lacks the API's path.
+    err.hint = string.format("base_url %s has no /api path: the API lives under /api (try %s)",
+      client._api_path_missing[1], client._api_path_missing[2])
+  end
+  if err.hint then msg = msg .. ". " .. err.hint end
+  err.message = msg
+end
+M.spell_out = spell_out
+
 local function finish(client, err, method, path, attempts, reason)
   err.attempts = err.attempts or attempts
+  spell_out(client, err, err.attempts)
   if reason and not err.gave_up then err.gave_up = reason end
   M.emit(client, { type = "error", method = method, path = path, attempts = attempts,
     kind = err.kind, status = err.status, code = err.code, request_id = err.request_id,
@@ -115,7 +163,12 @@ M.header_lines = header_lines
 --         are sent as usual and every event says prefetched = true for it,
 --       reconcile = function(started_wall) -> value | nil[, note]  (for unsafe
 --         requests; note says what was seen instead, e.g. two candidates),
---       unknown_hint (what to check, for the unknown_outcome message).
+--       unknown_hint (what to check, for the unknown_outcome message),
+--       result_id = function(value) -> id | nil: for credit-spending calls, the
+--         id of what the answer says was created. A 2xx it cannot be read from
+--         (an empty body, data without an id) is an unreadable answer, never a
+--         success: reconciled (unsafe requests) or retried (safe ones), and in
+--         the end kind "unknown_outcome".
 function M.call(client, method, template, opts, ...)
   opts = opts or {}
   local clock = clock_of(client)
@@ -147,6 +200,7 @@ function M.call(client, method, template, opts, ...)
   local started_wall = clock.time()
   local deadline = started + limit
   local hook = client._on_event -- events are only built when someone listens
+  local log = client._log
   local on_pace = pace and hook and function(ev)
     ev.method, ev.path = method, path
     M.emit(client, ev)
@@ -178,13 +232,16 @@ function M.call(client, method, template, opts, ...)
     local t0
     if hook then
       M.emit(client, { type = "request", method = method, path = path, attempt = attempt, prefetched = prefetched })
-      t0 = pre and pre.t0 or clock.now()
     end
-    local value, status, request_id
+    if hook or log then t0 = pre and pre.t0 or clock.now() end
+    local value, status, request_id, rl_limit, rl_left, rl_reset
     if pre then
       value, status, request_id = pre.value, pre.status, pre.request_id
+      local rl = pre.rate_limit
+      if rl then rl_limit, rl_left, rl_reset = rl[1], rl[2], rl[3] end
     else
-      value, status, request_id = transport:send(method, url, path, body, timeout, fresh, opts.lazy, extra)
+      value, status, request_id, rl_limit, rl_left, rl_reset =
+        transport:send(method, url, path, body, timeout, fresh, opts.lazy, extra)
     end
     if pace then stamp = pacing.settle(client, pace[1], pace[2], stamp) end
     if value ~= nil and not (type(value) == "table" and getmetatable(value) ~= core.array_mt)
@@ -196,11 +253,22 @@ function M.call(client, method, template, opts, ...)
         "HTTP %s response is JSON %s, not an object", tostring(status), what),
         { method = method, path = path, status = status, request_id = request_id, retryable = true })
     end
+    if value ~= nil and opts.result_id then
+      local ok, id = pcall(opts.result_id, value)
+      if not ok or (type(id) ~= "string" or id == "") then
+        value, status = nil, errors.new("decode", string.format(
+          "the HTTP %s answer names no id for what it created", tostring(status)),
+          { method = method, path = path, status = status, request_id = request_id, retryable = true,
+            unreadable = true })
+      end
+    end
     if value ~= nil then
+      note_answer(client, method, path, status, request_id, attempt, rl_limit, rl_left, rl_reset)
       if hook then
         M.emit(client, { type = "response", method = method, path = path, status = status,
           attempt = attempt, request_id = request_id, elapsed = clock.now() - t0, prefetched = prefetched })
       end
+      if log then log_line(client, method, path, attempt, clock.now() - t0, status, request_id) end
       return value, status, request_id
     end
 
@@ -210,6 +278,8 @@ function M.call(client, method, template, opts, ...)
         { method = method, path = path, retryable = true })
     end
     err.attempts = attempt
+    if err.status then note_answer(client, method, path, err.status, err.request_id, attempt) end
+    if log then log_line(client, method, path, attempt, clock.now() - t0, err.status, err.request_id, err) end
     if hook then
       M.emit(client, { type = "response", method = method, path = path, status = err.status,
         attempt = attempt, request_id = err.request_id, elapsed = clock.now() - t0, error = err.kind,
@@ -259,7 +329,15 @@ function M.call(client, method, template, opts, ...)
       remaining = deadline - clock.now(), max_wait = client._max_retry_wait or 0,
       random = clock.random,
     })
-    if not delay then return finish(client, err, method, path, attempt, how) end
+    if not delay then
+      if err.unreadable then
+        -- A credit-spending call answered 2xx without an id, even when resent:
+        -- it may well have happened, and the caller cannot track it.
+        return finish(client, unknown_outcome(err, method, path, attempt, false, opts.unknown_hint),
+          method, path, attempt, "outcome unknown")
+      end
+      return finish(client, err, method, path, attempt, how)
+    end
     M.emit(client, { type = "retry", method = method, path = path, attempt = attempt, delay = delay,
       reason = how, kind = err.kind, status = err.status, request_id = err.request_id,
       retry_after = err.retry_after, prefetched = prefetched })
@@ -279,6 +357,7 @@ function M.transfer_retry(client, err, attempt, max_retries, method, label)
     max_wait = client._max_retry_wait or 0, random = clock.random })
   if not delay then
     err.gave_up = why
+    spell_out(client, err, attempt, true)
     M.emit(client, { type = "error", method = method, path = label, kind = err.kind,
       status = err.status, attempts = attempt, reason = why })
     return nil, err

@@ -2,6 +2,7 @@
 -- its userdata, refresh it in place from the same endpoint, copy it out, and
 -- ask for its download URL.
 local core = require("scravio.core")
+local errors = require("scravio.errors")
 local options = require("scravio.options")
 local request = require("scravio.request")
 
@@ -53,8 +54,10 @@ function M.data(obj)
   return M.deep_copy((core.unwrap(obj)))
 end
 
---- A download_url method: GET template/{obj[id_field]} -> the `data` object
--- ({downloadUrl, ...}), or nil, err (a 400/404 until the object is ready).
+--- A download_url method: GET template/{obj[id_field]} -> url, info: the
+-- presigned URL string first (a method named for a URL answers a URL), then
+-- the answer's `data` table ({downloadUrl, filename | expiresIn, ...});
+-- nil, err (a 400/404 until the object is ready, or an answer without a URL).
 -- obj:download_url(call) takes the per-call options.
 function M.download_url(template, id_field, what)
   return function(obj, call)
@@ -62,7 +65,13 @@ function M.download_url(template, id_field, what)
     if not copts then return nil, cerr end
     local res, err = request.call(core.owner(obj), "GET", template, request.with(nil, copts), obj[id_field])
     if res == nil then return nil, err end
-    return request.unwrap(res)
+    local info = request.unwrap(res)
+    local url = type(info) == "table" and info.downloadUrl or nil
+    if type(url) ~= "string" or url == "" then
+      return nil, errors.new("decode", "the download answer has no downloadUrl", {
+        method = "GET", path = (template:gsub("{}", function() return tostring(obj[id_field]) end)), retryable = false })
+    end
+    return url, info
   end
 end
 

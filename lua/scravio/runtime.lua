@@ -36,18 +36,33 @@ M.now = core.monotime
 --- Wall-clock seconds (for timestamps sent to the API).
 M.time = core.time
 
+--- What a Ctrl-C raises: the standalone lua and luajit interpreters turn
+-- SIGINT into this error (with a position in front) through a hook, and an
+-- interrupted sleep of the SDK raises the same, so a script that does not
+-- catch it stops as it always would. wait(), run(), download() and the
+-- iterators catch both and answer kind = "cancelled" instead.
+M.INTERRUPTED = "interrupted!"
+
+--- Is x the error a Ctrl-C raised?
+function M.is_interrupt(x)
+  return type(x) == "string" and x:sub(-#M.INTERRUPTED) == M.INTERRUPTED
+end
+
 --- Sleep without blocking other requests when under OpenResty.
 -- In an nginx phase that cannot yield, a worker serving requests must never
 -- block: the sleep is skipped (nothing the SDK does there waits, since every
 -- call answers nil, err at once). Only the master's init phase may block.
+-- In plain Lua a Ctrl-C ends the sleep at once and raises M.INTERRUPTED
+-- (core.sleep watches SIGINT when the program handles it, as lua does).
 function M.sleep(seconds)
   if seconds <= 0 then return end
   if in_ngx then
     local phase = ngx.get_phase()
     if YIELDABLE[phase] then return ngx.sleep(seconds) end
     if phase ~= "init" then return end
+    return core.sleep(seconds) -- (the master: its SIGINT is nginx's)
   end
-  core.sleep(seconds)
+  if core.sleep(seconds, true) then error(M.INTERRUPTED, 0) end
 end
 
 --- Uniform random in [0, 1): full jitter for backoff.

@@ -29,7 +29,8 @@
 --                   the file name's extension, so a name without .csv/.txt
 --                   is sent with one added (M.api_filename).
 --   progress        upload progress bar on stderr (drawn by C, TTY only)
---   timeout         seconds without progress before the upload is abandoned
+--   timeout         bound (seconds) on the whole PUT; whatever it is, one moving
+--                   less than 1 KB/s for the client's timeout ends as stalled
 --   idempotency_key reuse a key (to resume after an unknown outcome)
 --   max_retries     retries on retryable failures, of the PUT and of the three
 --                   API calls (default: the client's)

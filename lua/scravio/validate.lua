@@ -25,6 +25,7 @@ local byte, sub, find, format, upper, lower, gsub, gmatch =
       string.byte, string.sub, string.find, string.format, string.upper,
       string.lower, string.gsub, string.gmatch
 local concat = table.concat
+local match = string.match
 
 local options = require("scravio.options") -- (pure Lua too: the did-you-mean)
 
@@ -327,7 +328,13 @@ local function check_fields(P, endpoint, t, loc, prefix)
   table.sort(unknown)
   for _, k in ipairs(unknown) do
     local near = options.nearest(k, FIELDS[endpoint])
-    if near[1] then
+    if options.schemas.call[k] then
+      -- c:leads{timeout = 5}: a per-call option in the API's table would
+      -- be sent as a field, and the call would run with the defaults.
+      add(P, (prefix or "") .. k, loc, "%s is a per-call option, not a field of %s: pass it in the "
+        .. "table after the %s, e.g. list(query, {%s = ...})", (prefix or "") .. k,
+        find(endpoint, "^%u+ /") and endpoint or ("the " .. endpoint), loc == "query" and "query" or "params", k)
+    elseif near[1] then
       local param = (prefix or "") .. k
       add(P, param, loc, "%s is not a documented field of %s%s; to send it anyway, use client:request",
         param, find(endpoint, "^%u+ /") and endpoint or ("the " .. endpoint), options.hint(near))
@@ -394,6 +401,32 @@ local function case_hint(v, list)
     if lower(list[i]) == lv then return format(' (did you mean "%s"?)', list[i]) end
   end
   return ""
+end
+
+-- What to say about a campaign type that is not one: the closest type(s)
+-- when it looks like a typo (INSTAGRAM_HASHTAGS -> INSTAGRAM_HASHTAG), else
+-- the types of the platform it names, else two examples; never the whole
+-- list of 22 (a 400-character line cut mid-word helps nobody).
+local function unknown_type(ctype)
+  local all = 'require("scravio.validate").CAMPAIGN_TYPES lists all ' .. #CAMPAIGN_TYPES
+  if type(ctype) == "string" then
+    local near = options.nearest(upper(ctype), CAMPAIGN_TYPES, function(c) return math.max(2, math.floor(#c / 5)) end)
+    if #near > 0 and #near <= 3 then
+      return format("type %s is not a campaign type: did you mean %s?", quote(ctype), concat(near, " or "))
+    end
+    local platform = match(upper(ctype), "^(%u+)_")
+    local same = {}
+    for i = 1, #CAMPAIGN_TYPES do
+      if platform and sub(CAMPAIGN_TYPES[i], 1, #platform + 1) == platform .. "_" then
+        same[#same + 1] = CAMPAIGN_TYPES[i]
+      end
+    end
+    if #same > 0 then
+      return format("type %s is not a campaign type; the %s ones are %s (%s)", quote(ctype), platform,
+        join(same), all)
+    end
+  end
+  return format("type must be a campaign type such as INSTAGRAM_HASHTAG or X_FOLLOWERS, got %s (%s)", got(ctype), all)
 end
 
 ---------------------------------------------------------------------------
@@ -630,13 +663,14 @@ local function check_campaign(params, with_title)
   local ctype = params.type
   local known_type = false
   if ctype == nil then
-    add(P, "type", "body", "type is required: %s", one_of(CAMPAIGN_TYPES))
+    add(P, "type", "body", "type is required: a campaign type such as INSTAGRAM_HASHTAG or X_FOLLOWERS " ..
+      '(require("scravio.validate").CAMPAIGN_TYPES lists all %d)', #CAMPAIGN_TYPES)
   elseif type(ctype) == "string" and CAMPAIGN_TYPE_SET[ctype] then
     known_type = true
   elseif type(ctype) == "string" and CAMPAIGN_TYPE_SET[upper(ctype)] then
     add(P, "type", "body", 'type must be uppercase: use "%s" instead of %s', upper(ctype), quote(ctype))
   else
-    add(P, "type", "body", "type must be %s, got %s", one_of(CAMPAIGN_TYPES), got(ctype))
+    add(P, "type", "body", "%s", unknown_type(ctype))
   end
 
   local inputs = params.inputs

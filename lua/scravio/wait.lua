@@ -8,6 +8,7 @@
 --     on_progress = fn(obj),  -- called whenever status or progress changes
 --     progress    = false, -- a progress line on stderr (only when it is a terminal)
 --     max_errors  = 5,     -- consecutive retryable failures tolerated while polling
+--     deadline    = nil,   -- as timeout, and the refresh in flight is cut off at it too
 --     max_retries = nil,   -- per-call options of every refresh (default: the client's)
 --     headers     = nil,
 --   } --> obj | nil, err
@@ -103,8 +104,45 @@ function M.pause(n, interval, ceiling)
   return p
 end
 
+-- What a Ctrl-C during a wait answers: the object is untouched on the
+-- server, so say what it is doing and how to stop it or pick it up again.
+local AFTER_INTERRUPT = {
+  Campaign = function(id)
+    return string.format("it keeps running on the server and its credits stay reserved: stop it with c:stop() " ..
+      '(client.campaigns:get("%s"):stop(), or the command scravio campaigns stop %s), or wait again with c:wait()',
+      id, id)
+  end,
+  ValidationJob = function() return "it keeps running on the server: j:wait() picks it up again" end,
+  Export = function() return "it keeps running on the server: e:wait() picks it up again" end,
+}
+
+local function interrupted(kind, obj)
+  local spec = M.KINDS[kind]
+  local id, status = tostring(obj.id), obj.status
+  local pct = number_or_nil(spec.progress(obj))
+  return errors.interrupted(string.format("interrupted (Ctrl-C) while waiting for %s %s (status %s%s); %s",
+    spec.label, id, tostring(status), pct and string.format(", %s%%", tostring(pct)) or "",
+    AFTER_INTERRUPT[kind](id)), { object = obj, last_status = status })
+end
+M.interrupted = interrupted
+
+local wait_for
+
 --- M.wait(kind, obj, opts) -> obj | nil, err
+-- A Ctrl-C while waiting (in a sleep, a request, or the interpreter's
+-- "interrupted!" between two) ends the progress line and answers
+-- kind = "cancelled" naming the object; any other error raised on the way
+-- (an on_progress callback's) goes on up.
 function M.wait(kind, obj, opts)
+  local state = {}
+  local ok, a, b = pcall(wait_for, kind, obj, opts, state)
+  if ok then return a, b end
+  if state.line then state.line:done() end
+  if runtime.is_interrupt(a) then return nil, interrupted(kind, obj) end
+  error(a, 0)
+end
+
+function wait_for(kind, obj, opts, state)
   local spec = M.KINDS[kind]
   local o, oerr = options.check("wait", opts, "wait")
   if not o then return nil, oerr end
@@ -114,12 +152,18 @@ function M.wait(kind, obj, opts)
   local ceiling = opts.max_interval or M.MAX_INTERVAL
   local max_errors = opts.max_errors or M.MAX_ERRORS
   local on_progress = opts.on_progress
-  local line = progress.new(spec.label, opts.progress)
   local client = core.owner(obj)
   local clock = (type(client) == "table" and client._runtime) or runtime
+  local line = progress.new(spec.label, opts.progress, nil, clock.now)
+  state.line = line
 
   local started = clock.now()
   local deadline = opts.timeout and (started + opts.timeout) or nil
+  -- deadline: like timeout, and also a bound on the refresh in flight (its
+  -- request gets what is left as its own deadline), so the wait never
+  -- outlasts it.
+  local hard = opts.deadline and (started + opts.deadline) or nil
+  if hard and (not deadline or hard < deadline) then deadline = hard end
   local last_status, last_progress
   local polls, failures = 0, 0
 
@@ -139,7 +183,24 @@ function M.wait(kind, obj, opts)
     return obj
   end
 
+  local function gave_up(now)
+    line:done()
+    local pct = number_or_nil(spec.progress(obj))
+    return nil, errors.new("timeout", string.format(
+      "gave up waiting for %s %s after %.0f s: status is still %s%s",
+      spec.label, tostring(obj.id), now - started, tostring(obj.status),
+      pct and string.format(" (%s%%)", tostring(pct)) or ""), {
+      last_status = obj.status, object = obj, retryable = true, waited = now - started,
+    })
+  end
+
   while true do
+    if hard then
+      local left = hard - clock.now()
+      if left <= 0 then return gave_up(clock.now()) end
+      call = call or {}
+      call.deadline = left
+    end
     local ok, err = obj:refresh(call)
     local extra_wait = 0
     if ok then
@@ -162,16 +223,7 @@ function M.wait(kind, obj, opts)
     end
 
     local now = clock.now()
-    if deadline and now >= deadline then
-      line:done()
-      local pct = number_or_nil(spec.progress(obj))
-      return nil, errors.new("timeout", string.format(
-        "gave up waiting for %s %s after %.0f s: status is still %s%s",
-        spec.label, tostring(obj.id), now - started, tostring(obj.status),
-        pct and string.format(" (%s%%)", tostring(pct)) or ""), {
-        last_status = obj.status, object = obj, retryable = true, waited = now - started,
-      })
-    end
+    if deadline and now >= deadline then return gave_up(now) end
     polls = polls + 1
     local pause = M.pause(polls, interval, ceiling)
     if extra_wait > pause then pause = extra_wait end

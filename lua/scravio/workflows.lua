@@ -65,7 +65,8 @@ end
 --   --> Campaign, preview | nil, err, preview
 --
 -- opts are checked against options.schemas.launch before anything is sent;
--- the per-call options apply to each of the three requests.
+-- the per-call options apply to each of the three requests, deadline to the
+-- three together (each request gets what is left of it).
 -- 1. POST /campaigns/reserve-preview with params (nothing is reserved).
 -- 2. The reservation (see M.reservation) is checked against max_credits and
 --    against the balance (GET /auth/me credits); either one exceeded ->
@@ -84,14 +85,20 @@ function M.launch(service, params, opts)
   local o, oerr = options.check("launch", opts, "launch")
   if not o then return nil, oerr end
   opts = o
-  local call = options.call_part(opts)
   local client = service.client
+  local clock = client._runtime or runtime
+  local ends = opts.deadline and clock.now() + opts.deadline or nil
+  local function call()
+    local c = options.call_part(opts)
+    if ends then c.deadline = math.max(ends - clock.now(), 0.001) end
+    return c
+  end
   -- The create rules (title included) up front: a launch that would fail at
   -- the last step is refused before the first.
   local valid, problems = validate.campaign(params)
   if not valid then return nil, errors.invalid(problems, "campaign") end
 
-  local preview, perr = service:preview(params, call)
+  local preview, perr = service:preview(params, call())
   if not preview then return nil, perr end
 
   local max_credits = opts.max_credits
@@ -111,7 +118,7 @@ function M.launch(service, params, opts)
       reserve = reserve, max_credits = max_credits, preview = preview }), preview
   end
 
-  local me, merr = client:me(call)
+  local me, merr = client:me(call())
   if not me then return nil, merr, preview end
   local balance = number(me.credits)
   if balance and reserve > balance then
@@ -129,7 +136,7 @@ function M.launch(service, params, opts)
     end
   end
 
-  local c, cerr = service:create(params, call)
+  local c, cerr = service:create(params, call())
   if not c then return nil, cerr, preview end
   return c, preview
 end
@@ -158,7 +165,25 @@ end
 -- max_retries and headers apply to every API request of the run. Unknown
 -- options are refused (kind "invalid", options.schemas.run): a misspelt
 -- max_credits must not silently lift the budget.
+local run_steps
+
+-- A Ctrl-C at any point of run (the waits and the download answer
+-- kind = "cancelled" themselves; this covers the steps in between) answers
+-- kind = "cancelled" too, naming the campaign once it exists.
 function M.run(service, params, opts)
+  local state = {}
+  local ok, a, b, c = pcall(run_steps, service, params, opts, state)
+  if ok then return a, b, c end
+  if not runtime.is_interrupt(a) then error(a, 0) end
+  if state.campaign then
+    local err = wait.interrupted("Campaign", state.campaign)
+    return fail(err, { campaign = state.campaign, export = state.export })
+  end
+  return nil, errors.interrupted("interrupted (Ctrl-C) while launching the campaign: if the create request " ..
+    "had gone out it may exist; check client.campaigns:list() and stop it with c:stop()")
+end
+
+function run_steps(service, params, opts, state)
   local o, oerr = options.check("run", opts, "run")
   if not o then return nil, oerr end
   opts = o
@@ -183,6 +208,7 @@ function M.run(service, params, opts)
   local c, err, preview = M.launch(service, params, { max_credits = opts.max_credits, confirm = opts.confirm,
     max_retries = opts.max_retries, headers = opts.headers })
   if not c then return nil, err, preview end
+  state.campaign = c
 
   local done, werr = c:wait(wait_opts())
   if not done then return fail(werr, { campaign = c }) end
@@ -194,6 +220,7 @@ function M.run(service, params, opts)
   local e, eerr = c:export({ emailOnly = opts.emailOnly, onlyValidEmails = opts.onlyValidEmails,
     fileFormat = opts.fileFormat }, call)
   if not e then return fail(eerr, { campaign = c }) end
+  state.export = e
   local ready, xerr = e:wait(wait_opts())
   if not ready then return fail(xerr, { campaign = c, export = e }) end
   if e.status ~= "completed" then

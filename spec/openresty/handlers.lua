@@ -150,6 +150,16 @@ routes["/wait"] = function(args)
   return reply(200, { ok = true, id = c.id, status = c.status, polls = polls })
 end
 
+-- campaigns:get with per-call options from the query string (timeout,
+-- max_retries, a trace header): they must reach the cosocket transport.
+routes["/percall"] = function(args)
+  local call = { timeout = tonumber(args.timeout), max_retries = tonumber(args.max_retries),
+    headers = args.trace and { ["X-Trace-Id"] = args.trace } or nil }
+  local c, err = client().campaigns:get(args.id, call)
+  if not c then return fail(err) end
+  return reply(200, { ok = true, id = c.id })
+end
+
 routes["/leads"] = function(args)
   local c, err = client().campaigns:get(args.id)
   if not c then return fail(err) end
@@ -175,6 +185,34 @@ routes["/export"] = function(args)
   local path, bytes = e:download(args.file)
   if not path then return fail(bytes) end
   return reply(200, { ok = true, path = path, bytes = bytes })
+end
+
+-- JSON null under cosockets: nil in objects, scravio.null in arrays, and the
+-- answer's request id through client:last_response().
+routes["/nulls"] = function(args)
+  local c = client()
+  local obj, err = c.campaigns:get(args.id)
+  if not obj then return fail(err) end
+  local data = obj:data()
+  local meta = c:last_response() or {}
+  return reply(200, { ok = true, completed_nil = obj.completedAt == nil,
+    used_nil = obj.creditSettlement.creditUsed == nil, n = #obj.inputs.hashtags,
+    second_is_null = obj.inputs.hashtags[2] == scravio.null, data_has_key = data.completedAt ~= nil,
+    status = obj.status, request_id = meta.request_id })
+end
+
+-- download_url() under cosockets: the URL string first, then the answer's table.
+routes["/download_url"] = function(args)
+  local c, err = client().campaigns:get(args.id)
+  if not c then return fail(err) end
+  local e, eerr = c:export{ fileFormat = "csv" }
+  if not e then return fail(eerr) end
+  local w, werr = e:wait{ timeout = 30, interval = 0.2 }
+  if not w then return fail(werr) end
+  local url, info = e:download_url()
+  if not url then return fail(info) end
+  return reply(200, { ok = true, url_type = type(url), url = url, info_url = info.downloadUrl,
+    filename = info.filename })
 end
 
 routes["/download"] = function(args)
@@ -246,11 +284,11 @@ routes["/timer"] = function()
 end
 
 -- One hostile-server case (spec/hostile_spec.lua) on the cosocket transport:
--- POST {case = {client =, calls =, api_prefix =}, base_url =, dir =}.
+-- POST {case = {client =, calls =, api_prefix =}, base_url =, dir =, log_file =}.
 routes["/hostile"] = function()
   local req = body_json()
   local outcomes = require("spec.support.hostile_run").run(req.case,
-    { base_url = req.base_url, dir = req.dir, transport = "ngx" })
+    { base_url = req.base_url, dir = req.dir, log_file = req.log_file, transport = "ngx" })
   return reply(200, { ok = true, outcomes = outcomes })
 end
 

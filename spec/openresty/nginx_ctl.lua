@@ -144,8 +144,10 @@ function Nginx:launch(opts, template, user_line)
     local conf = prefix .. "/conf/nginx.conf"
     write_file(conf, render(template, vars))
     -- nginx never inherits a sanitizer preload (make asan): it is not
-    -- instrumented, and an ASan runtime preloaded into it can hang it.
-    local env = "env -u LD_PRELOAD "
+    -- instrumented, and an ASan runtime preloaded into it can hang it. Nor this
+    -- Lua's module paths: its LuaJIT would load a Lua 5.4 cjson.so from a
+    -- LUA_CPATH set by `luarocks path` (the conf sets the paths it needs).
+    local env = "env -u LD_PRELOAD -u LUA_PATH -u LUA_CPATH -u LUA_INIT "
     for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. sh_quote(v) .. " " end
     local started, out = run(env .. M.NGINX .. " -p " .. sh_quote(prefix) .. " -c " .. sh_quote(conf) ..
       " -e " .. sh_quote(prefix .. "/logs/error.log"))

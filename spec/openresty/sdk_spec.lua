@@ -148,6 +148,20 @@ describe("OpenResty (ngx_lua cosockets)", function()
       assert.equals("fully_completed", res.status)
     end)
 
+    it("honours per-call options: a timeout shorter than the client's, extra headers", function()
+      local id = srv:seed_campaign{}
+      srv:fault{ method = "GET", path = "/campaigns/" .. id, kind = "slow", delay = 3, count = 1 }
+      local res = call("/percall?id=" .. id .. "&timeout=0.3&max_retries=0")
+      assert.is_false(res.ok)
+      assert.equals("timeout", res.err.kind)
+      assert.equals(1, res.err.attempts)
+      expect_ok(call("/percall?id=" .. id .. "&trace=or-1"))
+      local log = srv:requests{ path = "/api/campaigns/" .. id }
+      local last = log[#log]
+      assert.equals("or-1", last.headers["x-trace-id"])
+      assert.equals(srv.api_key, last.headers["x-api-key"])
+    end)
+
     it("iterates every lead over several pages", function()
       local id = srv:seed_campaign{ status = "fully_completed", leads = 230 }
       local res = expect_ok(call("/leads?id=" .. id .. "&perPage=100"))
@@ -188,6 +202,32 @@ describe("OpenResty (ngx_lua cosockets)", function()
       assert.is_nil(put.headers["x-api-key"])
       assert.is_nil(put.headers["authorization"])
       assert.equals(tostring(#text), put.headers["content-length"])
+    end)
+  end)
+
+  describe("what comes back (cosockets)", function()
+    it("reads JSON null as nil in objects and as scravio.null in arrays", function()
+      srv:fault{ method = "GET", path = "/api/campaigns/cnull9", kind = "status", status = 200,
+        content_type = "application/json", count = 1,
+        body = '{"_id":"cnull9","status":"pending","completedAt":null,' ..
+          '"creditSettlement":{"creditUsed":null},"inputs":{"hashtags":["a",null,"c"]}}' }
+      local res = expect_ok(call("/nulls?id=cnull9"))
+      assert.equals("pending", res.status)
+      assert.is_true(res.completed_nil)
+      assert.is_true(res.used_nil)
+      assert.is_true(res.second_is_null)
+      assert.equals(3, res.n)
+      assert.is_false(res.data_has_key)
+      local log = srv:requests{ method = "GET", path = "/api/campaigns/cnull9" }
+      assert.equals(log[#log].requestId, res.request_id)
+    end)
+
+    it("answers download_url() with the URL string, then the answer's table", function()
+      local id = srv:seed_campaign{ status = "fully_completed", leads = 5 }
+      local res = expect_ok(call("/download_url?id=" .. id))
+      assert.equals("string", res.url_type)
+      assert.equals(res.url, res.info_url)
+      assert.is_string(res.filename)
     end)
   end)
 

@@ -16,15 +16,18 @@ local cjson = require "cjson"
 local M = {}
 
 M.NGINX = os.getenv("SCRAVIO_FAKE_NGINX") or "nginx"
-M.MODULES = "/usr/share/nginx/modules"
+M.MODULES = os.getenv("SCRAVIO_FAKE_NGINX_MODULES") or "/usr/share/nginx/modules"
 
 -- helpers -------------------------------------------------------------------------
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- Child processes (nginx, curl, openssl) must not inherit a sanitizer
--- preload meant for the SDK under test (an LD_PRELOADed libasan can hang curl).
-local CLEAN_ENV = "unset LD_PRELOAD 2>/dev/null; "
+-- preload meant for the SDK under test (an LD_PRELOADed libasan can hang curl),
+-- nor this Lua's module paths: nginx's LuaJIT would load a Lua 5.4 cjson.so
+-- from a LUA_CPATH set by `luarocks path` or a user's environment.
+local CLEAN_ENV = "unset LD_PRELOAD LUA_INIT LUA_PATH LUA_CPATH LUA_INIT_5_2 LUA_PATH_5_2 LUA_CPATH_5_2" ..
+  " LUA_INIT_5_3 LUA_PATH_5_3 LUA_CPATH_5_3 LUA_INIT_5_4 LUA_PATH_5_4 LUA_CPATH_5_4 2>/dev/null; "
 
 -- is_alive shell function: a zombie (state Z/X in /proc/<pid>/stat) counts as
 -- gone.  Where PID 1 does not reap orphans promptly, `kill -0` alone would
@@ -148,6 +151,18 @@ local function render(tmpl, vars)
   end))
 end
 
+-- nginx started as root runs its workers as `nobody`, who cannot read a
+-- checkout under /root or a mktemp -d directory (mode 0700): run them as the
+-- invoking user instead. Without root, nginx ignores `user` (and warns), so the
+-- line is only written for root.
+local function user_line()
+  local ok, uid = run("id -u")
+  if not (ok and uid:match("^0%s*$")) then return "# not root: the workers run as the invoking user" end
+  local _, user = run("id -un")
+  local _, group = run("id -gn")
+  return "user " .. user:gsub("%s+$", "") .. " " .. group:gsub("%s+$", "") .. ";"
+end
+
 -- Server object ----------------------------------------------------------------------
 
 local Server = {}
@@ -187,6 +202,12 @@ function Server:reset() return self:control("reset") end
 function Server:advance(seconds)
   return self:control("advance", { seconds = seconds })
 end
+
+-- srv:freeze(): real time stops counting on the fake clock, only srv:advance
+-- moves it (a spec then sees the same states on a slow machine); srv:unfreeze()
+-- restarts it from the same instant. srv:reset() unfreezes.
+function Server:freeze() return self:control("freeze", { frozen = true }) end
+function Server:unfreeze() return self:control("freeze", { frozen = false }) end
 
 function Server:configure(tbl) return self:control("configure", tbl or {}).config end
 
@@ -300,6 +321,7 @@ end
 --   opts.port / tls_port / storage_port   fixed ports (default: random free ones)
 --   opts.watchdog = false                  leave nginx running if this process dies
 --   opts.config = {...}                    configure{} right after start
+--   opts.frozen = true                     freeze() right after start
 function M.start(opts)
   opts = opts or {}
   local ok, out = run("command -v " .. M.NGINX .. " && command -v curl && command -v openssl")
@@ -319,6 +341,7 @@ function M.start(opts)
   if not tmpl then error("fake server: cannot read " .. M.SUPPORT_DIR .. "/fake/nginx.conf.tmpl", 2) end
   local conf = rundir .. "/nginx.conf"
   local ports, last_err
+  local user = user_line()
   for _ = 1, 30 do
     local used = {}
     local function pick(fixed)
@@ -330,7 +353,7 @@ function M.start(opts)
     end
     ports = { api = pick(opts.port), tls = pick(opts.tls_port), storage = pick(opts.storage_port) }
     write_file(conf, render(tmpl, {
-      RUNDIR = rundir, SUPPORT_DIR = M.SUPPORT_DIR,
+      RUNDIR = rundir, SUPPORT_DIR = M.SUPPORT_DIR, USER_LINE = user, MODULES = M.MODULES,
       API_PORT = ports.api, TLS_PORT = ports.tls, STORAGE_PORT = ports.storage,
     }))
     local started, msg = run(M.NGINX .. " -p " .. q(rundir) .. " -c " .. q(conf) .. " -e " .. q(rundir .. "/error.log"))
@@ -392,6 +415,7 @@ function M.start(opts)
   srv.free_api_key = srv.keys.free
   srv.poor_api_key = srv.keys.poor
   if opts.config then srv:configure(opts.config) end
+  if opts.frozen then srv:freeze() end
   return srv
 end
 

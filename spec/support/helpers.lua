@@ -17,6 +17,16 @@ function H.client(srv, opts)
   return c
 end
 
+--- The command that runs a Lua script in a child process against this
+-- checkout's SDK: lua5.4 with the repository's paths (whichever Lua runs
+-- the suite, every build is there), e.g. H.child_lua() .. " script.lua"
+-- (an `env` command line, so `exec` may precede it).
+function H.child_lua()
+  local root = os.getenv("PWD") or "."
+  return string.format("env LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;%s/?.lua;;' " ..
+    "LUA_CPATH='%s/build/lua5.4/?.so;;' lua5.4", root, root, root, root)
+end
+
 --- A frozen clock for client._runtime: time stands still except through
 -- sleep, which records the wait (clock.slept, clock.total) and advances the
 -- fake server's clock by as much. Unlike H.fake_clock, nothing moves with

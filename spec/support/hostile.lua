@@ -80,6 +80,7 @@ Server.__index = Server
 function M.start(answers)
   local dir = run("mktemp -d /tmp/scravio-hostile-XXXXXX"):gsub("%s+$", "")
   assert(dir:match("^/tmp/scravio%-hostile%-"), "mktemp failed: " .. dir)
+  run("chmod 755 " .. sh_quote(dir)) -- nginx's worker reads the log (the await op)
   local script = dir .. "/script.lua"
   local f = assert(io.open(script, "wb"))
   f:write("return { answers = ", literal(answers), " }\n")

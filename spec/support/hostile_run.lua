@@ -5,7 +5,8 @@
 --
 --   run(case, env) -> { outcome, ... }   one per entry of case.calls
 -- env: base_url (the hostile server, http://127.0.0.1:<port>), transport
--- ("curl" | "ngx"), dir (a scratch directory for files).
+-- ("curl" | "ngx"), dir (a scratch directory for files), log_file (the
+-- server's log).
 local scravio = require("scravio")
 
 local M = {}
@@ -78,8 +79,32 @@ end
 --   { op = "sdk", fn = "campaigns.create", args = {...} }       any SDK method
 --   { op = "download", path =, opts = {...} }  scravio.download.to_file of <base><path>
 --   { op = "upload", path =, data =, content_type =, timeout = } transport:upload of data
+--   { op = "pause", seconds = s }  wait s seconds
+--   { op = "await", answers = n }  wait (at most 10 s) until the server has sent
+--                                  all of its first n answers (e.g. unrequested
+--                                  bytes after a response): an order, not a time
+local function sleep(s)
+  local ngx = rawget(_G, "ngx")
+  if ngx and ngx.sleep then ngx.sleep(s) else require("scravio.core").sleep(s) end
+end
+
+local function answered(log_file)
+  local chunk = (loadfile or load)(log_file)
+  local ok, log = pcall(chunk or function() return nil end)
+  return ok and type(log) == "table" and log.answered or 0
+end
+
 local function call(client, c, env, i)
-  if c.op == "request" then
+  if c.op == "pause" then
+    sleep(c.seconds)
+    return { ok = true }
+  elseif c.op == "await" then
+    for _ = 1, 1000 do
+      if answered(env.log_file) >= c.answers then return { ok = true } end
+      sleep(0.01)
+    end
+    error("the server never finished answer " .. c.answers, 0)
+  elseif c.op == "request" then
     local opts = {}
     for k, v in pairs(c.opts or {}) do opts[k] = v end
     opts.body = c.body
@@ -120,12 +145,20 @@ function M.run(case, env)
   local opts = { base_url = env.base_url .. (case.api_prefix or "/api"), api_key = M.API_KEY,
     transport = env.transport, max_retries = 0 }
   for k, v in pairs(case.client or {}) do opts[k] = v end
+  -- case.events: each outcome also lists the on_event events of its call
+  -- (plain copies), e.g. to prove that none carries a credential.
+  local events
+  if case.events then
+    opts.on_event = function(ev) events[#events + 1] = plain(ev) end
+  end
   local client, cerr = scravio.new(opts)
   if not client then return { describe_error(cerr) } end
   local out = {}
   for i, c in ipairs(case.calls) do
+    events = {}
     local ok, res = pcall(call, client, c, env, i)
     if not ok then res = { ok = false, kind = "raised", message = tostring(res) } end
+    if case.events then res.events = events end
     out[i] = res
   end
   client:close()

@@ -17,9 +17,10 @@
 --   read_body = false  do not read the request body (an answer "before the upload")
 --
 -- The log (rewritten after every request head, so a stalled answer still shows
--- its request) is a Lua file returning { connections = n, requests = { {conn =,
--- method =, target =, headers = {lowercase name = value}, body_bytes =, body =
--- (first 4 KB)} ... } }. The server exits after `lifetime` seconds (default
+-- its request) is a Lua file returning { connections = n, answered = n (answers
+-- whose steps have all been sent, a step `{close = true}` excepted), requests =
+-- { {conn =, method =, target =, headers = {lowercase name = value}, body_bytes =,
+-- body = (first 4 KB)} ... } }. The server exits after `lifetime` seconds (default
 -- 120) even if nobody stops it.
 local socket = require("socket")
 
@@ -34,7 +35,7 @@ local base = "http://127.0.0.1:" .. port
 
 -- ---- the log --------------------------------------------------------------
 
-local log = { connections = 0, requests = {} }
+local log = { connections = 0, requests = {}, answered = 0 }
 
 local function literal(v)
   local t = type(v)
@@ -170,6 +171,8 @@ local function serve(c, conn)
         return
       end
     end
+    log.answered = log.answered + 1 -- every step of this answer is out
+    write_log()
     if answer.close then break end
   end
   c:close()

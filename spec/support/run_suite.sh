@@ -1,16 +1,17 @@
 #!/bin/sh
-# Runs the busted suite under each Lua (default: Lua 5.4, LuaJIT and Lua 5.1), then the
+# Runs the busted suite under each Lua (default: Lua 5.4, LuaJIT, Lua 5.1, 5.2, 5.3), then the
 # OpenResty integration specs once, and ends with the line CI reads:
 #   N passed, N failed
 # Skipped (pending) tests are counted apart, on their own line just before it
 # ("N skipped"): a skip is neither a pass nor a failure. The default run has none.
-# Env: SCRAVIO_LUAS ("lua5.4 luajit lua5.1"), SCRAVIO_CPATH (module build override),
+# Env: SCRAVIO_LUAS ("lua5.4 luajit lua5.1 lua5.2 lua5.3"), SCRAVIO_CPATH (module build override),
+#      SCRAVIO_LOG_DIR (default build/test-logs; make test-stress gives each copy its own),
 #      SCRAVIO_VALGRIND=1 (run under valgrind memcheck), SCRAVIO_SPECS (spec paths).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
-LUAS=${SCRAVIO_LUAS:-"lua5.4 luajit lua5.1"}
+LUAS=${SCRAVIO_LUAS:-"lua5.4 luajit lua5.1 lua5.2 lua5.3"}
 SPECS=${SCRAVIO_SPECS:-spec}
-LOGDIR=build/test-logs
+LOGDIR=${SCRAVIO_LOG_DIR:-build/test-logs}
 mkdir -p "$LOGDIR"
 passed=0
 failed=0

@@ -3,10 +3,18 @@
 -- A blocking libcurl call would stall every request an nginx worker serves,
 -- so under ngx_lua the SDK talks HTTP itself over ngx.socket.tcp, which
 -- yields to nginx's event loop while it waits. The C core still does all the
--- work that needs no waiting: it serializes the request head (the only way
--- the credentials leave C: `wire_head`), and it classifies and decodes the
--- response (`core.classify`), so values and error objects are identical to
--- the libcurl transport's.
+-- work that needs no waiting: it serializes the request head, and it
+-- classifies and decodes the response (`core.classify`), so values and error
+-- objects are identical to the libcurl transport's.
+--
+-- The credential: nginx's tcpsock:send only takes Lua strings, so the API
+-- request head (built in C) is a Lua string while it is being sent. It is
+-- built only by the client's head builder, which C hands out once per client
+-- (scravio.new takes it, transport/init.lua) and which this module keeps in
+-- a private table, never in a field; it only builds heads for URLs under the
+-- client's base_url, and it puts the real key only into heads written to
+-- nginx's own sockets (ngx.socket.tcp as it was when this module loaded). A
+-- replaced M.tcp (the unit specs' scripted socket) gets the key's hint.
 --
 -- Same interface as transport/curl.lua:
 --   send(method, url, path, body, timeout, fresh) -> value, status, request_id | nil, err
@@ -25,6 +33,12 @@ local M = {}
 
 -- Replaceable in unit specs (a fake socket); ngx.socket.tcp under OpenResty.
 M.tcp = type(ngx) == "table" and type(ngx.socket) == "table" and ngx.socket.tcp or nil
+local nginx_tcp = M.tcp -- only sockets made by this one ever receive the credential
+
+-- transport -> its client's head builder (weak keys: it goes with the transport).
+local head_builders = setmetatable({}, { __mode = "k" })
+-- Sockets connected as fresh: never put back into a pool (see finish).
+local fresh_sockets = setmetatable({}, { __mode = "k" })
 
 M.DEFAULT_MAX_RESPONSE = 16 * 1024 * 1024 -- the C core's default max_response_bytes
 M.ERROR_BODY_LIMIT = 64 * 1024            -- error bodies kept from storage (as the C transport)
@@ -32,6 +46,8 @@ M.HEADER_LIMIT = 256 * 1024               -- a larger response head is refused
 M.CHUNK = 64 * 1024                       -- streaming granularity for files
 M.MAX_REDIRECTS = 5                       -- storage downloads only; API calls never follow
 M.LONG_TIMEOUT = 24 * 3600                -- whole-transfer bound for files (stall bound is `timeout`)
+M.MIN_RATE = 1024                         -- bytes/s under which a file transfer is stalled (as csrc/transport.c)
+M.LINE_LIMIT = 4096                       -- a chunk-size or trailer line longer than this is refused
 
 local monotime = core.monotime
 local concat = table.concat
@@ -52,7 +68,7 @@ end
 -- key; trust itself comes from nginx's lua_ssl_trusted_certificate),
 -- max_response_bytes, pool_size, keepalive_timeout (seconds idle in the pool),
 -- ssl_verify (false is refused), proxy (refused: cosockets cannot tunnel).
-function M.new(handle, opts)
+function M.new(handle, opts, head_builder)
   opts = opts or {}
   if not M.tcp then
     return option_error("transport", "the \"ngx\" transport needs OpenResty (ngx_lua cosockets); use \"curl\"")
@@ -71,6 +87,11 @@ function M.new(handle, opts)
       return option_error(k, k .. " must be a number greater than 0")
     end
   end
+  if head_builder == nil then
+    local herr
+    head_builder, herr = handle:api_head_builder()
+    if not head_builder then return nil, herr end
+  end
   local info = handle:info()
   local self = setmetatable({
     handle = handle,
@@ -85,6 +106,7 @@ function M.new(handle, opts)
     -- TLS handshakes, dead pooled connections replaced.
     stats = { connects = 0, reused = 0, handshakes = 0, stale = 0 },
   }, Ngx)
+  head_builders[self] = head_builder
   return self
 end
 
@@ -109,9 +131,13 @@ end
 -- A socket failure as a scravio.Error. sent: the whole request was written.
 local function net_error(what, serr, method, path, sent, hint)
   serr = tostring(serr)
-  local kind = serr == "timeout" and "timeout" or "network"
+  local stalled = serr:match("^stalled: ")
+  local kind = (serr == "timeout" or stalled) and "timeout" or "network"
   local msg
-  if kind == "timeout" then
+  if stalled then
+    -- the same words as csrc/transport.c
+    msg = (path == "(upload)" and "upload " or "download ") .. serr .. " (the client's timeout)"
+  elseif kind == "timeout" then
     msg = "timed out " .. what
   else
     msg = what .. " failed: " .. serr
@@ -161,16 +187,6 @@ local function left_ms(deadline)
   return ms < 1 and 1 or ms
 end
 
--- Read (and send) timeouts: the smaller of the stall bound and what is left.
-local function arm(sock, deadline, stall)
-  local ms = left_ms(deadline)
-  if stall then
-    local s = floor(stall * 1000)
-    if s < ms then ms = s end
-  end
-  sock:settimeouts(ms, ms, ms)
-end
-
 --- The pool key covers everything that makes a connection unfit for another
 -- request: scheme, host (also the SNI name), port, TLS verification (always
 -- on) and the CA file the client was configured with.
@@ -207,6 +223,8 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
   sock:settimeouts(ct < 1 and 1 or floor(ct), io, io)
   -- "localhost" needs no resolver directive; any other name does.
   local addr = host == "localhost" and "127.0.0.1" or host
+  -- A fresh connection is asked for under a pool name nothing is ever put
+  -- back into (finish closes every fresh socket), so it is always new.
   local ok, err = sock:connect(addr, port, { pool = fresh and (key .. ":fresh") or key, pool_size = self.pool_size })
   if not ok then
     local hint
@@ -215,6 +233,14 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
   end
   local stats = self.stats
   local reused = sock:getreusedtimes() > 0
+  if fresh then
+    if reused then
+      -- Never: but a request that must not be resent cannot risk a used one.
+      sock:close()
+      return nil, "a fresh connection came from a pool", "connecting to " .. where
+    end
+    fresh_sockets[sock] = true
+  end
   if reused then stats.reused = stats.reused + 1 else stats.connects = stats.connects + 1 end
   if scheme == "https" and not reused then
     stats.handshakes = stats.handshakes + 1
@@ -247,9 +273,11 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
 end
 
 -- Connections stay open for the next request only when the response was
--- read to its end and neither side asked to close; fresh ones always close.
+-- read to its end and neither side asked to close; fresh ones always close
+-- (whoever asked for them: an unsafe request, or a storage transfer's retry),
+-- so an unsafe request never gets a connection an earlier request used.
 local function finish(self, sock, keep)
-  if keep then
+  if keep and not fresh_sockets[sock] then
     local ok
     if self.keepalive_ms or self.pool_size then
       ok = sock:setkeepalive(self.keepalive_ms or 60000, self.pool_size)
@@ -262,44 +290,192 @@ local function finish(self, sock, keep)
 end
 
 -- ---- reading a response --------------------------------------------------
+--
+-- Every read goes through a Reader: a buffer over the cosocket whose reads
+-- are bounded in size (a line, a head, a chunk-size line can never grow it
+-- past its limit) and in time. A cosocket's timer restarts with every packet,
+-- so a server trickling bytes would keep one receive() alive forever: each
+-- receive here is one receiveany() armed with what is left of the deadline,
+-- and the deadline is checked again before the next one. For file transfers
+-- a stall meter also ends a transfer that moves fewer than MIN_RATE bytes
+-- per second over a window of `stall` seconds (libcurl's low-speed check,
+-- csrc/transport.c, uses the same numbers).
 
---- read_head(sock, deadline, stall) -> status, headers, keepalive | nil, err-string, got_bytes
--- Skips interim 1xx responses. Header names are lowercased; repeats are
--- joined with ", ". stall: longest wait for the next bytes (nil: the deadline).
-local function read_head(sock, deadline, stall)
-  local got = false
-  while true do
-    arm(sock, deadline, stall)
-    local reader = sock:receiveuntil("\r\n\r\n")
-    local parts, n, size = {}, 0, 0
-    while true do
-      local data, err = reader(16384)
-      if not data then
-        if err then return nil, err, got or size > 0 end
-        break
-      end
-      n = n + 1
-      parts[n] = data
-      size = size + #data
-      if size > 0 then got = true end
-      if size > M.HEADER_LIMIT then return nil, "response head larger than " .. M.HEADER_LIMIT .. " bytes", true end
+local Reader = {}
+Reader.__index = Reader
+
+--- reader(sock, deadline, stall) -> Reader. stall: seconds (nil: no stall meter).
+local function new_reader(sock, deadline, stall)
+  return setmetatable({ sock = sock, buf = "", pos = 1, deadline = deadline, stall = stall,
+    window = monotime(), moved = 0, total = 0 }, Reader)
+end
+M.reader = new_reader
+
+--- budget() -> ms, by_deadline | nil, err: how long the next socket operation
+-- may wait ("timeout" once the deadline has passed; "stalled: ..." when the
+-- last stall window moved too few bytes).
+function Reader:budget()
+  local now = monotime()
+  local left = self.deadline - now
+  if left <= 0 then return nil, "timeout" end
+  local by_deadline = true
+  local stall = self.stall
+  if stall then
+    local used = now - self.window
+    if used >= stall then
+      local err = self:window_done()
+      if err then return nil, err end
+      used = 0
     end
-    local head = n == 1 and parts[1] or concat(parts, "", 1, n)
-    local major, minor, status = head:match("^HTTP/(%d)%.(%d) (%d%d%d)")
-    if not status then return nil, "malformed status line", true end
+    if stall - used < left then left, by_deadline = stall - used, false end
+  end
+  local ms = floor(left * 1000)
+  return ms < 1 and 1 or ms, by_deadline
+end
+
+-- The end of a stall window: nil (a new window starts) or the stall error.
+function Reader:window_done()
+  if self.moved < M.MIN_RATE * self.stall then
+    return format("stalled: less than %d bytes/s for %g s", M.MIN_RATE, self.stall)
+  end
+  self.window, self.moved = monotime(), 0
+  return nil
+end
+
+--- Count bytes sent (uploads) towards the stall meter.
+function Reader:sent(n)
+  self.moved = self.moved + n
+end
+
+--- send(data) -> true | nil, err (bounded like a read)
+function Reader:send(data)
+  local ms, err = self:budget()
+  if not ms then return nil, err end
+  self.sock:settimeouts(ms, ms, ms)
+  local ok, serr = self.sock:send(data)
+  if not ok then return nil, serr end
+  self:sent(#data)
+  return true
+end
+
+--- fill(max) -> true | nil, err: one receive (at most max bytes) into the buffer.
+function Reader:fill(max)
+  local sock = self.sock
+  while true do
+    local ms, by_deadline = self:budget()
+    if not ms then return nil, by_deadline end
+    sock:settimeouts(ms, ms, ms)
+    local data, err = sock:receiveany(max or M.CHUNK)
+    if data then
+      local n = #data
+      self.moved, self.total = self.moved + n, self.total + n
+      if self.pos > #self.buf then
+        self.buf, self.pos = data, 1
+      else
+        self.buf, self.pos = self.buf:sub(self.pos) .. data, 1
+      end
+      return true
+    end
+    if err ~= "timeout" then return nil, err end
+    if by_deadline then return nil, "timeout" end
+    -- the stall window is over: too slow, or a new window
+    local serr = self:window_done()
+    if serr then return nil, serr end
+  end
+end
+
+--- line(limit) -> the next line without its CRLF or bare LF (RFC 9112 §2.2)
+-- | nil, err ("too_long" when no line end came within limit bytes).
+function Reader:line(limit)
+  local from = self.pos
+  while true do
+    local buf, pos = self.buf, self.pos
+    local i = buf:find("\n", from, true)
+    if i then
+      local j = i - 1
+      if j >= pos and buf:byte(j) == 13 then j = j - 1 end
+      self.pos = i + 1
+      return buf:sub(pos, j)
+    end
+    if #buf - pos + 1 > limit then return nil, "too_long" end
+    from = #buf + 1 - (pos - 1) -- (fill moves the unread bytes to the front)
+    local ok, err = self:fill()
+    if not ok then return nil, err end
+  end
+end
+
+--- take(n) -> up to n bytes (at least 1) | nil, err
+function Reader:take(n)
+  if self.pos > #self.buf then
+    local ok, err = self:fill(n < M.CHUNK and n or M.CHUNK)
+    if not ok then return nil, err end
+  end
+  local buf, pos = self.buf, self.pos
+  if #buf - pos + 1 <= n then
+    self.buf, self.pos = "", 1
+    return pos == 1 and buf or buf:sub(pos)
+  end
+  self.pos = pos + n
+  return buf:sub(pos, pos + n - 1)
+end
+
+--- Bytes already read past the end of the response: the server sent what no
+-- request asked for (RFC 9112 §11.1), so the connection is never reused.
+function Reader:leftover()
+  return self.pos <= #self.buf
+end
+
+-- Headers whose value is one value: the first field line counts (as with
+-- libcurl), so both transports read the same Content-Type and request id.
+local SINGLE = { ["content-type"] = true, ["x-request-id"] = true, ["location"] = true, ["retry-after"] = true }
+
+--- read_head(reader) -> status, headers, keepalive | nil, err-string, got_bytes
+-- Skips interim 1xx responses. Header names are lowercased; repeats of
+-- list-valued fields are joined with ", " (SINGLE ones keep the first).
+-- err-string: a socket error, "timeout", "stalled: ...", or "malformed: ...".
+local function read_head(r)
+  while true do
+    local size = 0
+    local line, err = r:line(M.HEADER_LIMIT)
+    if not line then
+      if err == "too_long" then err = "malformed: status line longer than " .. M.HEADER_LIMIT .. " bytes" end
+      return nil, err, r.total > 0
+    end
+    local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
+    if not status then return nil, "malformed: malformed status line", true end
     status = tonumber(status)
     local headers = {}
-    for name, value in head:gmatch("\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
-      name = name:lower()
-      value = value:gsub("[ \t]+$", "")
-      local prev = headers[name]
-      headers[name] = prev and (prev .. ", " .. value) or value
+    while true do
+      local h
+      h, err = r:line(M.HEADER_LIMIT - size)
+      if not h then
+        if err == "too_long" then err = "malformed: response head larger than " .. M.HEADER_LIMIT .. " bytes" end
+        return nil, err, true
+      end
+      size = size + #h + 2
+      if h == "" then break end
+      local c = h:byte(1)
+      if c == 32 or c == 9 then
+        -- obs-fold (RFC 9112 §5.2), refused as libcurl's transport refuses it
+        return nil, "malformed: folded header line (obs-fold)", true
+      end
+      local name, value = h:match("^([^:]+):[ \t]*(.-)[ \t]*$")
+      if name then
+        name = name:lower()
+        local prev = headers[name]
+        if not prev then headers[name] = value
+        elseif not SINGLE[name] then headers[name] = prev .. ", " .. value end
+      end
     end
     if status >= 200 or status == 101 then
       local conn = (headers.connection or ""):lower()
       local keep
       if major == "1" and minor == "0" then keep = conn:find("keep-alive", 1, true) ~= nil
       else keep = conn:find("close", 1, true) == nil end
+      local te = headers["transfer-encoding"]
+      -- RFC 9112 §6.1 / §6.3: Transfer-Encoding in an HTTP/1.0 response, or
+      -- together with Content-Length, is faulty framing: close after it.
+      if te and ((major == "1" and minor == "0") or headers["content-length"]) then keep = false end
       return status, headers, keep
     end
     -- 1xx (100 Continue, 103 Early Hints): the real response follows.
@@ -312,16 +488,16 @@ local function framing(method, status, headers)
   if method == "HEAD" or status == 204 or status == 304 or status < 200 then return "none" end
   local te = headers["transfer-encoding"]
   if te then
-    if te:lower():find("chunked", 1, true) then return "chunked" end
+    if te:lower():find("chunked%s*$") then return "chunked" end
     return "close"
   end
   local cl = headers["content-length"]
   if cl then
     -- "12" or the same value repeated ("12, 12"); anything else is malformed.
     local first
-    for v in cl:gmatch("[^,]+") do
+    for v in (cl .. ","):gmatch("([^,]*),") do
       v = v:match("^%s*(%d+)%s*$")
-      if not v or (first and v ~= first) then return nil end
+      if not v or #v > 18 or (first and tonumber(v) ~= tonumber(first)) then return nil end
       first = v
     end
     local n = tonumber(first)
@@ -331,17 +507,21 @@ local function framing(method, status, headers)
   return "close"
 end
 
---- read_body(sock, mode, length, sink, deadline, stall) -> true | nil, kind, detail
+-- A socket-level read failure as read_body reports it.
+local function read_failure(err, what)
+  if err == "too_long" then return nil, "malformed", what .. " longer than " .. M.LINE_LIMIT .. " bytes" end
+  return nil, "socket", err
+end
+
+--- read_body(reader, mode, length, sink) -> true | nil, kind, detail, got
 -- sink(data) -> true | nil, kind ("too_large" | "io"), message. kind is
 -- "socket" (detail: the cosocket error), "malformed", or the sink's kind.
-local function read_body(sock, mode, length, sink, deadline, stall, max_piece)
+local function read_body(r, mode, length, sink)
   if mode == "none" then return true end
   if mode == "length" then
     local left = length
     while left > 0 do
-      local want = left > max_piece and max_piece or left
-      arm(sock, deadline, stall)
-      local data, err = sock:receive(want)
+      local data, err = r:take(left)
       if not data then return nil, "socket", err, length - left end
       left = left - #data
       local ok, k, m = sink(data)
@@ -351,41 +531,42 @@ local function read_body(sock, mode, length, sink, deadline, stall, max_piece)
   end
   if mode == "chunked" then
     while true do
-      arm(sock, deadline, stall)
-      local line, err = sock:receive("*l")
-      if not line then return nil, "socket", err end
-      local hex = line:match("^%s*(%x+)%s*[;]?")
-      if not hex or #hex > 12 then return nil, "malformed", "bad chunk size line" end
+      local line, err = r:line(M.LINE_LIMIT)
+      if not line then return read_failure(err, "chunk size line") end
+      -- hex digits (zero padding allowed, at most 16 as libcurl allows), then
+      -- optional whitespace and chunk extensions (RFC 9112 §7.1)
+      local hex = line:match("^(%x+)[ \t]*;") or line:match("^(%x+)[ \t]*$")
+      if not hex or #hex > 16 then return nil, "malformed", "bad chunk size line" end
+      hex = hex:gsub("^0+(.)", "%1")
+      if #hex > 12 then return nil, "malformed", "chunk size too large" end
       local size = tonumber(hex, 16)
       if size == 0 then
         for _ = 1, 100 do -- trailers, then the empty line
-          arm(sock, deadline, stall)
-          local t, terr = sock:receive("*l")
-          if not t then return nil, "socket", terr end
+          local t, terr = r:line(M.LINE_LIMIT)
+          if not t then return read_failure(terr, "trailer line") end
           if t == "" then return true end
         end
         return nil, "malformed", "too many trailer lines"
       end
       local left = size
       while left > 0 do
-        local want = left > max_piece and max_piece or left
-        arm(sock, deadline, stall)
-        local data, rerr = sock:receive(want)
+        local data, rerr = r:take(left)
         if not data then return nil, "socket", rerr end
         left = left - #data
         local ok, k, m = sink(data)
         if not ok then return nil, k, m end
       end
-      arm(sock, deadline, stall)
-      local crlf, cerr = sock:receive("*l")
-      if not crlf then return nil, "socket", cerr end
+      local crlf, cerr = r:line(2)
+      if not crlf then
+        if cerr == "too_long" then return nil, "malformed", "chunk longer than its size" end
+        return nil, "socket", cerr
+      end
       if crlf ~= "" then return nil, "malformed", "chunk longer than its size" end
     end
   end
   -- "close": the body ends when the server closes the connection.
   while true do
-    arm(sock, deadline, stall)
-    local data, err = sock:receiveany(max_piece)
+    local data, err = r:take(M.CHUNK)
     if not data then
       if err == "closed" then return true end
       return nil, "socket", err
@@ -407,6 +588,7 @@ local function memory_sink(limit)
     return true
   end
   local function result()
+    if n == 0 then return "" end
     if n == 1 then return parts[1] end
     return concat(parts, "", 1, n)
   end
@@ -428,10 +610,24 @@ local function body_error(kind, detail, method, path, limit, status, length, got
   return net_error(what, detail, method, path, true)
 end
 
+-- read_head's failure as an error object (sent: the request was written).
+local function head_error(rerr, method, path)
+  local what = tostring(rerr):match("^malformed: (.*)$")
+  if what then return malformed(what, method, path) end
+  return net_error("waiting for the response", rerr, method, path, true)
+end
+
 -- Errors a dead kept-alive connection gives before any response byte.
 local STALE = { closed = true, ["connection reset by peer"] = true, ["broken pipe"] = true }
 
 -- ---- API calls -----------------------------------------------------------
+
+-- A response header's value with the client's credential masked (nil when absent).
+local function masked_header(handle, headers, name)
+  local v = headers[name]
+  if v == nil then return nil end
+  return core.mask(handle, v, core.HEADER_VALUE_MAX) -- masked, then cut, as the C transport does
+end
 
 -- One exchange on one connection. Returns the classified result, or
 -- nil, err, stale (stale: a reused connection died before answering).
@@ -445,14 +641,12 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
     -- An incomplete request cannot have been acted on (its length is declared).
     return nil, net_error("sending the request", serr, method, path, false), reused and STALE[serr]
   end
-  local status, headers, keep = read_head(sock, deadline)
+  local r = new_reader(sock, deadline, nil)
+  local status, headers, keep = read_head(r)
   if not status then
     local rerr, got = headers, keep
     sock:close()
-    if rerr == "malformed status line" or tostring(rerr):find("^response head") then
-      return nil, malformed(rerr, method, path)
-    end
-    return nil, net_error("waiting for the response", rerr, method, path, true), reused and not got and STALE[rerr]
+    return nil, head_error(rerr, method, path), reused and not got and STALE[rerr]
   end
   local mode, length = framing(method, status, headers)
   if not mode then
@@ -460,42 +654,29 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
     return nil, malformed("invalid Content-Length", method, path)
   end
   local limit = self.max_response_bytes
-  local text
   if mode == "length" and length > limit then
     sock:close()
     return nil, too_large(limit, method, path, status)
-  elseif mode == "length" then
-    -- One read for the whole body: no table, no concatenation.
-    if length == 0 then
-      text = ""
-    else
-      arm(sock, deadline)
-      local data, err, partial = sock:receive(length)
-      if not data then
-        sock:close()
-        return nil, body_error("socket", err, method, path, limit, status, length, partial and #partial or 0)
-      end
-      text = data
-    end
-  elseif mode == "none" then
-    text = ""
-  else
-    local sink, result = memory_sink(limit)
-    local rok, kind, detail = read_body(sock, mode, length, sink, deadline, nil, M.CHUNK)
-    if not rok then
-      sock:close()
-      return nil, body_error(kind, detail, method, path, limit, status)
-    end
-    text = result()
   end
-  finish(self, sock, keep and mode ~= "close" and not fresh)
-  local value, verr = core.classify(status, headers, text, method, path, self.handle, lazy)
+  local sink, result = memory_sink(limit)
+  local rok, kind, detail, got = read_body(r, mode, length, sink)
+  if not rok then
+    sock:close()
+    return nil, body_error(kind, detail, method, path, limit, status, length, got)
+  end
+  finish(self, sock, keep and mode ~= "close" and not fresh and not r:leftover())
+  local value, verr = core.classify(status, headers, result(), method, path, self.handle, lazy)
   if value == nil then return nil, verr end
-  return value, status, headers["x-request-id"]
+  -- What the answer says about itself, masked and cut like the C transport's.
+  local h = self.handle
+  return value, status, masked_header(h, headers, "x-request-id"), masked_header(h, headers, "x-ratelimit-limit"),
+    masked_header(h, headers, "x-ratelimit-remaining"), masked_header(h, headers, "x-ratelimit-reset")
 end
 
---- send(method, url, path, body, timeout, fresh, lazy, headers) -> value, status, request_id | nil, err
+--- send(method, url, path, body, timeout, fresh, lazy, headers)
+--   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
 -- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
+-- `timeout` bounds the whole call, however slowly the answer trickles in.
 -- headers: nil, or extra "Name: value" lines (per-call options, checked).
 function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
   local perr = phase_error(method, path)
@@ -508,20 +689,16 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or self.timeout)
   local blen
   if body then blen = #body elseif method ~= "GET" and method ~= "HEAD" then blen = 0 end
-  local head = self.handle:wire_head(method, url, blen, false, nil)
-  if headers and headers[1] then
-    -- The extra lines go before the blank line that ends the head; a CR or
-    -- LF in one would split it (options.check_headers refuses those).
-    for _, line in ipairs(headers) do
-      if line:find("[%z\r\n]") then
-        return nil, errors.new("invalid", "a request header contains CR, LF or NUL",
-          { method = method, path = path, sent = false, retryable = false })
-      end
-    end
-    head = head:sub(1, -3) .. table.concat(headers, "\r\n") .. "\r\n\r\n"
+  -- headers: the per-call extra lines, added by C into the one head string
+  -- (a head holding the key is never rebuilt in Lua); CR/LF/NUL refused.
+  local head, herr = head_builders[self](method, url, blen, M.tcp == nginx_tcp and nginx_tcp ~= nil, headers)
+  if not head then
+    herr.method, herr.path, herr.sent = method, path, false
+    return nil, herr
   end
-  local value, status, rid = self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
-  if value ~= nil then return value, status, rid end
+  local value, status, rid, rl_limit, rl_left, rl_reset =
+    self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
+  if value ~= nil then return value, status, rid, rl_limit, rl_left, rl_reset end
   local err, stale = status, rid
   if stale and not fresh then
     -- A kept-alive connection the server had already closed: like libcurl,
@@ -540,34 +717,68 @@ local function io_message(err)
   return (tostring(err):match(": ([^:]+)$")) or tostring(err)
 end
 
---- A storage exchange that got no response head (send_err: sending failed;
--- read_err: reading the head failed; got: some bytes had arrived). -> true
--- when it was a dead kept-alive connection, to be tried once more on a new
--- one, or nil, err.
-local function no_head(self, reused, retried, got, send_err, read_err, sending, method, path)
-  if reused and not retried and not got and STALE[send_err or read_err] then
-    self.stats.stale = self.stats.stale + 1
-    return true
+--- The stall bound of file transfers: the client's timeout in whole seconds
+-- (at least 1), as libcurl's CURLOPT_LOW_SPEED_TIME counts them.
+function Ngx:stall_seconds()
+  local s = math.ceil(self.timeout)
+  return s < 1 and 1 or s
+end
+
+--- One storage request on one connection, up to its response head and its
+-- framing: connect (a fresh connection when `retried`), send `head` and then
+-- the file `f` (uploads), read the head. Storage may answer before it has
+-- read the whole upload (413, 403): the head is read even when sending failed.
+-- -> { sock, reader, status, headers, keep, sent_all, mode, length }
+--  | nil, true (a dead kept-alive connection: try again on a new one)
+--  | nil, false, err
+function Ngx:storage_exchange(scheme, host, port, retried, head, f, deadline, method, path)
+  local stall = self:stall_seconds()
+  local sock, cerr, stage, hint = self:connect(scheme, host, port, retried, deadline, stall)
+  if not sock then return nil, false, net_error(stage, cerr, method, path, false, hint) end
+  local reused = sock:getreusedtimes() > 0
+  local r = new_reader(sock, deadline, stall)
+  local ok, serr = r:send(head)
+  while ok and f do
+    local piece = f:read(M.CHUNK)
+    if not piece then break end
+    ok, serr = r:send(piece)
   end
-  if send_err then return nil, net_error(sending, send_err, method, path, false) end
-  if read_err == "malformed status line" then return nil, malformed(read_err, method, path) end
-  return nil, net_error("waiting for the response", read_err, method, path, true)
+  local status, headers, keep = read_head(r)
+  if status then
+    local mode, length = framing(method, status, headers)
+    if not mode then
+      sock:close()
+      return nil, false, malformed("invalid Content-Length", method, path)
+    end
+    return { sock = sock, reader = r, status = status, headers = headers, keep = keep, sent_all = ok ~= nil,
+      mode = mode, length = length }
+  end
+  sock:close()
+  local rerr, got = headers, keep
+  local send_err = not ok and serr or nil
+  if reused and not retried and not got and STALE[send_err or rerr] then
+    self.stats.stale = self.stats.stale + 1
+    return nil, true
+  end
+  if send_err then return nil, false, net_error(f and "sending the file" or "sending the request", send_err, method,
+    path, false) end
+  return nil, false, head_error(rerr, method, path)
 end
 
 --- A storage answer whose body is small (an upload's answer, a download's
 -- error): read it into memory, put the connection back when it can be reused
 -- (`reuse`), and return the status for a 2xx or nil, err (classified; err.sent
 -- = sent) otherwise.
-local function small_answer(self, sock, method, path, status, headers, mode, length, reuse, sent, deadline, stall)
+local function small_answer(self, sock, r, method, path, status, headers, mode, length, reuse, sent)
   local sink, result = memory_sink(M.ERROR_BODY_LIMIT)
-  local rok, kind, detail = read_body(sock, mode, length, sink, deadline, stall, M.CHUNK)
+  local rok, kind, detail = read_body(r, mode, length, sink)
   if not rok then
     sock:close()
     return nil, body_error(kind, detail, method, path, M.ERROR_BODY_LIMIT, status)
   end
-  finish(self, sock, reuse and mode ~= "close")
+  finish(self, sock, reuse and mode ~= "close" and not r:leftover())
   if status >= 200 and status < 300 then return status end
-  local _, err = core.classify(status, headers, result() or "", method, path, self.handle)
+  local _, err = core.classify(status, headers, result(), method, path, self.handle)
   if err then err.sent = sent end
   return nil, err
 end
@@ -576,7 +787,9 @@ end
 -- A 2xx body streams to `file` in CHUNK pieces (memory stays flat); any other
 -- status keeps up to 64 KB of body in memory for the error object. Storage
 -- redirects are followed (no credentials are ever sent to storage); API calls
--- never are. `progress` is ignored (no terminal under nginx).
+-- never are. `progress` is ignored (no terminal under nginx). `timeout`
+-- bounds the whole download (default: none but LONG_TIMEOUT); a transfer
+-- moving fewer than MIN_RATE bytes/s for the client's timeout is stalled.
 function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/progress
   local method, path = "GET", "(download)"
   local perr = phase_error(method, path)
@@ -584,7 +797,6 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
   local f, ferr = io.open(file, "wb")
   if not f then return nil, errors.new("io", io_message(ferr), { method = method, path = path }) end
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or M.LONG_TIMEOUT)
-  local stall = self.timeout
   local redirects = 0
   local retried = false
   while true do
@@ -593,42 +805,31 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
       f:close()
       return nil, errors.new("invalid", "unsupported download URL", { method = method, path = path, sent = false })
     end
-    local sock, cerr, stage, hint = self:connect(scheme, host, port, retried, deadline, stall)
-    if not sock then
-      f:close()
-      return nil, net_error(stage, cerr, method, path, false, hint)
-    end
-    local reused = sock:getreusedtimes() > 0
-    arm(sock, deadline, stall)
-    local ok, serr = sock:send(self.handle:wire_head("GET", url, nil, true, nil))
-    local status, headers, keep
-    if ok then
-      status, headers, keep = read_head(sock, deadline, stall)
-    else
-      headers, keep = serr, false -- as read_head's failure: error, got bytes
-    end
-    if not status then
-      sock:close()
-      local again, herr = no_head(self, reused, retried, keep, not ok and serr or nil, headers,
-        "sending the request", method, path)
+    local x, again, xerr = self:storage_exchange(scheme, host, port, retried,
+      self.handle:storage_head("GET", url, nil, nil), nil, deadline, method, path)
+    if not x then
       if not again then
         f:close()
-        return nil, herr
+        return nil, xerr
       end
       retried = true
     else
-      local mode, length = framing(method, status, headers)
-      if not mode then
-        sock:close()
-        f:close()
-        return nil, malformed("invalid Content-Length", method, path)
-      end
+      local sock, r, status, headers, keep, mode, length = x.sock, x.reader, x.status, x.headers, x.keep, x.mode,
+        x.length
       local loc = headers.location
-      if status >= 300 and status < 400 and loc and redirects < M.MAX_REDIRECTS then
+      if status >= 300 and status < 400 and loc then
+        if redirects >= M.MAX_REDIRECTS then
+          sock:close()
+          f:close()
+          -- a loop: trying again cannot help (csrc/transport.c says the same)
+          return nil, errors.new("api", format("storage redirected more than %d times (a redirect loop); " ..
+            "not followed further", M.MAX_REDIRECTS),
+            { method = method, path = path, status = status, sent = true, retryable = false })
+        end
         -- Read the (small) redirect body so the connection can be reused.
         local sink = memory_sink(M.ERROR_BODY_LIMIT)
-        local rok = read_body(sock, mode, length, sink, deadline, stall, M.CHUNK)
-        finish(self, sock, rok and keep and mode ~= "close")
+        local rok = read_body(r, mode, length, sink)
+        finish(self, sock, rok and keep and mode ~= "close" and not r:leftover())
         local nexturl = resolve_location(url, loc)
         local allowed, aerr = self.handle:allows_url(nexturl)
         if not allowed then
@@ -647,13 +848,13 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
           bytes = bytes + #data
           return true
         end
-        local rok, kind, detail = read_body(sock, mode, length, sink, deadline, stall, M.CHUNK)
+        local rok, kind, detail = read_body(r, mode, length, sink)
         if not rok then
           sock:close()
           f:close()
           return nil, body_error(kind, detail, method, path, M.ERROR_BODY_LIMIT, status, length, bytes)
         end
-        finish(self, sock, keep and mode ~= "close")
+        finish(self, sock, keep and mode ~= "close" and not r:leftover())
         local cok, cerr2 = f:close()
         if not cok then
           return nil, errors.new("io", "writing the downloaded file failed: " .. tostring(cerr2),
@@ -662,7 +863,7 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
         return bytes, status
       else
         f:close()
-        return small_answer(self, sock, method, path, status, headers, mode, length, keep, true, deadline, stall)
+        return small_answer(self, sock, r, method, path, status, headers, mode, length, keep, true)
       end
     end
   end
@@ -670,7 +871,8 @@ end
 
 --- upload(url, file, content_type, progress, timeout) -> status | nil, err
 -- PUT a file to a presigned storage URL, streamed from disk in CHUNK pieces,
--- with no credentials (wire_head's storage mode). No redirects.
+-- with no credentials (storage_head). No redirects. Bounded like
+-- a download.
 function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ignore 212/progress
   local method, path = "PUT", "(upload)"
   local perr = phase_error(method, path)
@@ -684,49 +886,22 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
     return nil, errors.new(size and "invalid" or "io", size and "unsupported upload URL" or "cannot size the file",
       { method = method, path = path, sent = false })
   end
-  local head = self.handle:wire_head("PUT", url, size, true, content_type or "application/octet-stream")
+  local head = self.handle:storage_head("PUT", url, size, content_type or "application/octet-stream")
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or M.LONG_TIMEOUT)
-  local stall = self.timeout
   local retried = false
   while true do
     f:seek("set", 0)
-    local sock, cerr, stage, hint = self:connect(scheme, host, port, retried, deadline, stall)
-    if not sock then
+    local x, again, xerr = self:storage_exchange(scheme, host, port, retried, head, f, deadline, method, path)
+    if x then
       f:close()
-      return nil, net_error(stage, cerr, method, path, false, hint)
+      return small_answer(self, x.sock, x.reader, method, path, x.status, x.headers, x.mode, x.length,
+        x.sent_all and x.keep, x.sent_all)
     end
-    local reused = sock:getreusedtimes() > 0
-    arm(sock, deadline, stall)
-    local ok, serr = sock:send(head)
-    local sent_all = ok ~= nil
-    while ok do
-      local piece = f:read(M.CHUNK)
-      if not piece then break end
-      arm(sock, deadline, stall)
-      ok, serr = sock:send(piece)
-      sent_all = ok ~= nil
-    end
-    -- Even when sending failed, storage may have answered first (413, 403).
-    local status, headers, keep = read_head(sock, deadline, stall)
-    if not status then
-      sock:close()
-      local again, herr = no_head(self, reused, retried, keep, not sent_all and serr or nil, headers,
-        "sending the file", method, path)
-      if not again then
-        f:close()
-        return nil, herr
-      end
-      retried = true
-    else
+    if not again then
       f:close()
-      local mode, length = framing(method, status, headers)
-      if not mode then
-        sock:close()
-        return nil, malformed("invalid Content-Length", method, path)
-      end
-      return small_answer(self, sock, method, path, status, headers, mode, length, sent_all and keep, sent_all,
-        deadline, stall)
+      return nil, xerr
     end
+    retried = true
   end
 end
 

@@ -2,15 +2,32 @@
 -- rate-limit windows, presigned URL expiry, timestamps it emits) comes from
 -- here: real time plus an offset that tests move forward with
 -- POST /__control/advance, so a 3-second campaign can be finished instantly.
-local M = { offset = 0 }
+-- Frozen (POST /__control/freeze), real time stops counting: only advance
+-- moves the clock, so a spec sees the same state however slow the machine is.
+local M = { offset = 0, frozen_at = nil }
 
 local floor = math.floor
 
-function M.now() return ngx.now() + M.offset end
+function M.now() return (M.frozen_at or ngx.now()) + M.offset end
 
 function M.advance(seconds) M.offset = M.offset + seconds end
 
-function M.reset() M.offset = 0 end
+-- freeze() stops the clock where it is; unfreeze() lets real time count again
+-- from the same instant (the fake time never jumps).
+function M.freeze()
+  if M.frozen_at then return end
+  ngx.update_time()
+  M.frozen_at = ngx.now()
+end
+
+function M.unfreeze()
+  if not M.frozen_at then return end
+  ngx.update_time()
+  M.offset = M.offset + M.frozen_at - ngx.now()
+  M.frozen_at = nil
+end
+
+function M.reset() M.offset, M.frozen_at = 0, nil end
 
 -- civil date from days since 1970-01-01 (H. Hinnant); pure arithmetic, so
 -- LuaJIT compiles it (os.date is a slow C call that aborts traces, and lead

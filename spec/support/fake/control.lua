@@ -39,7 +39,15 @@ function A.advance(p)
   return { ok = true, offset = clock.offset, now = clock.iso(clock.now()) }
 end
 
-function A.clock() return { offset = clock.offset, now = clock.iso(clock.now()), epoch = clock.now() } end
+function A.clock()
+  return { offset = clock.offset, now = clock.iso(clock.now()), epoch = clock.now(), frozen = clock.frozen_at ~= nil }
+end
+
+-- freeze{frozen = true|false}: stop (default) or restart real time on the fake clock.
+function A.freeze(p)
+  if p.frozen == false then clock.unfreeze() else lifecycle.tick() clock.freeze() end
+  return { ok = true, frozen = clock.frozen_at ~= nil, now = clock.iso(clock.now()) }
+end
 
 function A.configure(p)
   local v, err = config.apply(p)

@@ -157,6 +157,7 @@ function M.apply_simple(f, entry)
     local st = f.status or 500
     local h = retry_after_headers(f)
     if rid then h["X-Request-Id"] = rid end
+    for name, v in pairs(f.headers or {}) do h[name] = tostring(v) end -- may replace X-Request-Id
     send_plain(st, f.body or html_page(st), f.content_type or (f.body and "text/plain") or "text/html", h)
     return true
   elseif k == "rate_limit" then
