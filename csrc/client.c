@@ -373,6 +373,11 @@ static int l_prepare(lua_State *L) {
   return 3;
 }
 
+int scv_client_allows_url(const scv_client *c, const char *url) {
+  return strncmp(url, "https://", 8) == 0 ||
+         (strncmp(url, "http://", 7) == 0 && (c->allow_http || scv_url_is_loopback(url)));
+}
+
 /* client:allows_url(url) -> true | nil, err. For URLs the server hands us
  * (presigned storage links): https always, http only to loopback unless the
  * client was created with allow_http. */
@@ -382,7 +387,7 @@ static int l_allows_url(lua_State *L) {
   const char *url = luaL_checklstring(L, 2, &n);
   if (!scv_header_value_ok(url, n) || strchr(url, ' '))
     return prepare_fail(L, "invalid", "url", "the URL contains spaces or control characters");
-  if (strncmp(url, "https://", 8) == 0 || (strncmp(url, "http://", 7) == 0 && (c->allow_http || scv_url_is_loopback(url)))) {
+  if (scv_client_allows_url(c, url)) {
     lua_pushboolean(L, 1);
     return 1;
   }

@@ -10,7 +10,8 @@
  *
  * API calls never follow redirects (a cross-host redirect would otherwise
  * carry X-API-Key along). Storage calls (presigned URLs) carry no credentials
- * at all, so they may follow redirects.
+ * at all, so they may follow redirects: downloads any, uploads 307/308 (the
+ * ones that keep the PUT and its body; see l_upload).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,6 +29,7 @@
 #define DOWNLOAD_BUFFER (512L * 1024L) /* file transfers: large reads beat curl -o */
 #define API_BUFFER (64L * 1024L)       /* API answers (libcurl allocates it per transfer) */
 #define MAX_TIMEOUT_S (30.0 * 24 * 3600) /* longer than any transfer we would wait for */
+#define MAX_STORAGE_REDIRECTS 5L         /* then it is a loop (transport/ngx.lua: MAX_REDIRECTS) */
 /* A file transfer moving fewer bytes per second than this for the client's
  * `timeout` is stalled (transport/ngx.lua has the same MIN_RATE). */
 #define STALL_MIN_RATE 1024L
@@ -728,7 +730,7 @@ static int l_download(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->storage_headers);
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_STORAGE_REDIRECTS);
   x.what = "download";
   stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);
@@ -793,8 +795,53 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_READDATA, f);
   curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
   x.what = "upload";
-  stall_detection(c, &x);
-  CURLcode rc = curl_easy_perform(e);
+  /* Storage may redirect the PUT (S3 answers 307 to a request sent to the
+   * wrong region). 307/308 keep the method and the body, so they are followed
+   * here, by hand (libcurl's FOLLOWLOCATION would also follow 301/302/303,
+   * which do not promise that): the file is sent again from its start to
+   * the new URL, with the same storage-only headers (no credential ever
+   * goes to storage), at most MAX_STORAGE_REDIRECTS times, only to a URL
+   * allows_url accepts, within the one timeout of the whole upload. */
+  double ends = mono_now() + (timeout > 0 ? timeout : 24.0 * 3600.0);
+  int hops = 0;
+  char next[2048];
+  CURLcode rc;
+  const char *refused = NULL;
+  for (;;) {
+    stall_detection(c, &x);
+    rc = curl_easy_perform(e);
+    if (rc != CURLE_OK || x.interrupted) break;
+    long st_code = 0;
+    char *loc = NULL;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st_code);
+    if (st_code != 307 && st_code != 308) break;
+    if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL) break;
+    if (hops >= MAX_STORAGE_REDIRECTS) {
+      rc = CURLE_TOO_MANY_REDIRECTS;
+      break;
+    }
+    if (strlen(loc) >= sizeof next) {
+      refused = "storage redirected the upload to a URL too long to follow";
+      break;
+    }
+    if (!scv_client_allows_url(c, loc)) {
+      refused = "storage redirected the upload to a non-https URL on a non-loopback host (set allow_http to permit)";
+      break;
+    }
+    memcpy(next, loc, strlen(loc) + 1);
+    double left = ends - mono_now();
+    if (left <= 0 || fseek(f, 0L, SEEK_SET) != 0) {
+      rc = left <= 0 ? CURLE_OPERATION_TIMEDOUT : CURLE_READ_ERROR;
+      break;
+    }
+    hops++;
+    c->hdr.len = 0;
+    c->body.len = 0;
+    c->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_URL, next);
+    long tmo = (long)(left * 1000.0);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo < 1 ? 1L : tmo);
+  }
   int interrupted = scv_sigint_end(&sig) || x.interrupted;
   close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
@@ -805,6 +852,11 @@ static int l_upload(lua_State *L) {
   if (x.progress && x.drawn) fputc('\n', stderr);
   if (interrupted) return push_interrupted(L, "PUT", "(upload)");
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "PUT", "(upload)");
+  if (refused) {
+    lua_pushnil(L);
+    scv_push_error(L, "invalid", refused, "PUT", "(upload)");
+    return 2;
+  }
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300) return storage_error(L, c, "PUT", "(upload)");

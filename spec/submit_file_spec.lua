@@ -211,6 +211,30 @@ describe("validation_jobs:submit_file", function()
     assert.equals(2, #srv:storage_requests({ method = "PUT" }))
   end)
 
+  it("follows a storage 307/308 on the PUT (a region redirect), sending the file again, no credentials", function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    srv:fault{ target = "storage", method = "PUT", kind = "redirect", status = 307, location = "same", count = 1 }
+    local job, err = client.validation_jobs:submit_file(path)
+    assert.is_truthy(job, err and tostring(err)) -- before: api error 307
+    assert.equals(2, job.totalEmails)
+    local puts = srv:storage_requests({ method = "PUT" })
+    assert.equals(2, #puts)
+    assert.equals(#CSV, puts[2].bytes)
+    -- a 308 elsewhere: the whole body arrives there too
+    srv:reset()
+    srv:fault{ target = "storage", method = "PUT", kind = "redirect", status = 308, count = 1 }
+    client.validation_jobs:submit_file(path) -- /capture stores nothing: what matters is what it got
+    local captured = srv:storage_requests({ path = "/capture" })
+    assert.equals(1, #captured)
+    assert.equals("PUT", captured[1].method)
+    assert.equals(CSV, captured[1].body)
+    for _, r in ipairs(srv:storage_requests()) do
+      for name in pairs(r.headers) do
+        assert.is_nil(({ ["x-api-key"] = 1, authorization = 1, ["x-workspace-id"] = 1 })[name:lower()], name)
+      end
+    end
+  end)
+
   it("returns a storage failure that persists, without processing or confirming", function()
     local path = write(dir .. "/contacts.csv", CSV)
     srv:fault{ target = "storage", method = "PUT", kind = "status", status = 403, count = -1 }
