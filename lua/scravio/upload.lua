@@ -29,8 +29,14 @@
 --                   the file name's extension, so a name without .csv/.txt
 --                   is sent with one added (M.api_filename).
 --   progress        upload progress bar on stderr (drawn by C, TTY only)
---   timeout         bound (seconds) on the whole PUT; whatever it is, one moving
---                   less than 1 KB/s for the client's timeout ends as stalled
+--   timeout         seconds per attempt, as for every method: each attempt of the
+--                   three API calls and each PUT attempt (default: the client's
+--                   timeout for the API calls, none for the PUT); whatever it
+--                   is, a PUT moving less than 1 KB/s for the client's timeout
+--                   ends as stalled
+--   deadline        seconds for the whole call: the three API calls, the PUT,
+--                   every retry and its wait (default: the client's deadline
+--                   if one was set)
 --   idempotency_key reuse a key (to resume after an unknown outcome)
 --   max_retries     retries on retryable failures, of the PUT and of the three
 --                   API calls (default: the client's)
@@ -215,7 +221,7 @@ end
 
 --- The four steps of submit_file, inside its deadline.
 function M.submit_steps(service, client, path, opts, filename, content_type, size)
-  local call = options.call_part(opts, { "max_retries", "headers" })
+  local call = options.call_part(opts, { "timeout", "max_retries", "headers" })
   local key = opts.idempotency_key or core.uuid()
 
   local ticket, err = service:request_upload({

@@ -87,13 +87,17 @@ function M.launch(service, params, opts)
   if not o then return nil, oerr end
   opts = o
   local client = service.client
-  local clock = client._runtime or runtime
-  local ends = opts.deadline and clock.now() + opts.deadline or nil
-  local function call()
-    local c = options.call_part(opts)
-    if ends then c.deadline = math.max(ends - clock.now(), 0.001) end
-    return c
-  end
+  -- One deadline for the three requests together (request.within): each
+  -- request ends by then, whatever is left of it.
+  local deadline, derr = request.deadline(client, opts, true)
+  if not deadline then return nil, derr end
+  return request.within(client, deadline, M.launch_steps, service, client, params, opts)
+end
+
+--- The steps of launch, inside its deadline.
+function M.launch_steps(service, client, params, opts)
+  local per_call = options.call_part(opts, { "timeout", "max_retries", "headers" })
+  local function call() return per_call end
   -- The create rules (title included) up front: a launch that would fail at
   -- the last step is refused before the first.
   local valid, problems = validate.campaign(params)
@@ -149,7 +153,7 @@ end
 
 --- client.campaigns:run(params, {max_credits=, confirm=, out="leads.csv",
 --   emailOnly=, onlyValidEmails=, fileFormat=, progress=, timeout=,
---   interval=, max_interval=, on_progress=, max_retries=, headers=})
+--   interval=, max_interval=, on_progress=, deadline=, max_retries=, headers=})
 --   --> Campaign, path, bytes | nil, err, campaign-or-preview
 --
 -- launch -> c:wait -> c:export -> e:wait -> e:download(out). max_credits and
@@ -163,7 +167,9 @@ end
 -- "api", code "CAMPAIGN_FAILED"); a "stopped" one still has leads and is
 -- exported. Once the campaign exists every error carries it (err.campaign,
 -- and the third return value), so a caller can resume from there.
--- max_retries and headers apply to every API request of the run. Unknown
+-- deadline bounds the whole run (every request, both waits, every pause and
+-- the download), computed once. max_retries and headers apply to every API
+-- request of the run. Unknown
 -- options are refused (kind "invalid", options.schemas.run): a misspelt
 -- max_credits must not silently lift the budget.
 local run_steps
