@@ -43,16 +43,27 @@ describe("API foundation", function()
       assert.equals("ws_42", req.headers["x-workspace-id"])
     end)
 
-    it("uses the access token (Bearer) and ignores api_key when both are given", function()
-      for _, key in ipairs({ srv.api_key, "sk_live_wrong_key_0000000000" }) do
-        local c, err = scravio.new({ base_url = srv.base_url, api_key = key, access_token = srv.access_token })
-        assert.is_nil(err)
-        assert.equals("access_token", c:info().auth)
-        assert(c:me())
-        local req = last_request("GET", "/api/auth/me")
-        assert.equals("Bearer " .. srv.access_token, req.headers["authorization"])
-        assert.is_nil(req.headers["x-api-key"])
+    it("refuses api_key and access_token given together (pass one); SCRAVIO_API_KEY plus a token uses the token",
+      function()
+      local c, err = scravio.new({ base_url = srv.base_url, api_key = srv.api_key, access_token = srv.access_token })
+      assert.is_nil(c) -- before: the key was silently dropped
+      assert.equals("invalid", err.kind)
+      assert.equals("api_key", err.errors[1].param)
+      assert.truthy(err.message:find("pass one", 1, true), err.message)
+      assert.is_nil(tostring(err):find(srv.api_key, 1, true))
+      local real_getenv = os.getenv
+      os.getenv = function(name) -- luacheck: ignore 122
+        if name == "SCRAVIO_API_KEY" then return srv.api_key end
+        return real_getenv(name)
       end
+      c, err = scravio.new({ base_url = srv.base_url, access_token = srv.access_token })
+      os.getenv = real_getenv -- luacheck: ignore 122
+      assert.is_nil(err)
+      assert.equals("access_token", c:info().auth)
+      assert(c:me())
+      local req = last_request("GET", "/api/auth/me")
+      assert.equals("Bearer " .. srv.access_token, req.headers["authorization"])
+      assert.is_nil(req.headers["x-api-key"])
     end)
 
     describe("environment variables", function()
