@@ -215,6 +215,35 @@ describe("API foundation", function()
     end)
   end)
 
+  describe("kind = \"invalid\" errors (nothing sent)", function()
+    it("carry the method and path of the call when it maps to one endpoint", function()
+      local c = assert(client.campaigns:create({ type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "x" },
+        targetEmails = 10 }))
+      local before = #srv:requests({})
+      local cases = {
+        { "GET", "/campaigns/{id}", client.campaigns:get(nil) }, -- before: no method, no path
+        { "GET", "/campaigns/{id}", client.campaigns:get("x", { timeot = 5 }) },
+        { "POST", "/campaigns", client.campaigns:create({}) },
+        { "GET", "/validation-jobs", client.validation_jobs:list({ perPage = 5 }) },
+        { "GET", "/auth/me", client:me({ bogus = 1 }) },
+        { "GET", "/campaigns/" .. c.id, c:refresh({ bogus = 1 }) },
+        { "POST", "/campaigns/" .. c.id .. "/stop", c:stop({ bogus = 1 }) },
+        { "POST", "/list-exports", c:export({ fileFormat = "pdf" }) },
+        { "GET", "/auth/me", client:request("get", "/auth/me", { bogus = 1 }) },
+      }
+      for i, case in ipairs(cases) do
+        local v, err = case[3], case[4]
+        assert.is_nil(v, i)
+        assert.equals("invalid", err.kind, i)
+        assert.equals(case[1], err.method, i)
+        assert.equals(case[2], err.path, i)
+      end
+      assert.equals(before, #srv:requests({}))
+      -- a successful call's results pass through untouched, their count too
+      assert.equals(1, select("#", client:me()))
+    end)
+  end)
+
   describe("error objects", function()
     it("400 carries the API code, the parameter at fault and the request id", function()
       local res, err = client:request("POST", "/campaigns", { body = { type = "INSTAGRAM_HASHTAG", inputs = {}, targetEmails = 10 } })
