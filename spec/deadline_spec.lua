@@ -92,6 +92,28 @@ describe("one deadline", function()
       c:close()
     end)
 
+    it("timeout bounds the refresh in flight too, and a sub-second one reads as such in the message", function()
+      local c = client_with({ timeout = 30 })
+      local camp = assert(c.campaigns:create(PARAMS))
+      local seen = {}
+      local t = c._transport
+      c._transport = setmetatable({ send = function(_, ...)
+        seen[#seen + 1] = select(5, ...) -- the attempt's timeout
+        return t:send(...)
+      end }, { __index = t })
+      local got, err = camp:wait{ timeout = 0.3, interval = 0.1 }
+      assert.is_nil(got)
+      assert.equals("timeout", err.kind)
+      assert.is_true(#seen >= 1)
+      for _, s in ipairs(seen) do assert.is_true(s <= 0.3 + 1e-9, tostring(s)) end -- not the client's 30
+      assert.truthy(err.message:find("after 0.3 s", 1, true), err.message) -- before: "after 0 s"
+      assert.equals("0.3", wait.seconds(0.3))
+      assert.equals("0.05", wait.seconds(0.05))
+      assert.equals("12", wait.seconds(12.4))
+      assert.equals("3", wait.seconds(3))
+      c:close()
+    end)
+
     it("a refresh's retries end by the wait's deadline", function()
       local c = client_with({ max_retries = 10, max_retry_wait = 60 })
       local camp = assert(c.campaigns:create(PARAMS))

@@ -253,7 +253,7 @@ M.schemas.launch = extend(M.schemas.call, {
 
 M.schemas.wait = {
   timeout = { type = "number", check = not_negative("timeout"),
-    doc = "seconds for the whole wait (default: the client's deadline if set, else 24 h)" },
+    doc = "seconds for the whole wait, the refresh in flight included (default: the client's deadline if set, else 24 h)" },
   interval = { type = "number", check = not_negative("interval"), doc = "first pause between refreshes (default 2)" },
   max_interval = { type = "number", check = not_negative("max_interval"), doc = "longest pause (default 30)" },
   max_errors = { type = "number", check = not_negative("max_errors"), doc = "consecutive retryable failures tolerated (default 5)" },
