@@ -401,6 +401,51 @@ local function bench_download()
   verdict("3. download: SDK peak RSS growth (MB)", worst(peaks.sdk), "<", 5, "%.1f")
 end
 
+-- ---- 4b. OpenResty: the SDK against lua-resty-http in one worker -------------------------
+local function list(v)
+  local t = {}
+  for x in tostring(v):gmatch("[^,]+") do t[#t + 1] = tonumber(x) end
+  return t
+end
+
+local function bench_openresty_peer()
+  section(string.format("4b. OpenResty: SDK vs lua-resty-http + lua-cjson in one nginx worker (LuaJIT), wrk -c2, " ..
+    "%d interleaved rounds of %d s", cfg.or_wrk_rounds, cfg.or_wrk_seconds))
+  local labels = {
+    get = { "GET campaigns:get vs request_uri + cjson.decode", "4. OpenResty: GET, SDK time / lua-resty-http", 0.60 },
+    pages = { string.format("%d pages perPage=%d: leads{} vs request_uri + cjson + loop", cfg.or_pages,
+      cfg.or_per_page), "4. OpenResty: pages, SDK time / lua-resty-http", 0.50 },
+  }
+  if cfg.resty_http_path == "" or not select(2, capture("command -v wrk")) then
+    io.write("  SKIP: ", cfg.resty_http_path == "" and "lua-resty-http not found (no shared/peers, no RESTY_HTTP_PATH)"
+      or "wrk is not installed (apt-get install wrk)", "\n")
+    for _, k in ipairs({ "get", "pages" }) do verdict(labels[k][2], nil, "<=", labels[k][3]) end
+    verdict("4. OpenResty: worker RSS growth over the long run (MB)", nil, "<", 0.5, "%.2f")
+    return
+  end
+  local t = run(table.concat({ "LUA_PATH=" .. q("./bench/?.lua;./lua/?.lua;./lua/?/init.lua;./?.lua;;"),
+    "LUA_CPATH=" .. q("./build/lua5.4/?.so;;"), q(cfg.lua), "bench/peers/openresty_wrk.lua", q(cfg.api),
+    q(API_KEY), q(CAMPAIGN_ID), cfg.or_per_page, cfg.or_pages, q(cfg.resty_http_path), cfg.or_wrk_rounds,
+    cfg.or_wrk_seconds, cfg.or_long_requests }, " "))
+  io.write(string.format("  %-62s %10s %10s %10s %10s\n", "row (requests/s in the worker)", "SDK best", "peer best",
+    "SDK/peer", "median"))
+  for _, k in ipairs({ "get", "pages" }) do
+    local sdk, peer, ratios = list(t[k .. "_sdk_rps"]), list(t[k .. "_peer_rps"]), list(t[k .. "_ratios"])
+    local _, sdk_best = minmax(sdk)
+    local _, peer_best = minmax(peer)
+    -- time ratio: the SDK's time per call over the peer's (best rounds; median of per-round ratios)
+    local best = peer_best / sdk_best
+    io.write(string.format("  %-62s %10.1f %10.1f %10.2f %10.2f\n", labels[k][1], sdk_best, peer_best, best,
+      median(ratios)))
+    verdict(labels[k][2], best, "<=", labels[k][3], nil, median(ratios))
+  end
+  local growth = (t.rss_end_kb - t.rss_warm_kb) / 1024
+  io.write(string.format("  worker RSS over %d more SDK GETs: %.1f MB after the rows -> %.1f MB (samples, kB: %s)\n",
+    t.long_requests, t.rss_warm_kb / 1024, t.rss_end_kb / 1024, t.rss_samples_kb))
+  verdict(string.format("4. OpenResty: worker RSS growth over %d GETs (MB)", t.long_requests), growth, "<", 0.5,
+    "%.2f")
+end
+
 -- ---- optional: where the SDK's time goes -------------------------------------------------
 -- ---- 4. OpenResty: one worker, many slow API calls at once -----------------------------
 local function bench_openresty()
@@ -424,6 +469,7 @@ local function bench_openresty()
   io.write(string.format("  blocking would take about %d x %.1f s = %.0f s; SDK/(b) = %.2f\n", n, delay, n * delay,
     t.sdk_s / t.direct_s))
   verdict("4. OpenResty: all requests done (seconds)", t.answered == n and t.sdk_s or nil, "<", 0.5, "%.3f")
+  bench_openresty_peer()
 end
 
 local function profile()
