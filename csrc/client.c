@@ -400,15 +400,19 @@ void scv_client_secret(const scv_client *c, const char **secret, const char **hi
   if (*s) *secret = s;
 }
 
-/* client:wire_head(method, url, body_len, for_storage, content_type) -> the
- * HTTP/1.1 request head, for transports that write to a socket themselves. */
-static int l_wire_head(lua_State *L) {
-  scv_client *c = scv_check_client(L, 1);
-  const char *method = luaL_checkstring(L, 2);
-  const char *url = luaL_checkstring(L, 3);
-  lua_Integer blen = luaL_optinteger(L, 4, -1);
-  int storage = lua_toboolean(L, 5);
-  const char *ctype = luaL_optstring(L, 6, NULL);
+int scv_client_api_url(const scv_client *c, const char *url) {
+  size_t n = strlen(c->base_url);
+  if (strncmp(url, c->base_url, n) != 0) return 0;
+  /* The base URL must end here: "https://api.x/api" must not admit
+   * "https://api.x/api.evil" or "https://api.x.evil/...". */
+  return url[n] == '\0' || url[n] == '/' || url[n] == '?';
+}
+
+/* The request head for transports that write to a socket themselves:
+ * request line, Host, User-Agent, then (API requests) Accept, the credential
+ * line (the key itself when `real`, its hint otherwise) and the workspace. */
+static int push_head(lua_State *L, scv_client *c, const char *method, const char *url, lua_Integer blen,
+                     int api, int real, const char *ctype) {
   if (!scv_header_value_ok(method, strlen(method)) || !scv_header_value_ok(url, strlen(url)) ||
       (ctype && !scv_header_value_ok(ctype, strlen(ctype))))
     return luaL_error(L, "scravio: CR/LF in a request line or header value");
@@ -427,9 +431,16 @@ static int l_wire_head(lua_State *L) {
   luaL_addstring(&b, "\r\nUser-Agent: ");
   luaL_addstring(&b, c->user_agent);
   luaL_addstring(&b, "\r\nAccept-Encoding: identity\r\n");
-  if (!storage) {
+  if (api) {
     luaL_addstring(&b, "Accept: application/json\r\n");
-    luaL_addstring(&b, c->auth_header);
+    if (real) {
+      luaL_addstring(&b, c->auth_header);
+    } else {
+      const char *colon = strchr(c->auth_header, ':');
+      luaL_addlstring(&b, c->auth_header, (size_t)(colon - c->auth_header));
+      luaL_addstring(&b, strncmp(colon, ": Bearer ", 9) == 0 ? ": Bearer " : ": ");
+      luaL_addstring(&b, c->key_hint);
+    }
     luaL_addstring(&b, "\r\n");
     if (c->workspace_header) {
       luaL_addstring(&b, c->workspace_header);
@@ -451,6 +462,80 @@ static int l_wire_head(lua_State *L) {
   }
   luaL_addstring(&b, "\r\n");
   luaL_pushresult(&b);
+  return 1;
+}
+
+/* The head with the extra "Name: value" lines of the array at `extra` (0:
+ * none) before its blank line; nil, err for a line with CR, LF or NUL. */
+static int push_head_with(lua_State *L, scv_client *c, const char *method, const char *url, lua_Integer blen,
+                          int api, int real, const char *ctype, int extra) {
+  size_t n = extra ? scv_rawlen(L, extra) : 0;
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, extra, (int)i);
+    size_t len;
+    const char *line = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    int ok = line && len > 0 && strlen(line) == len && scv_header_value_ok(line, len) && strchr(line, ':');
+    lua_pop(L, 1);
+    if (!ok) return prepare_fail(L, "invalid", "headers", "a request header contains CR, LF or NUL");
+  }
+  push_head(L, c, method, url, blen, api, real, ctype);
+  if (n == 0) return 1;
+  /* Rebuilt in C, once: the head (which may hold the key) never goes
+   * through Lua string operations. */
+  size_t hl;
+  const char *h = lua_tolstring(L, -1, &hl);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, h, hl - 2);
+  for (size_t i = 1; i <= n; i++) {
+    lua_rawgeti(L, extra, (int)i);
+    luaL_addvalue(&b);
+    luaL_addstring(&b, "\r\n");
+  }
+  luaL_addstring(&b, "\r\n");
+  luaL_pushresult(&b);
+  lua_remove(L, -2);
+  return 1;
+}
+
+/* client:storage_head(method, url, body_len, content_type) -> the request
+ * head for a presigned storage URL: no credentials at all. */
+static int l_storage_head(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  const char *method = luaL_checkstring(L, 2);
+  const char *url = luaL_checkstring(L, 3);
+  lua_Integer blen = luaL_optinteger(L, 4, -1);
+  const char *ctype = luaL_optstring(L, 5, NULL);
+  return push_head(L, c, method, url, blen, 0, 0, ctype);
+}
+
+/* The API head builder (upvalue 1: the client):
+ *   build(method, url, body_len, real[, extra_lines]) -> head | nil, err
+ * Only for URLs under the client's own base URL (what prepare makes); with
+ * `real` the credential line holds the key, otherwise its hint (a socket
+ * that is not nginx's own never receives the key). */
+static int l_api_head(lua_State *L) {
+  scv_client *c = scv_check_client(L, lua_upvalueindex(1));
+  const char *method = luaL_checkstring(L, 1);
+  const char *url = luaL_checkstring(L, 2);
+  lua_Integer blen = luaL_optinteger(L, 3, -1);
+  int real = lua_toboolean(L, 4);
+  int extra = lua_istable(L, 5) ? 5 : 0;
+  if (!scv_client_api_url(c, url))
+    return prepare_fail(L, "invalid", "url", "the credential is only ever sent under the client's base_url");
+  return push_head_with(L, c, method, url, blen, 1, real, NULL, extra);
+}
+
+/* client:api_head_builder() -> build (see l_api_head), exactly once per
+ * client; nil, err after. scravio.new takes it before the client is handed
+ * out (transport/init.lua), and only the cosocket transport keeps it, out of
+ * reach: no function reachable from a client returns its credential. */
+static int l_api_head_builder(lua_State *L) {
+  scv_client *c = scv_check_client(L, 1);
+  if (c->head_taken) return prepare_fail(L, "invalid", "client", "the request head builder was already taken");
+  c->head_taken = 1;
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, l_api_head, 1);
   return 1;
 }
 
@@ -499,7 +584,8 @@ void scv_client_open(lua_State *L) {
     lua_newtable(L);
     int methods = lua_gettop(L);
     static const luaL_Reg m[] = {{"prepare", l_prepare}, {"allows_url", l_allows_url},
-                                 {"wire_head", l_wire_head}, {"info", l_info},
+                                 {"storage_head", l_storage_head}, {"api_head_builder", l_api_head_builder},
+                                 {"info", l_info},
                                  {"close", l_close}, {NULL, NULL}};
     scv_setfuncs(L, m, 0);
     scv_transport_open(L, methods);

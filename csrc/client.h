@@ -17,6 +17,7 @@ struct scv_client {
   size_t max_response_bytes;
   int allow_http;
   int insecure_tls;       /* tests only; never the default */
+  int head_taken;         /* api_head_builder was handed out (once per client) */
   CURL *easy;             /* one handle, so connections are kept alive across calls */
   struct curl_slist *api_headers;      /* auth, workspace, accept */
   struct curl_slist *api_json_headers; /* the same plus Content-Type: application/json */
@@ -29,6 +30,8 @@ struct scv_client {
 };
 
 scv_client *scv_check_client(lua_State *L, int idx);
+/* Is url under the client's base URL (the only place its credential goes)? */
+int scv_client_api_url(const scv_client *c, const char *url);
 typedef struct scv_prefetch scv_prefetch;
 /* Set the options that stay the same for every transfer of this client. */
 void scv_transport_init(scv_client *c);

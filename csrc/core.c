@@ -135,6 +135,8 @@ SCV_EXPORT int luaopen_scravio_core(lua_State *L) {
   luaL_getmetatable(L, SCV_ARRAY_MT);
   lua_setfield(L, -2, "array_mt");
   scv_errors_open(L);
+  scv_mask_open(L);
+  scv_files_open(L);
   scv_client_open(L);
   scv_pager_open(L);
   scv_lazydoc_open(L);

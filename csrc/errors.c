@@ -95,49 +95,24 @@ static void push_seconds(lua_State *L, double v) {
   else lua_pushnumber(L, (lua_Number)v);
 }
 
-/* Push s (n bytes) with every occurrence of the credential `secret`
- * replaced by `hint` ("***" when NULL). A server that echoes the key it was
- * sent must not put it into an error message, a log line, a response's
- * metadata or a traceback. Lengths, not NULs, bound the search: a JSON
- * "\u0000" in front of the key must not hide it. Credentials shorter than 8
- * bytes are not searched for (they would match ordinary text). Returns 1
- * when something was masked. */
-int scv_push_masked(lua_State *L, const char *v, size_t n, const char *secret, const char *hint) {
-  size_t sn = secret ? strlen(secret) : 0, i = 0;
-  int hits = 0;
-  for (size_t j = 0; sn >= 8 && j + sn <= n && !hits; j++)
-    if (v[j] == secret[0] && memcmp(v + j, secret, sn) == 0) hits = 1;
-  if (!hits) {
-    lua_pushlstring(L, v, n);
-    return 0;
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  while (i < n) {
-    if (i + sn <= n && memcmp(v + i, secret, sn) == 0) {
-      luaL_addstring(&b, hint ? hint : "***");
-      i += sn;
-    } else {
-      luaL_addchar(&b, v[i]);
-      i++;
-    }
-  }
-  luaL_pushresult(&b);
-  return 1;
-}
-
-/* Mask the string field `name` of the table at idx (an absolute index). */
+/* Mask the client's own credential in the string field `name` of the table
+ * at idx (an absolute index), through mask.c's one function: a server that
+ * echoes the key it was sent must not put it into an error message, a log
+ * line or a traceback. Lengths, not NULs, bound the search: a JSON "\u0000"
+ * in front of the key must not hide it. */
 static void redact_field(lua_State *L, int idx, const char *name, const scv_response *r) {
   size_t n;
   lua_getfield(L, idx, name);
-  const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-  if (v && scv_push_masked(L, v, n, r->secret, r->secret_hint)) lua_setfield(L, idx, name);
-  else if (v) lua_pop(L, 1);
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    const char *v = lua_tolstring(L, -1, &n);
+    scv_push_masked(L, r->secret, r->secret_hint, v, n, (size_t)-1);
+    lua_setfield(L, idx, name);
+  }
   lua_pop(L, 1);
 }
 
 static void redact_error(lua_State *L, int err, const scv_response *r) {
-  if (r->secret == NULL || strlen(r->secret) < 8) return;
+  if (r->secret == NULL) return;
   static const char *const fields[] = {"message", "code", "request_id"};
   for (int f = 0; f < 3; f++) redact_field(L, err, fields[f], r);
   lua_getfield(L, err, "errors");
@@ -407,33 +382,28 @@ static int l_classify(lua_State *L) {
   int lazy = lua_toboolean(L, 7);
   const scv_client *owner = lua_isnoneornil(L, 6) ? NULL : scv_testudata(L, 6, SCV_CLIENT_MT);
   scv_client_secret(owner, &r.secret, &r.secret_hint);
-  lua_settop(L, 6); /* the header values below land at 7.. */
-  lua_getfield(L, 2, "content-type");
-  r.content_type = lua_tostring(L, -1);
-  lua_getfield(L, 2, "x-request-id");
-  r.request_id = lua_tostring(L, -1);
-  lua_getfield(L, 2, "retry-after");
-  r.retry_after = lua_tostring(L, -1);
-  lua_getfield(L, 2, "location");
-  r.location = lua_tostring(L, -1);
+  lua_settop(L, 6);
+  /* Header values are masked, then cut, exactly as the libcurl transport's
+   * (transport.c header_value): one mask, one length, on both transports. */
+  static const char *const names[4] = {"content-type", "x-request-id", "retry-after", "location"};
+  const char *vals[4];
+  char hv[4][SCV_HEADER_VALUE_MAX + 1];
+  for (int i = 0; i < 4; i++) {
+    size_t n;
+    lua_getfield(L, 2, names[i]);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    vals[i] = v ? (scv_mask(r.secret, r.secret_hint, v, n, hv[i], SCV_HEADER_VALUE_MAX + 1), hv[i]) : NULL;
+    lua_pop(L, 1);
+  }
+  r.content_type = vals[0];
+  r.request_id = vals[1];
+  r.retry_after = vals[2];
+  r.location = vals[3];
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) return 1;
   if (scv_classify(L, &r)) return 1;
   lua_pushnil(L);
   lua_insert(L, -2);
   return 2;
-}
-
-/* core.mask(client, s) -> s with the client's credential masked (values a
- * Lua transport copies from a response: the request id, headers). A closed
- * or missing client masks nothing. */
-static int l_mask(lua_State *L) {
-  const scv_client *owner = lua_isnoneornil(L, 1) ? NULL : scv_testudata(L, 1, SCV_CLIENT_MT);
-  size_t n;
-  const char *s = luaL_checklstring(L, 2, &n);
-  const char *secret, *hint;
-  scv_client_secret(owner, &secret, &hint);
-  scv_push_masked(L, s, n, secret, hint);
-  return 1;
 }
 
 void scv_errors_open(lua_State *L) {
@@ -445,6 +415,6 @@ void scv_errors_open(lua_State *L) {
   }
   lua_pop(L, 1);
   static const luaL_Reg fns[] = {
-      {"error", l_error}, {"is_error", l_is_error}, {"classify", l_classify}, {"mask", l_mask}, {NULL, NULL}};
+      {"error", l_error}, {"is_error", l_is_error}, {"classify", l_classify}, {NULL, NULL}};
   scv_setfuncs(L, fns, 0);
 }

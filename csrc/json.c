@@ -564,6 +564,8 @@ static const double pow10_tab[23] = {
    more followed, e10 is the decimal exponent to apply to m. */
 typedef struct {
     int neg, isfloat, many;
+    int bigexp; /* the exponent had more digits than e10 keeps: only strtod
+                   (which reads the whole literal) can tell the value */
     uint64_t m;
     int e10;
 } numtok;
@@ -576,7 +578,7 @@ static const char *lex_number(const unsigned char **pp,
     const unsigned char *p = *pp;
     int nd = 0;
 
-    t->neg = t->isfloat = t->many = 0;
+    t->neg = t->isfloat = t->many = t->bigexp = 0;
     t->m = 0;
     t->e10 = 0;
     if (*p == '-') {
@@ -633,6 +635,8 @@ static const char *lex_number(const unsigned char **pp,
         do {
             if (ev < 100000)
                 ev = ev * 10 + (*p - '0');
+            else
+                t->bigexp = 1;
             p++;
         } while (p < end && IS_DIGIT(*p));
         t->e10 += eneg ? -ev : ev;
@@ -644,6 +648,10 @@ static const char *lex_number(const unsigned char **pp,
 /* Does the number need strtod (no exact fast path applies)? */
 static int num_needs_strtod(const numtok *t)
 {
+    /* A saturated exponent must never reach the fast path: with as many
+       fraction digits as the kept exponent it would look like 1e0. */
+    if (t->bigexp)
+        return t->many || t->m != 0;
     if (!t->isfloat && !t->many)
         return 0; /* an exact integer (or its correctly rounded double) */
     if (!t->many && t->m == 0)

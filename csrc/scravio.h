@@ -96,15 +96,26 @@ typedef struct {
  * returns 0. Never raises for bad server input. */
 int scv_classify(lua_State *L, const scv_response *r);
 
-/* Push s (n bytes) with the credential `secret` replaced by `hint`; returns 1
- * when something was masked (errors.c). */
-int scv_push_masked(lua_State *L, const char *s, size_t n, const char *secret, const char *hint);
 /* Push a new error table with the given kind and message, metatable set. */
 void scv_push_error(lua_State *L, const char *kind, const char *message,
                     const char *method, const char *path);
 /* Seconds in a Retry-After value (delta-seconds or HTTP date); -1 if none. */
 double scv_parse_retry_after(const char *v);
 void scv_errors_open(lua_State *L); /* registers the metatable + functions */
+
+/* ---- mask.c: the one masking function (see there) -------------------- */
+/* The longest header value kept (X-Request-Id, Content-Type, Location), on
+ * both transports: longer ones are cut here, after masking. */
+#define SCV_HEADER_VALUE_MAX 4096
+/* src[0..n) into out (NUL-terminated, at most cap-1 bytes) with the
+ * credential masked, then cut; returns the length written. */
+size_t scv_mask(const char *secret, const char *hint, const char *src, size_t n, char *out, size_t cap);
+/* Push src[0..n) as a Lua string with the credential masked, then cut to max bytes. */
+void scv_push_masked(lua_State *L, const char *secret, const char *hint, const char *src, size_t n, size_t max);
+void scv_mask_open(lua_State *L); /* core.mask, core.HEADER_VALUE_MAX */
+
+/* ---- files.c: creating and placing downloaded files ------------------ */
+void scv_files_open(lua_State *L); /* core.create_file, core.place_file */
 
 /* ---- json.c --------------------------------------------------------- */
 #include "json.h"

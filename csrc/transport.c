@@ -259,8 +259,9 @@ static int push_interrupted(lua_State *L, const char *method, const char *what) 
   return 2;
 }
 
-/* Find a header's value in a header block; copies into out. */
-static const char *find_header(const scv_buf *hdr, const char *name, char *out, size_t outlen) {
+/* Find a header's value in a header block: *len bytes at the pointer
+ * returned (into hdr), or NULL. Nothing is cut here: see header_value. */
+static const char *find_header(const scv_buf *hdr, const char *name, size_t *len) {
   size_t nl = strlen(name);
   const char *p = hdr->data, *end = hdr->data + hdr->len;
   if (p == NULL) return NULL;
@@ -272,15 +273,24 @@ static const char *find_header(const scv_buf *hdr, const char *name, char *out, 
       while (v < eol && (*v == ' ' || *v == '\t')) v++;
       const char *ve = eol;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      size_t n = (size_t)(ve - v);
-      if (n >= outlen) n = outlen - 1;
-      memcpy(out, v, n);
-      out[n] = '\0';
-      return out;
+      *len = (size_t)(ve - v);
+      return v;
     }
     p = eol + 1;
   }
   return NULL;
+}
+
+/* A header's value copied into out (SCV_HEADER_VALUE_MAX bytes) with the
+ * client's credential masked first and only then cut (mask.c), exactly as
+ * core.classify does for the cosocket transport. NULL when absent. */
+static const char *header_value(const scv_buf *hdr, const char *name, const char *secret, const char *hint,
+                                char *out) {
+  size_t n;
+  const char *v = find_header(hdr, name, &n);
+  if (v == NULL) return NULL;
+  scv_mask(secret, hint, v, n, out, SCV_HEADER_VALUE_MAX + 1);
+  return out;
 }
 
 /* Options that never change for a handle: set once, when the handle is made
@@ -297,7 +307,11 @@ static void fixed_options(scv_client *c, CURL *e, char *errbuf) {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
   /* Only set when given: CAINFO = NULL would drop libcurl's built-in bundle. */
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  /* Only the `proxy` option: "" turns off libcurl's reading of http_proxy,
+   * HTTPS_PROXY, ALL_PROXY (and NO_PROXY), which would otherwise send a
+   * plain-http API request, key in clear, to whatever the environment names.
+   * The cosocket transport ignores them too (and refuses `proxy`). */
+  curl_easy_setopt(e, CURLOPT_PROXY, c->proxy ? c->proxy : "");
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
@@ -511,19 +525,19 @@ static int push_transport_error(lua_State *L, scv_client *c, CURLcode rc, xfer *
 /* The parts of a finished response classify needs. Header values are copied
  * into hv, so the header buffer may be reused before classification. */
 static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, const scv_buf *hdr, scv_response *r,
-                          char hv[RESPONSE_HEADERS][256], const char *method, const char *path) {
+                          char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1], const char *method, const char *path) {
   memset(r, 0, sizeof *r);
   scv_client_secret(c, &r->secret, &r->secret_hint);
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
   r->body = body->data ? body->data : "";
   r->body_len = body->len;
-  r->content_type = find_header(hdr, "content-type", hv[0], 256);
-  r->request_id = find_header(hdr, "x-request-id", hv[1], 256);
-  r->retry_after = find_header(hdr, "retry-after", hv[2], 256);
-  r->location = find_header(hdr, "location", hv[3], 256);
-  r->rate_limit[0] = find_header(hdr, "x-ratelimit-limit", hv[4], 256);
-  r->rate_limit[1] = find_header(hdr, "x-ratelimit-remaining", hv[5], 256);
-  r->rate_limit[2] = find_header(hdr, "x-ratelimit-reset", hv[6], 256);
+  r->content_type = header_value(hdr, "content-type", r->secret, r->secret_hint, hv[0]);
+  r->request_id = header_value(hdr, "x-request-id", r->secret, r->secret_hint, hv[1]);
+  r->retry_after = header_value(hdr, "retry-after", r->secret, r->secret_hint, hv[2]);
+  r->location = header_value(hdr, "location", r->secret, r->secret_hint, hv[3]);
+  r->rate_limit[0] = header_value(hdr, "x-ratelimit-limit", r->secret, r->secret_hint, hv[4]);
+  r->rate_limit[1] = header_value(hdr, "x-ratelimit-remaining", r->secret, r->secret_hint, hv[5]);
+  r->rate_limit[2] = header_value(hdr, "x-ratelimit-reset", r->secret, r->secret_hint, hv[6]);
   r->method = method;
   r->path = path;
   r->max_depth = 256;
@@ -537,7 +551,7 @@ static int push_answer_meta(lua_State *L, const scv_response *r) {
   lua_pushinteger(L, (lua_Integer)r->status);
   const char *vals[4] = {r->request_id, r->rate_limit[0], r->rate_limit[1], r->rate_limit[2]};
   for (int i = 0; i < 4; i++) {
-    if (vals[i]) scv_push_masked(L, vals[i], strlen(vals[i]), r->secret, r->secret_hint);
+    if (vals[i]) scv_push_masked(L, r->secret, r->secret_hint, vals[i], strlen(vals[i]), (size_t)-1);
     else lua_pushnil(L);
   }
   return 5;
@@ -597,6 +611,11 @@ static int l_send(lua_State *L) {
   const char *path = luaL_optstring(L, 4, url);
   if (mlen == 0 || mlen > 16 || !scv_header_value_ok(method, mlen) || strpbrk(method, " \t"))
     return luaL_error(L, "scravio: bad HTTP method");
+  if (!scv_client_api_url(c, url)) { /* the credential goes nowhere else */
+    lua_pushnil(L);
+    scv_push_error(L, "invalid", "refusing to send the credential outside the client's base_url", method, path);
+    return 2;
+  }
   size_t blen = 0;
   const char *body = luaL_optlstring(L, 5, NULL, &blen);
   double timeout = (double)luaL_optnumber(L, 6, 0);
@@ -639,7 +658,7 @@ static int l_send(lua_State *L) {
   }
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, method, path);
   scv_response r;
-  char hv[RESPONSE_HEADERS][256];
+  char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth))
     return 1 + push_answer_meta(L, &r);
@@ -648,7 +667,7 @@ static int l_send(lua_State *L) {
 
 static int storage_error(lua_State *L, scv_client *c, const char *method, const char *what) {
   scv_response r;
-  char hv[RESPONSE_HEADERS][256];
+  char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, c->easy, &c->body, &c->hdr, &r, hv, method, what);
   if (scv_classify(L, &r)) { /* a 2xx we did not expect here cannot happen; keep the stack sane */
     lua_pop(L, 1);
@@ -885,6 +904,7 @@ static int prefetch_sent(scv_prefetch *p) {
  * settle > 0 (tests) keeps driving it for up to that many seconds, until the
  * answer's first body bytes arrive and are held. */
 static int prefetch_start(scv_client *c, const char *url, double timeout, double settle) {
+  if (!scv_client_api_url(c, url)) return 0; /* the credential goes nowhere else */
   scv_prefetch *p = prefetch_handle(c);
   if (p == NULL) return 0;
   if (p->active && strcmp(p->url, url) == 0) return 1; /* already in flight */
@@ -1022,7 +1042,7 @@ static int l_collect(lua_State *L) {
     return push_failure(L, &f, "GET", path);
   }
   scv_response r;
-  char hv[RESPONSE_HEADERS][256];
+  char hv[RESPONSE_HEADERS][SCV_HEADER_VALUE_MAX + 1];
   fill_response(c, p->easy, &c->body, &p->hdr, &r, hv, "GET", path);
   close_if_needed(p->easy, &p->x);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */

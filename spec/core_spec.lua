@@ -49,6 +49,21 @@ describe("JSON codec", function()
     assert.equals("[1,2,3]", core.json_encode({ 1, 2, 3 }))
   end)
 
+  it("refuses a number whose exponent is too long to keep, rather than decode a wrong finite value", function()
+    -- 100000 fraction digits and e1000000: the kept exponent (saturated at
+    -- 100000) once cancelled the fraction and made this 1.0; it is 1e900000.
+    local huge = "0." .. ("0"):rep(99999) .. "1e1000000"
+    for _, text in ipairs({ "[" .. huge .. "]", '{"a":' .. huge .. "}", "[-" .. huge .. "]" }) do
+      local v, err = core.json_decode(text)
+      assert.is_nil(v)
+      assert.matches("number out of range", err, 1, true)
+    end
+    -- the same exponent with a value that is in range stays exact
+    local tiny = core.json_decode("[0." .. ("0"):rep(99999) .. "1e-1000000]")
+    assert.equals(0, tiny[1])
+    assert.equals(10, core.json_decode("[0." .. ("0"):rep(99999) .. "1e100001]")[1])
+  end)
+
   it("reports malformed input as nil, message", function()
     local v, err = core.json_decode('{"a":')
     assert.is_nil(v)
@@ -100,19 +115,55 @@ describe("request building", function()
   end)
 
   it("puts the auth header, workspace and user agent in the request head", function()
-    local head = client({ workspace_id = "ws_1" })._core:wire_head("GET", "http://127.0.0.1:9/api/auth/me")
+    -- a handle made here (not by scravio.new) still hands its head builder out once
+    local h = assert(core.client{ api_key = KEY, base_url = "http://127.0.0.1:9/api", workspace_id = "ws_1" })
+    local build = assert(h:api_head_builder())
+    local head = assert(build("GET", "http://127.0.0.1:9/api/auth/me", nil, true))
     assert.truthy(head:find("GET /api/auth/me HTTP/1.1\r\n", 1, true))
     assert.truthy(head:find("X-API-Key: " .. KEY .. "\r\n", 1, true))
     assert.truthy(head:find("X-Workspace-Id: ws_1\r\n", 1, true))
     assert.truthy(head:find("User%-Agent: scravio%-lua/" .. scravio.version .. " %(.-; libcurl/[%d.]+%)\r\n"))
-    local bearer = assert(scravio.new{ access_token = "tok_abcdefghijklmnop", base_url = "http://127.0.0.1:9/api" })
-    local h2 = bearer._core:wire_head("GET", "http://127.0.0.1:9/api/auth/me")
+    -- not real: the hint instead of the key
+    local shown = assert(build("GET", "http://127.0.0.1:9/api/auth/me", nil, false))
+    assert.falsy(shown:find(KEY, 1, true))
+    assert.truthy(shown:find("X-API-Key: " .. h:info().key_hint .. "\r\n", 1, true))
+    local b = assert(core.client{ access_token = "tok_abcdefghijklmnop", base_url = "http://127.0.0.1:9/api" })
+    local h2 = assert(assert(b:api_head_builder())("GET", "http://127.0.0.1:9/api/auth/me", nil, true))
     assert.truthy(h2:find("Authorization: Bearer tok_abcdefghijklmnop\r\n", 1, true))
     assert.falsy(h2:find("X-API-Key", 1, true))
   end)
 
+  it("never returns a client's credential to Lua: no head getter, one builder taken by scravio.new", function()
+    local cl = client()
+    assert.is_nil(cl._core.wire_head)
+    local build, err = cl._core:api_head_builder() -- scravio.new took it
+    assert.is_nil(build)
+    assert.equals("invalid", err.kind)
+    for _, opts in ipairs({ { transport = "curl" }, { transport = { send = function() end } } }) do
+      assert.is_nil(client(opts)._core:api_head_builder())
+    end
+    -- and a builder only builds for the client's own base_url
+    local h = assert(core.client{ api_key = KEY, base_url = "http://127.0.0.1:9/api" })
+    local own = assert(h:api_head_builder())
+    for _, url in ipairs({ "http://127.0.0.1:10/api/auth/me", "http://127.0.0.1:9/apix", "http://127.0.0.1:9/api.evil/x",
+      "http://127.0.0.1:9", "https://evil.example/api" }) do
+      local head, herr = own("GET", url, nil, true)
+      assert.is_nil(head, url)
+      assert.equals("invalid", herr.kind)
+    end
+    assert.truthy(own("GET", "http://127.0.0.1:9/api?x=1", nil, true))
+  end)
+
+  it("libcurl sends the credential only under the client's base_url (send, prefetch)", function()
+    local cl = client()
+    local v, err = cl._core:send("GET", "http://127.0.0.1:1/elsewhere", "/elsewhere", nil, 1)
+    assert.is_nil(v)
+    assert.equals("invalid", err.kind)
+    assert.is_false((cl._core:prefetch("http://127.0.0.1:1/elsewhere", "/elsewhere", 1)))
+  end)
+
   it("sends no credentials in a storage request head", function()
-    local head = client({ workspace_id = "ws_1" })._core:wire_head("PUT", "http://127.0.0.1:9/up", 3, true, "text/csv")
+    local head = client({ workspace_id = "ws_1" })._core:storage_head("PUT", "http://127.0.0.1:9/up", 3, "text/csv")
     assert.falsy(head:find(KEY, 1, true))
     assert.falsy(head:find("X-Workspace-Id", 1, true))
     assert.truthy(head:find("Content-Type: text/csv\r\n", 1, true))

@@ -214,4 +214,112 @@ describe("download", function()
     assert.is_nil(download.safe_basename("a\nb"))
     assert.is_nil(download.safe_basename(nil))
   end)
+
+  describe("keeps the user's files safe", function()
+    local core = require("scravio.core")
+    local Export = core.methods.Export
+    local real_download_url
+
+    before_each(function() real_download_url = Export.download_url end)
+    after_each(function() Export.download_url = real_download_url end)
+
+    local function mode_of(path)
+      local p = io.popen("stat -c %a '" .. path .. "'")
+      local m = p:read("*l")
+      p:close()
+      return m
+    end
+
+    -- The export's download answer, with `filename` (and downloadUrl) replaced.
+    local function suggest(fields)
+      Export.download_url = function(e)
+        local _, info = assert(real_download_url(e))
+        local out = { downloadUrl = info.downloadUrl, filename = info.filename }
+        for k, v in pairs(fields) do out[k] = v end
+        if fields.downloadUrl == false then out.downloadUrl = nil end
+        return out.downloadUrl, out -- url, info: as download_url answers
+      end
+    end
+
+    it("creates a new file 0600, or with the mode asked for", function()
+      local e = completed_export()
+      assert(e:download(dir .. "/new.csv"))
+      assert.equals("600", mode_of(dir .. "/new.csv"))
+      assert(e:download(dir .. "/shared.csv", { mode = "0644" }))
+      assert.equals("644", mode_of(dir .. "/shared.csv"))
+      assert(e:download(dir .. "/num.csv", { mode = tonumber("640", 8) }))
+      assert.equals("640", mode_of(dir .. "/num.csv"))
+      local ok, err = e:download(dir .. "/bad.csv", { mode = "rw" })
+      assert.is_nil(ok)
+      assert.equals("mode", err.errors[1].param)
+    end)
+
+    it("keeps the mode of the file it replaces", function()
+      local e = completed_export()
+      local path = dir .. "/kept.csv"
+      write(path, "old")
+      os.execute("chmod 640 '" .. path .. "'")
+      assert(e:download(path))
+      assert.equals("640", mode_of(path))
+      assert.is_true(#H.read_file(path) > 3)
+    end)
+
+    it("without a path, never replaces a file of the suggested name unless overwrite = true", function()
+      local e = completed_export()
+      local name = "scravio-spec-" .. core.uuid():sub(1, 8) .. ".csv" -- in the current directory
+      suggest({ filename = name })
+      write(name, "mine")
+      local ok, err = e:download()
+      local kept = H.read_file(name)
+      if ok then os.remove(name) end
+      assert.is_nil(ok)
+      assert.equals("invalid", err.kind)
+      assert.equals("path", err.errors[1].param)
+      assert.equals("mine", kept)
+      local got = e:download(nil, { overwrite = true })
+      local replaced = H.read_file(name)
+      os.remove(name)
+      assert.equals(name, got)
+      assert.is_true(#replaced > 4)
+    end)
+
+    it("without a path, refuses a suggested name that starts with a dot", function()
+      local e = completed_export()
+      local name = ".scravio-spec-" .. core.uuid():sub(1, 8)
+      suggest({ filename = "../" .. name })
+      local ok, err = e:download()
+      local made = H.read_file(name)
+      if made then os.remove(name) end
+      assert.is_nil(ok)
+      assert.equals("invalid", err.kind)
+      assert.is_nil(made)
+    end)
+
+    it("an answer with no downloadUrl is an error value, never nil, nil", function()
+      local e = completed_export()
+      -- The server itself answers without a URL (not a stub of download_url).
+      srv:fault({ method = "GET", path = "/api/list-exports/" .. e.id .. "/download", kind = "status",
+        status = 200, content_type = "application/json",
+        body = '{"success":true,"data":{"filename":"x.csv","expiresIn":900}}', count = 1 })
+      local ok, err = e:download(dir .. "/x.csv")
+      assert.is_nil(ok)
+      assert.is_true(core.is_error(err))
+      assert.equals("decode", err.kind)
+      assert.same({}, listdir(dir))
+    end)
+
+    it("a validation job's default file name is not replaced either", function()
+      local j = assert(client.validation_jobs:submit({ "ok@example.com" }))
+      srv:advance(3600)
+      assert(j:wait{ timeout = 0 })
+      local name = "validation-" .. j.id .. ".csv"
+      write(name, "mine")
+      local ok, err = j:download()
+      local kept = H.read_file(name)
+      os.remove(name)
+      assert.is_nil(ok)
+      assert.equals("path", err.errors[1].param)
+      assert.equals("mine", kept)
+    end)
+  end)
 end)

@@ -29,10 +29,11 @@ describe("on the wire", function()
   end)
 
   it("builds the cosocket request head the same way", function()
-    local head = client._core:wire_head("POST", srv.base_url .. "/campaigns/x/stop", 0, false)
+    local build = assert(assert(core.client{ api_key = srv.api_key, base_url = srv.base_url }):api_head_builder())
+    local head = build("POST", srv.base_url .. "/campaigns/x/stop", 0, true)
     assert.is_nil(head:lower():find("content-type", 1, true))
     assert.truthy(head:find("Content-Length: 0\r\n", 1, true))
-    head = client._core:wire_head("POST", srv.base_url .. "/campaigns", 2, false)
+    head = build("POST", srv.base_url .. "/campaigns", 2, true)
     assert.truthy(head:find("Content-Type: application/json\r\n", 1, true))
   end)
 

@@ -397,6 +397,7 @@ function Export:data() end
 ---@field max_errors? integer consecutive retryable failures tolerated while polling (default 5)
 ---@field on_progress? fun(obj: scravio.Campaign|scravio.ValidationJob|scravio.Export) on every change of status or progress
 ---@field progress? boolean a progress line on stderr (terminals only)
+---@field deadline? number seconds for the whole wait, the refresh in flight included
 ---@field max_retries? integer retries of each refresh (default: the client's)
 ---@field headers? table<string, string|number> extra request headers
 
@@ -405,6 +406,6 @@ function Export:data() end
 ---@field progress? boolean a progress bar on stderr (terminals only)
 ---@field timeout? number bound (seconds) on the whole transfer; less than 1 KB/s for the client's timeout ends it anyway (stalled)
 ---@field max_retries? integer retries with a fresh URL (default: the client's)
----@field overwrite? boolean replace a file already at path
----@field mode? integer|string permissions of the file written
+---@field overwrite? boolean without a path: replace an existing file of the suggested name (refused otherwise)
+---@field mode? integer|string permissions of a new file: tonumber("644", 8) or "0644" (default 0600; a replaced file keeps its own)
 ---@field headers? table<string, string|number> extra headers for the API request of the URL

@@ -80,6 +80,18 @@ local function find_created(client, params, started_wall)
 end
 M.find_created = find_created
 
+-- The campaign in a create answer ({campaign}, {success, data}, {data:
+-- {campaign}} or the bare object), and its id (request.call's result_id).
+local function campaign_of(res)
+  local data = res.campaign or request.unwrap(res)
+  if type(data) == "table" and type(data.campaign) == "table" then data = data.campaign end
+  return data
+end
+
+function M.created_id(res)
+  return campaign_of(res)._id
+end
+
 --- POST /campaigns -> Campaign. Reserves credits: never resent once it may
 -- have reached the server; an unknown outcome is reconciled first.
 function Service:create(params, call)
@@ -89,7 +101,7 @@ function Service:create(params, call)
   if not copts then return nil, cerr end
   local client = self.client
   local res, err = request.call(client, "POST", "/campaigns", request.with({
-    body = body.campaign(params), safe = false,
+    body = body.campaign(params), safe = false, result_id = M.created_id,
     reconcile = function(started_wall)
       local found, note = find_created(client, params, started_wall)
       if found then return { campaign = found } end
@@ -98,9 +110,7 @@ function Service:create(params, call)
     unknown_hint = "list campaigns created since the call (GET /campaigns?sortBy=createdAt&order=desc)",
   }, copts))
   if res == nil then return nil, err end
-  local data = res.campaign or request.unwrap(res)
-  if type(data) == "table" and type(data.campaign) == "table" then data = data.campaign end
-  local c, werr = core.wrap("Campaign", data, client)
+  local c, werr = core.wrap("Campaign", campaign_of(res), client)
   -- Created (answered or reconciled): never to be taken for a later create's result.
   if c then reconcile.remember(client, c._id) end
   return c, werr
@@ -197,6 +207,7 @@ function Campaign.validate(c, call)
   local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
   local res, err = request.call(client, "POST", "/campaigns/{}/validate", request.with({
     safe = false, pace = { "validate", id },
+    result_id = function(v) return request.unwrap(v).jobId end,
     reconcile = function(started_wall) return find_validation(client, id, started_wall) end,
     unknown_hint = "look at the campaign's postValidation (GET /campaigns/{id})",
   }, copts), id)

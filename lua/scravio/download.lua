@@ -4,6 +4,13 @@
 --                                                         --> path, bytes | nil, err
 --   j:download(path, {...})                               --> path, bytes | nil, err
 --
+-- Files hold personal data: a new file is created 0600 (`mode` = another
+-- number, e.g. tonumber("644", 8), or an octal string "0644"); a download
+-- over an existing file keeps that file's mode. Without a path the file is
+-- named by the server (exports) or "validation-<jobId>.csv" (jobs) in the
+-- current directory; it never replaces an existing file unless
+-- `overwrite = true`, and a suggested name starting with a dot is refused.
+--
 -- The file is never half-written under its final name: the body streams (in
 -- C, memory stays flat) into `path .. ".part-<random>"` in the same directory,
 -- which is renamed over `path` only once the transfer completed. On any
@@ -68,14 +75,49 @@ local function about_destination(err, path)
   return err
 end
 
+
+local function bad(param, msg)
+  return nil, errors.invalid({ { param = param, location = param == "path" and "argument" or "option", msg = msg } },
+    "download")
+end
+
+-- opts.mode as a number: an integer 0..07777, or a string of octal digits.
+local function file_mode(mode)
+  if mode == nil then return M.DEFAULT_MODE end
+  if type(mode) == "string" and mode:match("^[0-7]+$") then mode = tonumber(mode, 8) end
+  if type(mode) ~= "number" or mode ~= math.floor(mode) or mode < 0 or mode > 4095 then return nil end
+  return mode
+end
+
+M.DEFAULT_MODE = 384 -- 0600: leads are personal data
+
 local function check_opts(path, opts)
   if path ~= nil and (type(path) ~= "string" or path == "") then
-    return nil, errors.invalid({ { param = "path", location = "argument",
-      msg = "path must be a non-empty string (the file to write)" } }, "download")
+    return bad("path", "path must be a non-empty string (the file to write)")
   end
   -- Every option checked (options.schemas.download): a misspelt overwrite
   -- or timeout must not be dropped without a word.
-  return options.check("download", opts, "download")
+  local err
+  opts, err = options.check("download", opts, "download")
+  if not opts then return nil, err end
+  if not file_mode(opts.mode) then
+    return bad("mode", "mode must be a file mode such as tonumber(\"644\", 8) or the string \"0644\"")
+  end
+  return opts
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- Without a path the SDK picks the name: it must not replace a file there
+-- unless asked. -> true | nil, err
+local function may_create(path, opts)
+  if opts.overwrite or not exists(path) then return true end
+  return bad("path", string.format("%s already exists in the current directory; pass a path, or "
+    .. "overwrite = true to replace it", path))
 end
 
 --- Can we create a file next to `path`? Checked before the first request, so
@@ -93,21 +135,22 @@ local function writable(path)
 end
 M.writable = writable
 
---- M.to_file(client, get_url, path, opts) -> path, bytes | nil, err
+--- M.to_file(client, get_url, path, opts, keep_existing) -> path, bytes | nil, err
 -- get_url() -> url | nil, err  (asked again before every attempt: presigned
--- URLs are short-lived). opts: progress, timeout, max_retries.
+-- URLs are short-lived). opts: progress, timeout, max_retries, mode.
+-- keep_existing: never replace a file at `path` (the SDK chose the name).
 -- Reports on_event {type="download"|"downloaded"|"retry"|"error", file=, bytes=, attempt=}.
 local interrupted -- (below)
 
-local function fetch_to_file(client, get_url, path, opts, state)
+local function fetch_to_file(client, get_url, path, opts, state, keep_existing)
   local transport = client._transport
   local max_retries = opts.max_retries or client._max_retries or 0
   local attempt = 0
   while true do
     attempt = attempt + 1
     local url, uerr = get_url()
-    if not url then return nil, uerr end
     if type(url) ~= "string" then
+      if uerr ~= nil then return nil, uerr end
       return nil, errors.new("decode", "the download answer has no downloadUrl", { retryable = false })
     end
     local ok, aerr = client._core:allows_url(url)
@@ -115,10 +158,14 @@ local function fetch_to_file(client, get_url, path, opts, state)
 
     local tmp = M.temp_name(path)
     state.tmp = tmp
+    -- The transports write into this file (opened "wb": its mode stays):
+    -- 0600, or the mode the caller asked for, or the existing file's.
+    local made, merr = core.create_file(tmp, file_mode(opts.mode), opts.mode == nil and path or nil)
+    if not made then return nil, io_error(merr, path) end
     request.emit(client, { type = "download", path = "(download)", file = path, attempt = attempt })
     local bytes, err = transport:download(url, tmp, opts.progress == true, opts.timeout)
     if bytes ~= nil then
-      local renamed, rerr = os.rename(tmp, path)
+      local renamed, rerr, why = core.place_file(tmp, path, not keep_existing)
       if renamed then
         state.tmp = nil
         request.emit(client, { type = "downloaded", path = "(download)", file = path, bytes = bytes,
@@ -126,6 +173,9 @@ local function fetch_to_file(client, get_url, path, opts, state)
         return path, as_integer(bytes)
       end
       os.remove(tmp)
+      if why == "exists" then
+        return bad("path", string.format("%s appeared while downloading; pass a path, or overwrite = true", path))
+      end
       return nil, io_error(string.format("cannot write %s: %s", path, reason_of(rerr)), path)
     end
     os.remove(tmp) -- never leave a truncated file behind
@@ -147,9 +197,9 @@ end
 
 -- A Ctrl-C during the download (the transfer, asking for the URL, a retry's
 -- wait) removes the partial file and answers kind = "cancelled".
-function M.to_file(client, get_url, path, opts)
+function M.to_file(client, get_url, path, opts, keep_existing)
   local state = {}
-  local ok, a, b = pcall(fetch_to_file, client, get_url, path, opts, state)
+  local ok, a, b = pcall(fetch_to_file, client, get_url, path, opts, state, keep_existing)
   if ok then return a, b end
   if state.tmp then os.remove(state.tmp) end
   if runtime.is_interrupt(a) then return nil, interrupted(path) end
@@ -174,9 +224,15 @@ function M.export(e, path, opts)
     error(first, 0)
   end
   if not first then return nil, info end
-  if path == nil then
+  local chosen = path == nil
+  if chosen then
     path = safe_basename(info.filename) or ("export-" .. tostring(e.id) .. ".csv")
-    local ok, werr = writable(path)
+    if path:sub(1, 1) == "." then
+      return bad("path", string.format("the server suggested the file name %q, which starts with a dot; "
+        .. "pass a path", path))
+    end
+    local ok, werr = may_create(path, o)
+    if ok then ok, werr = writable(path) end
     if not ok then return nil, werr end
   end
   return M.to_file(client, function()
@@ -186,7 +242,7 @@ function M.export(e, path, opts)
       return url
     end
     return e:download_url(call)
-  end, path, o)
+  end, path, o, chosen and not o.overwrite)
 end
 
 --- j:download(path, opts) -> path, bytes (the results CSV). path defaults to
@@ -195,11 +251,16 @@ function M.job(j, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
   local client = core.owner(j)
-  if path == nil then path = "validation-" .. tostring(j.id) .. ".csv" end
+  local chosen = path == nil
+  if chosen then
+    path = "validation-" .. tostring(j.id) .. ".csv"
+    local ok, werr = may_create(path, o)
+    if not ok then return nil, werr end
+  end
   local ok, werr = writable(path)
   if not ok then return nil, werr end
   local call = options.call_part(o, { "max_retries", "headers" })
-  return M.to_file(client, function() return j:download_url(call) end, path, o)
+  return M.to_file(client, function() return j:download_url(call) end, path, o, chosen and not o.overwrite)
 end
 
 return M

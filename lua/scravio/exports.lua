@@ -25,7 +25,9 @@ function Service:create(params, call)
   local copts, cerr = options.call(call, "exports:create")
   if not copts then return nil, cerr end
   local res, err = request.call(self.client, "POST", "/list-exports",
-    request.with({ body = params, safe = true, pace = { "export" } }, copts))
+    request.with({ body = params, safe = true, pace = { "export" },
+      result_id = function(v) return request.unwrap(v).exportId end,
+      unknown_hint = "list the campaign's exports (GET /list-exports?campaignId=...)" }, copts))
   if res == nil then return nil, err end
   local data = request.unwrap(res)
   if data.campaignId == nil then data.campaignId = params.campaignId end

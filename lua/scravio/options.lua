@@ -269,8 +269,8 @@ M.schemas.download = {
   timeout = { type = "number", check = positive("timeout"),
     doc = "bound (seconds) on the whole transfer; less than 1 KB/s for the client's timeout ends it anyway (stalled)" },
   max_retries = M.schemas.call.max_retries,
-  overwrite = { type = "boolean", doc = "replace an existing file at path" },
-  mode = { type = "number|string", doc = "permissions of the file written" },
+  overwrite = { type = "boolean", doc = "without a path: replace an existing file of the suggested name" },
+  mode = { type = "number|string", doc = "permissions of a new file (default 0600; a replaced file keeps its own)" },
   headers = M.schemas.call.headers,
 }
 

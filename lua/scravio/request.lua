@@ -163,7 +163,12 @@ M.header_lines = header_lines
 --         are sent as usual and every event says prefetched = true for it,
 --       reconcile = function(started_wall) -> value | nil[, note]  (for unsafe
 --         requests; note says what was seen instead, e.g. two candidates),
---       unknown_hint (what to check, for the unknown_outcome message).
+--       unknown_hint (what to check, for the unknown_outcome message),
+--       result_id = function(value) -> id | nil: for credit-spending calls, the
+--         id of what the answer says was created. A 2xx it cannot be read from
+--         (an empty body, data without an id) is an unreadable answer, never a
+--         success: reconciled (unsafe requests) or retried (safe ones), and in
+--         the end kind "unknown_outcome".
 function M.call(client, method, template, opts, ...)
   opts = opts or {}
   local clock = clock_of(client)
@@ -248,6 +253,15 @@ function M.call(client, method, template, opts, ...)
         "HTTP %s response is JSON %s, not an object", tostring(status), what),
         { method = method, path = path, status = status, request_id = request_id, retryable = true })
     end
+    if value ~= nil and opts.result_id then
+      local ok, id = pcall(opts.result_id, value)
+      if not ok or (type(id) ~= "string" or id == "") then
+        value, status = nil, errors.new("decode", string.format(
+          "the HTTP %s answer names no id for what it created", tostring(status)),
+          { method = method, path = path, status = status, request_id = request_id, retryable = true,
+            unreadable = true })
+      end
+    end
     if value ~= nil then
       note_answer(client, method, path, status, request_id, attempt, rl_limit, rl_left, rl_reset)
       if hook then
@@ -315,7 +329,15 @@ function M.call(client, method, template, opts, ...)
       remaining = deadline - clock.now(), max_wait = client._max_retry_wait or 0,
       random = clock.random,
     })
-    if not delay then return finish(client, err, method, path, attempt, how) end
+    if not delay then
+      if err.unreadable then
+        -- A credit-spending call answered 2xx without an id, even when resent:
+        -- it may well have happened, and the caller cannot track it.
+        return finish(client, unknown_outcome(err, method, path, attempt, false, opts.unknown_hint),
+          method, path, attempt, "outcome unknown")
+      end
+      return finish(client, err, method, path, attempt, how)
+    end
     M.emit(client, { type = "retry", method = method, path = path, attempt = attempt, delay = delay,
       reason = how, kind = err.kind, status = err.status, request_id = err.request_id,
       retry_after = err.retry_after, prefetched = prefetched })

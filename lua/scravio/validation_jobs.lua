@@ -19,6 +19,11 @@ function M.service(client)
   return setmetatable({ client = client }, Service)
 end
 
+-- The id a job answer names (request.call's result_id).
+local function job_id(res)
+  return request.unwrap(res).jobId
+end
+
 local function wrap(client, data)
   return core.wrap("ValidationJob", data, client)
 end
@@ -58,7 +63,7 @@ function Service:submit(emails, call)
   if not copts then return nil, cerr end
   local client = self.client
   local res, err = request.call(client, "POST", "/validation-jobs/text", request.with({
-    body = { emails = body.as_array(emails) }, safe = false, pace = { "validation_text" },
+    body = { emails = body.as_array(emails) }, safe = false, pace = { "validation_text" }, result_id = job_id,
     reconcile = function(started_wall) return find_submitted(client, unique, started_wall) end,
     unknown_hint = "list validation jobs created since the call (GET /validation-jobs)",
   }, copts))
@@ -138,7 +143,9 @@ function Service:confirm_upload(params, call)
   local copts, cerr = options.call(call, "validation_jobs:confirm_upload")
   if not copts then return nil, cerr end
   local res, rerr = request.call(self.client, "POST", "/validation-jobs/file/confirm",
-    request.with({ body = params, safe = true }, copts))
+    request.with({ body = params, safe = true, result_id = job_id,
+      unknown_hint = "list validation jobs (GET /validation-jobs), or confirm again with the same idempotencyKey" },
+      copts))
   if res == nil then return nil, rerr end
   local job, werr = wrap(self.client, request.unwrap(res))
   -- (listed with the text jobs: never to be taken for a text submission's result)

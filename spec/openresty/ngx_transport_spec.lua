@@ -188,7 +188,9 @@ describe("ngx transport (scripted sockets)", function()
       local head = sock.sent[1]
       assert.matches("^GET /api/auth/me HTTP/1%.1\r\n", head)
       assert.matches("\r\nHost: 127%.0%.0%.1:8080\r\n", head)
-      assert.matches("\r\nX%-API%-Key: " .. KEY .. "\r\n", head)
+      -- a socket that is not nginx's own (this scripted one) never gets the key: its hint
+      assert.truthy(head:find("\r\nX-API-Key: " .. handle:info().key_hint .. "\r\n", 1, true))
+      assert.is_nil(head:find(KEY, 1, true))
       assert.is_nil(head:find("Content-Length", 1, true))
       assert.is_true(sock.kept)
       assert.equals("127.0.0.1", sock.host)
@@ -265,7 +267,7 @@ describe("ngx transport (scripted sockets)", function()
     end)
 
     it("refuses a body over max_response_bytes without reading it", function()
-      t = ngxt.new(handle, { max_response_bytes = 10 })
+      t = transport({ max_response_bytes = 10 })
       scripts[1] = { data = json_response('{"a":"0123456789"}') }
       local value, err = t:send("GET", URL, "/auth/me", nil, 5, false)
       assert.is_nil(value)
@@ -277,7 +279,7 @@ describe("ngx transport (scripted sockets)", function()
     end)
 
     it("refuses a chunked body that grows over max_response_bytes", function()
-      t = ngxt.new(handle, { max_response_bytes = 10 })
+      t = transport({ max_response_bytes = 10 })
       scripts[1] = { data = response("HTTP/1.1 200 OK", { "Transfer-Encoding: chunked" },
         "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n") }
       local _, err = t:send("GET", URL, "/auth/me", nil, 5, false)
@@ -539,6 +541,53 @@ describe("ngx transport (scripted sockets)", function()
       assert.equals(text, table.concat(sent, "", 2))
     end)
 
+    it("never pools the fresh connection of a retried download: unsafe requests draw only unused ones", function()
+      scripts[1] = { reused = 1, send_err = "broken pipe" }
+      scripts[2] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 3" }, "abc") }
+      local file = os.tmpname()
+      assert.equals(3, t:download("http://127.0.0.1:9000/f", file, false, 10))
+      os.remove(file)
+      assert.equals(1, t.stats.stale)
+      assert.is_false(sockets[2].kept) -- closed, not put back into the pool fresh connections come from
+      assert.is_true(sockets[2].closed)
+      -- a fresh connection that comes out of a pool anyway is never used
+      scripts[1] = { reused = 1, data = json_response('{}') }
+      local v, err = t:send("POST", "http://127.0.0.1:8080/api/campaigns", "/campaigns", "{}", 5, true)
+      assert.is_nil(v)
+      assert.equals("network", err.kind)
+      assert.is_false(err.sent)
+      assert.equals(0, #sockets[3].sent)
+    end)
+
+    it("a download (scravio.download) creates a new file 0600 and keeps an existing file's mode", function()
+      local download = require("scravio.download")
+      local client = { _transport = t, _core = handle }
+      local function mode_of(path)
+        local p = io.popen("stat -c %a '" .. path .. "'")
+        local m = p:read("*l")
+        p:close()
+        return m
+      end
+      local dir = os.tmpname()
+      os.remove(dir)
+      os.execute("mkdir -m 700 '" .. dir .. "'")
+      local url = function() return "http://127.0.0.1:9000/f" end
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 3" }, "abc") }
+      assert(download.to_file(client, url, dir .. "/new.csv", {}))
+      assert.equals("600", mode_of(dir .. "/new.csv"))
+      local f = assert(io.open(dir .. "/old.csv", "wb"))
+      f:write("old")
+      f:close()
+      os.execute("chmod 640 '" .. dir .. "/old.csv'")
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 3" }, "new") }
+      assert(download.to_file(client, url, dir .. "/old.csv", {}))
+      assert.equals("640", mode_of(dir .. "/old.csv"))
+      f = assert(io.open(dir .. "/old.csv", "rb"))
+      assert.equals("new", f:read("*a"))
+      f:close()
+      os.execute("rm -rf '" .. dir .. "'")
+    end)
+
     it("replaces a dead pooled storage connection once for an upload too", function()
       scripts[1] = { reused = 1, send_err = "broken pipe" }
       scripts[2] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 0" }) }
@@ -558,6 +607,51 @@ describe("ngx transport (scripted sockets)", function()
       assert.equals("api", err.kind)
       assert.equals(403, err.status)
       assert.equals("(upload)", err.path)
+    end)
+  end)
+
+  describe("server echoes of the key (masked as the libcurl transport masks: core.mask)", function()
+    -- No 12-byte prefix of the key may show (its public part is 9 bytes: "sk_test_a").
+    local function assert_clean(text, what)
+      assert.falsy(tostring(text):find(KEY:sub(1, 12), 1, true), what .. " holds part of the key")
+    end
+
+    it("adds per-call header lines in C, into the one head (CR/LF refused)", function()
+      scripts[1] = { data = json_response('{}') }
+      assert(t:send("GET", URL, "/auth/me", nil, 5, false, false, { "X-Note: 1", "X-Other: two" }))
+      assert.matches("\r\nX%-Note: 1\r\nX%-Other: two\r\n\r\n$", sockets[1].sent[1])
+      local v, err = t:send("GET", URL, "/auth/me", nil, 5, false, false, { "X-Note: a\r\nX-API-Key: x" })
+      assert.is_nil(v)
+      assert.equals("invalid", err.kind)
+      assert.is_false(err.sent)
+      -- and the builder sends nothing outside base_url
+      v, err = t:send("GET", "http://127.0.0.1:8081/api/auth/me", "/auth/me", nil, 5, false)
+      assert.is_nil(v)
+      assert.equals("invalid", err.kind)
+      assert.equals(1, #sockets)
+    end)
+
+    it("masks a successful answer's X-Request-Id", function()
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 2", "X-Request-Id: req-" .. KEY }, "{}") }
+      local value, status, rid = t:send("GET", URL, "/auth/me", nil, 5, false)
+      assert.same({}, value)
+      assert.equals(200, status)
+      assert.equals("req-" .. handle:info().key_hint, rid)
+    end)
+
+    it("masks before cutting, and masks a key the server cut itself; long ids as the C transport keeps them", function()
+      for _, rid in ipairs({ ("r"):rep(240) .. KEY, "r-" .. KEY:sub(1, 15), ("r"):rep(5000) .. KEY }) do
+        scripts[1] = { data = response("HTTP/1.1 500 Internal Server Error", { "Content-Length: 0",
+          "X-Request-Id: " .. rid }) }
+        local value, err = t:send("GET", URL, "/auth/me", nil, 5, false)
+        assert.is_nil(value)
+        assert_clean(err.request_id, "err.request_id")
+        assert_clean(tostring(err), "tostring(err)")
+        assert.equals(core.mask(handle, rid, core.HEADER_VALUE_MAX), err.request_id)
+      end
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 2", "X-Request-Id: " .. ("r"):rep(5000) }, "{}") }
+      local _, _, rid = t:send("GET", URL, "/auth/me", nil, 5, false)
+      assert.equals(core.HEADER_VALUE_MAX, #rid) -- the same cut as libcurl's
     end)
   end)
 end)

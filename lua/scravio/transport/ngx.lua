@@ -3,10 +3,18 @@
 -- A blocking libcurl call would stall every request an nginx worker serves,
 -- so under ngx_lua the SDK talks HTTP itself over ngx.socket.tcp, which
 -- yields to nginx's event loop while it waits. The C core still does all the
--- work that needs no waiting: it serializes the request head (the only way
--- the credentials leave C: `wire_head`), and it classifies and decodes the
--- response (`core.classify`), so values and error objects are identical to
--- the libcurl transport's.
+-- work that needs no waiting: it serializes the request head, and it
+-- classifies and decodes the response (`core.classify`), so values and error
+-- objects are identical to the libcurl transport's.
+--
+-- The credential: nginx's tcpsock:send only takes Lua strings, so the API
+-- request head (built in C) is a Lua string while it is being sent. It is
+-- built only by the client's head builder, which C hands out once per client
+-- (scravio.new takes it, transport/init.lua) and which this module keeps in
+-- a private table, never in a field; it only builds heads for URLs under the
+-- client's base_url, and it puts the real key only into heads written to
+-- nginx's own sockets (ngx.socket.tcp as it was when this module loaded). A
+-- replaced M.tcp (the unit specs' scripted socket) gets the key's hint.
 --
 -- Same interface as transport/curl.lua:
 --   send(method, url, path, body, timeout, fresh) -> value, status, request_id | nil, err
@@ -25,6 +33,12 @@ local M = {}
 
 -- Replaceable in unit specs (a fake socket); ngx.socket.tcp under OpenResty.
 M.tcp = type(ngx) == "table" and type(ngx.socket) == "table" and ngx.socket.tcp or nil
+local nginx_tcp = M.tcp -- only sockets made by this one ever receive the credential
+
+-- transport -> its client's head builder (weak keys: it goes with the transport).
+local head_builders = setmetatable({}, { __mode = "k" })
+-- Sockets connected as fresh: never put back into a pool (see finish).
+local fresh_sockets = setmetatable({}, { __mode = "k" })
 
 M.DEFAULT_MAX_RESPONSE = 16 * 1024 * 1024 -- the C core's default max_response_bytes
 M.ERROR_BODY_LIMIT = 64 * 1024            -- error bodies kept from storage (as the C transport)
@@ -54,7 +68,7 @@ end
 -- key; trust itself comes from nginx's lua_ssl_trusted_certificate),
 -- max_response_bytes, pool_size, keepalive_timeout (seconds idle in the pool),
 -- ssl_verify (false is refused), proxy (refused: cosockets cannot tunnel).
-function M.new(handle, opts)
+function M.new(handle, opts, head_builder)
   opts = opts or {}
   if not M.tcp then
     return option_error("transport", "the \"ngx\" transport needs OpenResty (ngx_lua cosockets); use \"curl\"")
@@ -73,6 +87,11 @@ function M.new(handle, opts)
       return option_error(k, k .. " must be a number greater than 0")
     end
   end
+  if head_builder == nil then
+    local herr
+    head_builder, herr = handle:api_head_builder()
+    if not head_builder then return nil, herr end
+  end
   local info = handle:info()
   local self = setmetatable({
     handle = handle,
@@ -87,6 +106,7 @@ function M.new(handle, opts)
     -- TLS handshakes, dead pooled connections replaced.
     stats = { connects = 0, reused = 0, handshakes = 0, stale = 0 },
   }, Ngx)
+  head_builders[self] = head_builder
   return self
 end
 
@@ -203,6 +223,8 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
   sock:settimeouts(ct < 1 and 1 or floor(ct), io, io)
   -- "localhost" needs no resolver directive; any other name does.
   local addr = host == "localhost" and "127.0.0.1" or host
+  -- A fresh connection is asked for under a pool name nothing is ever put
+  -- back into (finish closes every fresh socket), so it is always new.
   local ok, err = sock:connect(addr, port, { pool = fresh and (key .. ":fresh") or key, pool_size = self.pool_size })
   if not ok then
     local hint
@@ -211,6 +233,14 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
   end
   local stats = self.stats
   local reused = sock:getreusedtimes() > 0
+  if fresh then
+    if reused then
+      -- Never: but a request that must not be resent cannot risk a used one.
+      sock:close()
+      return nil, "a fresh connection came from a pool", "connecting to " .. where
+    end
+    fresh_sockets[sock] = true
+  end
   if reused then stats.reused = stats.reused + 1 else stats.connects = stats.connects + 1 end
   if scheme == "https" and not reused then
     stats.handshakes = stats.handshakes + 1
@@ -243,9 +273,11 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
 end
 
 -- Connections stay open for the next request only when the response was
--- read to its end and neither side asked to close; fresh ones always close.
+-- read to its end and neither side asked to close; fresh ones always close
+-- (whoever asked for them: an unsafe request, or a storage transfer's retry),
+-- so an unsafe request never gets a connection an earlier request used.
 local function finish(self, sock, keep)
-  if keep then
+  if keep and not fresh_sockets[sock] then
     local ok
     if self.keepalive_ms or self.pool_size then
       ok = sock:setkeepalive(self.keepalive_ms or 60000, self.pool_size)
@@ -594,7 +626,7 @@ local STALE = { closed = true, ["connection reset by peer"] = true, ["broken pip
 local function masked_header(handle, headers, name)
   local v = headers[name]
   if v == nil then return nil end
-  return core.mask(handle, v)
+  return core.mask(handle, v, core.HEADER_VALUE_MAX) -- masked, then cut, as the C transport does
 end
 
 -- One exchange on one connection. Returns the classified result, or
@@ -635,7 +667,7 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
   finish(self, sock, keep and mode ~= "close" and not fresh and not r:leftover())
   local value, verr = core.classify(status, headers, result(), method, path, self.handle, lazy)
   if value == nil then return nil, verr end
-  -- What the answer says about itself, masked like the C transport's.
+  -- What the answer says about itself, masked and cut like the C transport's.
   local h = self.handle
   return value, status, masked_header(h, headers, "x-request-id"), masked_header(h, headers, "x-ratelimit-limit"),
     masked_header(h, headers, "x-ratelimit-remaining"), masked_header(h, headers, "x-ratelimit-reset")
@@ -657,17 +689,12 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or self.timeout)
   local blen
   if body then blen = #body elseif method ~= "GET" and method ~= "HEAD" then blen = 0 end
-  local head = self.handle:wire_head(method, url, blen, false, nil)
-  if headers and headers[1] then
-    -- The extra lines go before the blank line that ends the head; a CR or
-    -- LF in one would split it (options.check_headers refuses those).
-    for _, line in ipairs(headers) do
-      if line:find("[%z\r\n]") then
-        return nil, errors.new("invalid", "a request header contains CR, LF or NUL",
-          { method = method, path = path, sent = false, retryable = false })
-      end
-    end
-    head = head:sub(1, -3) .. table.concat(headers, "\r\n") .. "\r\n\r\n"
+  -- headers: the per-call extra lines, added by C into the one head string
+  -- (a head holding the key is never rebuilt in Lua); CR/LF/NUL refused.
+  local head, herr = head_builders[self](method, url, blen, M.tcp == nginx_tcp and nginx_tcp ~= nil, headers)
+  if not head then
+    herr.method, herr.path, herr.sent = method, path, false
+    return nil, herr
   end
   local value, status, rid, rl_limit, rl_left, rl_reset =
     self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
@@ -779,7 +806,7 @@ function Ngx:download(url, file, progress, timeout) -- luacheck: ignore 212/prog
       return nil, errors.new("invalid", "unsupported download URL", { method = method, path = path, sent = false })
     end
     local x, again, xerr = self:storage_exchange(scheme, host, port, retried,
-      self.handle:wire_head("GET", url, nil, true, nil), nil, deadline, method, path)
+      self.handle:storage_head("GET", url, nil, nil), nil, deadline, method, path)
     if not x then
       if not again then
         f:close()
@@ -844,7 +871,7 @@ end
 
 --- upload(url, file, content_type, progress, timeout) -> status | nil, err
 -- PUT a file to a presigned storage URL, streamed from disk in CHUNK pieces,
--- with no credentials (wire_head's storage mode). No redirects. Bounded like
+-- with no credentials (storage_head). No redirects. Bounded like
 -- a download.
 function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ignore 212/progress
   local method, path = "PUT", "(upload)"
@@ -859,7 +886,7 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
     return nil, errors.new(size and "invalid" or "io", size and "unsupported upload URL" or "cannot size the file",
       { method = method, path = path, sent = false })
   end
-  local head = self.handle:wire_head("PUT", url, size, true, content_type or "application/octet-stream")
+  local head = self.handle:storage_head("PUT", url, size, content_type or "application/octet-stream")
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or M.LONG_TIMEOUT)
   local retried = false
   while true do
