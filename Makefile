@@ -35,7 +35,7 @@ LUA54_INC   := $(INC_lua5.4)
 DEB_PKGS    := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted \
                luajit2 libluajit2-5.1-dev nginx-light libnginx-mod-http-lua \
                lua-check luarocks openssl curl lua-socket lua5.1 liblua5.1-0-dev \
-               lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev unzip iso-codes
+               lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev unzip iso-codes lua-argparse
 STAMP       := build/.deps-ok
 # NO_DEPS=1 builds the C core without `make deps` (only gcc, Lua headers and
 # libcurl's are needed), e.g. against OpenResty's LuaJIT headers.
@@ -111,7 +111,7 @@ bench: all
 	@sh bench/run.sh
 
 lint: | $(STAMP)
-	luacheck lua spec examples bench tools types
+	luacheck lua spec examples bench tools types bin/scravio
 
 # The HTML API reference, from the LuaCATS annotations in types/ (rewritten
 # for LDoc by tools/ldoc_source.lua): build/docs/index.html. Needs Debian's
@@ -148,6 +148,9 @@ install: build/lua5.4/scravio/core.so
 	install -m 755 build/lua5.4/scravio/core.so $(DESTDIR)$(LUA_LIBDIR)/scravio/core.so
 	cd lua && for f in $$(find scravio -name '*.lua'); do \
 	  install -D -m 644 $$f $(DESTDIR)$(LUA_SHARE)/$$f; done
+	sed '1s|.*|#!/usr/bin/env lua5.4|' bin/scravio > scravio.bin && install -D -m 755 scravio.bin $(DESTDIR)$(PREFIX)/bin/scravio && rm -f scravio.bin
+	lua5.4 bin/scravio completion bash > scravio.bash && install -D -m 644 scravio.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/scravio && rm -f scravio.bash
 
 clean:
 	rm -rf $(foreach l,$(LUAS),build/$(l)) build/asan build/rock build/fuzz build/docs

@@ -18,6 +18,7 @@ description = {
 }
 dependencies = {
   "lua >= 5.1",
+  "argparse >= 0.7", -- the `scravio` command's parser (Debian: lua-argparse)
 }
 -- Declared by its library: Debian keeps curl/curl.h under a multiarch include
 -- directory that the compiler searches anyway. LIBCURL_INCDIR/LIBCURL_LIBDIR
@@ -74,6 +75,15 @@ build = {
     ["scravio.download"] = "lua/scravio/download.lua",
     ["scravio.upload"] = "lua/scravio/upload.lua",
     ["scravio.progress"] = "lua/scravio/progress.lua",
+    ["scravio.cli"] = "lua/scravio/cli/init.lua",
+    ["scravio.cli.args"] = "lua/scravio/cli/args.lua",
+    ["scravio.cli.commands"] = "lua/scravio/cli/commands.lua",
+    ["scravio.cli.credentials"] = "lua/scravio/cli/credentials.lua",
+    ["scravio.cli.output"] = "lua/scravio/cli/output.lua",
+    ["scravio.cli.params"] = "lua/scravio/cli/params.lua",
+    ["scravio.cli.spend"] = "lua/scravio/cli/spend.lua",
+    ["scravio.cli.status"] = "lua/scravio/cli/status.lua",
+    ["scravio.cli.term"] = "lua/scravio/cli/term.lua",
     -- scravio.testing: the kit (lua/scravio/testing/) and the fake server it runs,
     -- installed from spec/support/ with the same layout (fake_server.lua next to fake/).
     ["scravio.testing"] = "lua/scravio/testing/init.lua",
@@ -109,7 +119,8 @@ build = {
   install = {
     -- the fake server's nginx.conf template, next to its modules
     lua = { ["scravio.testing.fake.nginx_conf"] = "spec/support/fake/nginx.conf.tmpl" },
-    bin = { ["scravio-fake"] = "bin/scravio-fake" },
+    -- the commands (luarocks wraps each to run under this rock's Lua)
+    bin = { scravio = "bin/scravio", ["scravio-fake"] = "bin/scravio-fake" },
     -- the rock's own files besides docs/ (NOTES.md, the maintainers' notes, stays out)
     conf = { ["README.md"] = "README.md", ["LICENSE"] = "LICENSE", ["CHANGELOG.md"] = "CHANGELOG.md" },
   },

@@ -4,8 +4,9 @@
 #
 #   starts the fake server (spec/support/fake_server_cli.lua) on free loopback
 #   ports, gives it a short campaign lifecycle, runs the quickstart with
-#   SCRAVIO_API_KEY / SCRAVIO_BASE_URL pointing at it, and stops the server in
-#   every case (trap), exiting with the quickstart's status.
+#   SCRAVIO_API_KEY / SCRAVIO_BASE_URL pointing at it, lists the campaigns with
+#   the scravio command, and stops the server in every case (trap), exiting
+#   with the first failing step's status.
 #
 # Env: DEMO_LUA (default lua5.4), DEMO_CAMPAIGN_SECONDS (default 4).
 set -u
@@ -46,6 +47,13 @@ echo "== $LUA examples/quickstart.lua"
 SCRAVIO_API_KEY=$SCRAVIO_API_KEY SCRAVIO_BASE_URL=$SCRAVIO_BASE_URL SCRAVIO_OUT_DIR=$OUT_DIR \
   "$LUA" examples/quickstart.lua
 status=$?
+if [ "$status" -eq 0 ]; then
+  # The same SDK from a shell: the scravio command (README "Command line").
+  echo "== $LUA bin/scravio campaigns list --format table --fields _id,title,status,targetEmails"
+  SCRAVIO_API_KEY=$SCRAVIO_API_KEY SCRAVIO_BASE_URL=$SCRAVIO_BASE_URL \
+    "$LUA" bin/scravio campaigns list --format table --fields _id,title,status,targetEmails
+  status=$?
+fi
 if [ "$status" -eq 0 ]; then
   echo "== demo finished: the whole flow worked"
 else
