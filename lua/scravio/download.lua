@@ -81,11 +81,14 @@ local function bad(param, msg)
     "download")
 end
 
--- opts.mode as a number: an integer 0..07777, or a string of octal digits.
+-- opts.mode as a number: an integer 0..0777, or a string of octal digits.
+-- No setuid, setgid or sticky bit: they mean nothing for a data file, and
+-- refusing them catches the classic typo `mode = 644` (decimal 644 is 01204:
+-- unreadable by its owner, readable by everyone else).
 local function file_mode(mode)
   if mode == nil then return M.DEFAULT_MODE end
   if type(mode) == "string" and mode:match("^[0-7]+$") then mode = tonumber(mode, 8) end
-  if type(mode) ~= "number" or mode ~= math.floor(mode) or mode < 0 or mode > 4095 then return nil end
+  if type(mode) ~= "number" or mode ~= math.floor(mode) or mode < 0 or mode > 511 then return nil end
   return mode
 end
 
@@ -101,7 +104,9 @@ local function check_opts(path, opts)
   opts, err = options.check("download", opts, "download")
   if not opts then return nil, err end
   if not file_mode(opts.mode) then
-    return bad("mode", "mode must be a file mode such as tonumber(\"644\", 8) or the string \"0644\"")
+    local decimal = type(opts.mode) == "number" and opts.mode > 511 and tostring(opts.mode):match("^[0-7]+$")
+    return bad("mode", "mode must be a file mode from 0 to 0777 such as tonumber(\"644\", 8) or the string \"0644\""
+      .. (decimal and string.format(" (the number %s is decimal: did you mean \"0%s\"?)", decimal, decimal) or ""))
   end
   return opts
 end

@@ -131,8 +131,12 @@ function M.launch(service, params, opts)
 
   if opts.confirm then
     local yes = opts.confirm(preview, { reserve = reserve, balance = balance, max_credits = max_credits })
-    if not yes then
-      return nil, errors.new("cancelled", "launch cancelled by confirm(); nothing was created", {
+    -- Only an explicit true spends: a confirm that returns "no", 0 or
+    -- nothing (a forgotten return) is a refusal, not a yes.
+    if yes ~= true then
+      return nil, errors.new("cancelled", yes == false and "launch cancelled by confirm(); nothing was created"
+        or string.format("launch cancelled: confirm() answered %s, not true; nothing was created",
+          type(yes) == "string" and string.format("%q", yes) or tostring(yes)), {
         reserve = reserve, balance = balance, preview = preview, retryable = false }), preview
     end
   end
