@@ -16,6 +16,7 @@ local errors = require("scravio.errors")
 local exports = require("scravio.exports")
 local options = require("scravio.options")
 local receivers = require("scravio.receivers")
+local request = require("scravio.request")
 local runtime = require("scravio.runtime")
 local upload = require("scravio.upload")
 local validate = require("scravio.validate")
@@ -194,6 +195,16 @@ function run_steps(service, params, opts, state)
   local out = opts.out
   if out == nil then out = (opts.fileFormat == "xlsx") and "leads.xlsx" or "leads.csv" end
   local timeout = opts.timeout
+  -- The client's deadline (or run's per-call deadline) bounds the whole run
+  -- (every request, wait and the download), computed once here; timeout
+  -- bounds the two waits together.
+  local deadline, derr = request.deadline(service.client, opts, true)
+  if not deadline then return nil, derr end
+  return request.within(service.client, deadline, M.run_within_deadline, service, params, opts, out, timeout, state)
+end
+
+--- The steps of run, inside its deadline.
+function M.run_within_deadline(service, params, opts, out, timeout, state)
   local call = options.call_part(opts, { "max_retries", "headers" })
   local clock = service.client._runtime or runtime
   local started = clock.now()
