@@ -63,6 +63,14 @@ return {
       '{"message":"slow down","code":"RATE_LIMIT_EXCEEDED","errors":[]}') }, { CREATED } },
     { ok = true }, 2, 2),
   {
+    name = "launch: a preview whose reservation is negative checks nothing, so nothing is created",
+    answers = { { H.json(200, '{"success":true,"data":{"creditReserved":-1,"estimatedCredits":-5}}') } },
+    calls = { { op = "sdk", fn = "campaigns.launch", args = { CAMPAIGN, { max_credits = 100 } },
+      expect = { ok = false, kind = "budget" } } },
+    requests = 1, -- the preview only: no balance lookup, no POST /campaigns
+    check = function(_, log) assert(log.requests[1].target:find("reserve-preview", 1, true), "the preview") end,
+  },
+  {
     name = "POST /validation-jobs/text: connection closed after the request: reconciled, never resent",
     client = { max_retries = 2 },
     answers = { { close = true }, { EMPTY_LIST } },
