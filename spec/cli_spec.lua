@@ -218,8 +218,11 @@ describe("scravio command", function()
 
   describe("installation", function()
     -- The rock builds the C core, so this runs once, under Lua 5.4 (the
-    -- other Luas run the same bin/scravio from the checkout above).
-    local it_54 = (LUA == "lua5.4" and os.execute("command -v luarocks >/dev/null 2>&1")) and it or pending
+    -- other Luas run the same bin/scravio from the checkout above). Under
+    -- the other Luas the test is not defined at all: a pending test would be
+    -- reported as skipped, and the default run has none.
+    -- (luarocks is one of make deps' packages: its absence fails the test.)
+    local it_54 = LUA == "lua5.4" and it or function() end
     it_54("luarocks make installs the scravio command, which then works from its tree", function()
       local src = H.tmpdir()
       local tree = src .. "/tree"
