@@ -54,13 +54,19 @@ function M.reservation(params, preview)
   local cap = number(params.maxCreditCap)
   if cap then return cap, "maxCreditCap" end
   if type(preview) ~= "table" then return nil end
+  -- A negative figure is no reservation at all: checked against max_credits
+  -- it would let any real reservation through.
+  local function credits(v)
+    v = number(v)
+    if v and v >= 0 then return v end
+  end
   local best, source
   for _, k in ipairs(M.DEFAULT_CAP_FIELDS) do
-    local v = number(preview[k])
+    local v = credits(preview[k])
     if v and (best == nil or v > best) then best, source = v, k end
   end
   local s = preview.summary
-  local spend = type(s) == "table" and number(s.maxCreditSpend) or nil
+  local spend = type(s) == "table" and credits(s.maxCreditSpend) or nil
   if spend and (best == nil or spend > best) then best, source = spend, "summary.maxCreditSpend" end
   return best, source
 end
