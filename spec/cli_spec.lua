@@ -662,6 +662,19 @@ describe("scravio command", function()
       assert.truthy(err:find("scravio campaigns stop " .. live, 1, true), err)
     end)
 
+    it("Ctrl-C during jobs wait exits 130 and says how to pick the job up again", function()
+      srv:configure({ job_seconds = 100000 })
+      local _, out = run({ "validate", "ada@example.com" })
+      local id = json.decode(out).jobId
+      local pid, finish = spawn({ "jobs", "wait", id })
+      eventually(function() return #srv:requests({ method = "GET", path = "/api/validation-jobs/" .. id }) >= 2 end,
+        "the wait polled")
+      os.execute("kill -INT " .. pid)
+      local code, _, err = finish()
+      assert.equals(130, code, err)
+      assert.truthy(err:find("scravio jobs wait " .. id, 1, true), err)
+    end)
+
     it("Ctrl-C during run, once the campaign exists, names it and how to stop it", function()
       srv:configure({ campaign_seconds = 100000 })
       local pid, finish = spawn(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", dir .. "/never.csv",

@@ -115,10 +115,11 @@ function M.main(argv, env)
   if ok and result then return status.OK end
   local e = ok and err or result
   if status.is_interrupt(e) then
-    -- The SDK's own answer to Ctrl-C (kind "cancelled") names the campaign
-    -- it was waiting for: say how to stop it from a shell.
+    -- The SDK's own answer to Ctrl-C (kind "cancelled") names what it was
+    -- waiting for: say how to stop it or pick it up again from a shell.
     local obj = type(e) == "table" and (e.campaign or e.object)
-    if obj and scravio.kind(obj) == "Campaign" then ctx.interrupt_hint = commands.stop_hint(obj.id) end
+    local hint = obj and commands.resume_hint(obj)
+    if hint then ctx.interrupt_hint = hint end
     print_error("interrupted" .. (ctx.interrupt_hint and (": " .. ctx.interrupt_hint) or ""))
     return status.INTERRUPTED
   end
