@@ -568,6 +568,20 @@ describe("scravio command", function()
       os.remove(out_path)
     end)
 
+    it("run that fails after the campaign exists says how to get its leads without launching again", function()
+      srv:fault({ method = "POST", path = "/api/list-exports", kind = "status", status = 500, count = -1 })
+      local out_path = dir .. "/failed-run.csv"
+      local code, out, err = run(with({ "--max-retries", "0", "campaigns", "run" }, HASHTAG, "--max-credits", "5000",
+        "--out", out_path))
+      assert.equals(1, code, err)
+      assert.equals("", out)
+      local _, listed = run({ "campaigns", "list", "--fields", "_id", "--format", "tsv" })
+      local id = lines(listed)[2]
+      assert.truthy(err:find("scravio exports create " .. id .. " --out " .. out_path, 1, true), err)
+      assert.truthy(lines(err)[#lines(err)]:match("^scravio api error 500"), err)
+      assert.equals(1, posts("/api/campaigns"))
+    end)
+
     it("run refuses without --max-credits, and before anything when --out exists (without --force)", function()
       srv:clear_requests()
       local code = run(with({ "campaigns", "run" }, HASHTAG, "--out", dir .. "/none.csv"))
