@@ -47,9 +47,13 @@ typedef struct {
   const char *bad;
   int http10, te, must_close, cl_seen;
   curl_off_t cl;
-  /* file transfers: "download" / "upload", and the stall bound in seconds */
+  /* file transfers: "download" / "upload", the stall bound in seconds, and
+   * the stall meter's window (start time, bytes moved before it) */
   const char *what;
   long stall_s;
+  double window_start;
+  curl_off_t window_base;
+  int stalled;
   curl_off_t written;
   /* progress bar (downloads, TTY only) */
   int progress;
@@ -195,8 +199,22 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     x->interrupted = 1;
     return 1; /* CURLE_ABORTED_BY_CALLBACK */
   }
-  if (!x->progress) return 0;
   double now = mono_now();
+  if (x->stall_s > 0) {
+    /* The stall meter (transport/ngx.lua keeps the same one): fewer than
+     * STALL_MIN_RATE bytes/s over a window of stall_s seconds ends the
+     * transfer. libcurl calls this at least about once a second. */
+    curl_off_t moved = dlnow + ulnow;
+    if (now - x->window_start >= (double)x->stall_s) {
+      if (moved - x->window_base < STALL_MIN_RATE * (curl_off_t)x->stall_s) {
+        x->stalled = 1;
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+      }
+      x->window_start = now;
+      x->window_base = moved;
+    }
+  }
+  if (!x->progress) return 0;
   int final = (dltotal > 0 && dlnow >= dltotal) || (ultotal > 0 && ulnow >= ultotal);
   if (!final && now - x->last_draw < 0.1) return 0;
   if (final && x->final_drawn) return 0; /* the 100% line stays as it is */
@@ -384,13 +402,16 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
 }
 
 /* File transfers have no total bound by default (big files take long), but a
- * stalled or trickling one must end: fewer than STALL_MIN_RATE bytes/s for the
- * client's timeout (whole seconds, at least 1: libcurl counts in seconds). */
+ * stalled or trickling one must end: fewer than STALL_MIN_RATE bytes/s over a
+ * window of the client's timeout (whole seconds, at least 1), measured in
+ * on_progress. (libcurl's own low-speed check averages over its last 5 s, so
+ * after a fast start it would notice a stall only seconds late.) */
 static void stall_detection(scv_client *c, xfer *x) {
   long s = (c->timeout_ms + 999) / 1000;
   x->stall_s = s < 1 ? 1 : s;
-  curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, STALL_MIN_RATE);
-  curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, x->stall_s);
+  x->window_start = mono_now();
+  x->window_base = 0;
+  curl_easy_setopt(c->easy, CURLOPT_NOPROGRESS, 0L);
 }
 
 /* Did the request possibly reach the server? Failures while resolving,
@@ -452,7 +473,7 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
   } else if (x->bad) {
     /* the same words as transport/ngx.lua's malformed() */
     snprintf(f->msg, sizeof f->msg, "malformed HTTP response: %s", x->bad);
-  } else if (rc == CURLE_OPERATION_TIMEDOUT && x->what && strstr(errbuf, "too slow")) {
+  } else if (x->stalled) {
     snprintf(f->msg, sizeof f->msg, "%s stalled: less than %ld bytes/s for %ld s (the client's timeout)", x->what,
              STALL_MIN_RATE, x->stall_s);
     f->kind = "timeout";
@@ -713,8 +734,6 @@ static int l_download(lua_State *L) {
   CURLcode rc = curl_easy_perform(e);
   int interrupted = scv_sigint_end(&sig) || x.interrupted;
   close_if_needed(e, &x);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
   if (x.progress && x.drawn) fputc('\n', stderr); /* end the progress line, whatever happened */
   int close_failed = fclose(f) != 0;
   if (interrupted) return push_interrupted(L, "GET", "(download)"); /* the caller removes the file */
@@ -778,8 +797,6 @@ static int l_upload(lua_State *L) {
   CURLcode rc = curl_easy_perform(e);
   int interrupted = scv_sigint_end(&sig) || x.interrupted;
   close_if_needed(e, &x);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 0L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 0L);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
   curl_easy_setopt(e, CURLOPT_READDATA, NULL);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);

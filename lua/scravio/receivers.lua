@@ -13,7 +13,7 @@ local M = {}
 -- options are left out), for the sentence that says how to call it. A
 -- method not listed is shown with "(...)".
 M.SIGNATURES = {
-  ["client"] = { me = "", request = "method, path, opts", info = "", close = "" },
+  ["client"] = { me = "", request = "method, path, opts", last_response = "", info = "", close = "" },
   ["client.campaigns"] = {
     preview = "params", create = "params", get = "id", list = "query", each = "query",
     launch = "params, opts", run = "params, opts",

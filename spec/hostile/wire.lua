@@ -92,6 +92,14 @@ return {
     requests = 1,
   },
   {
+    name = "an upload the server stops reading ends after the client's timeout, naming the stall",
+    client = { timeout = 1 },
+    answers = { { { sleep = 30 }, read_body = false } },
+    calls = { { op = "upload", path = "/u", data = string.rep("a,b\n", 1024), times = 4 * 1024, -- 16 MiB: more than the socket buffers hold
+      expect = { ok = false, kind = "timeout", message = "upload stalled" } } },
+    requests = 1,
+  },
+  {
     name = "a download's own timeout bounds it even while bytes keep coming",
     client = { timeout = 60 },
     answers = { { "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n",
@@ -224,6 +232,17 @@ return {
     calls = { { op = "request", path = "/x", expect = { ok = false, status = 404, request_id = "req_a" } } },
     same = { "message", "request_id", "retryable" },
     requests = 1,
+  },
+  {
+    name = "repeated Retry-After headers: the first counts, on both transports",
+    answers = { { H.response(429, { "Content-Type: application/json", "Retry-After: 1", "Retry-After: 99" },
+      '{"message":"slow down","code":"RATE_LIMIT_EXCEEDED","errors":[]}') } },
+    calls = { { op = "request", path = "/x", expect = { ok = false, status = 429 } } },
+    same = { "message", "retry_after" },
+    requests = 1,
+    check = function(outcomes)
+      assert(outcomes[1].retry_after == 1, "retry_after " .. tostring(outcomes[1].retry_after))
+    end,
   },
   {
     name = "a redirect on an API call is not followed and not retried",

@@ -14,7 +14,7 @@ local M = {}
 M.API_KEY = "sk_test_hostile_0123456789abcdef"
 
 local ERROR_FIELDS = { "kind", "status", "code", "message", "request_id", "retryable", "sent", "gave_up",
-  "attempts" }
+  "attempts", "retry_after" }
 
 -- Files on disk are reported as hex (outcomes travel as JSON out of nginx).
 local function hex(s)
@@ -78,7 +78,8 @@ end
 --   { op = "request", method =, path =, body =, opts = {...} }  client:request
 --   { op = "sdk", fn = "campaigns.create", args = {...} }       any SDK method
 --   { op = "download", path =, opts = {...} }  scravio.download.to_file of <base><path>
---   { op = "upload", path =, data =, content_type =, timeout = } transport:upload of data
+--   { op = "upload", path =, data =, times =, content_type =, timeout = }
+--                                  transport:upload of data repeated `times` times
 --   { op = "pause", seconds = s }  wait s seconds
 --   { op = "await", answers = n }  wait (at most 10 s) until the server has sent
 --                                  all of its first n answers (e.g. unrequested
@@ -131,7 +132,7 @@ local function call(client, c, env, i)
     return { ok = true, bytes = bytes, file = on_disk }
   elseif c.op == "upload" then
     local file = env.dir .. "/upload-" .. i
-    write_file(file, c.data or "")
+    write_file(file, string.rep(c.data or "", c.times or 1))
     local status, err = client._transport:upload(env.base_url .. c.path, file, c.content_type or "text/csv", false,
       c.timeout)
     os.remove(file)

@@ -333,11 +333,13 @@ function Reader:budget()
   return ms < 1 and 1 or ms, by_deadline
 end
 
+function Reader:stalled()
+  return format("stalled: less than %d bytes/s for %g s", M.MIN_RATE, self.stall)
+end
+
 -- The end of a stall window: nil (a new window starts) or the stall error.
 function Reader:window_done()
-  if self.moved < M.MIN_RATE * self.stall then
-    return format("stalled: less than %d bytes/s for %g s", M.MIN_RATE, self.stall)
-  end
+  if self.moved < M.MIN_RATE * self.stall then return self:stalled() end
   self.window, self.moved = monotime(), 0
   return nil
 end
@@ -347,13 +349,23 @@ function Reader:sent(n)
   self.moved = self.moved + n
 end
 
---- send(data) -> true | nil, err (bounded like a read)
+--- send(data) -> true | nil, err (bounded by the deadline and the stall meter)
+-- A cosocket send cannot be resumed after a timeout, so it may wait a whole
+-- stall window (not what is left of the current one): a piece that could not
+-- go out in that long is a stall.
 function Reader:send(data)
   local ms, err = self:budget()
   if not ms then return nil, err end
+  local left = floor((self.deadline - monotime()) * 1000)
+  ms = left
+  if self.stall and self.stall * 1000 < ms then ms = floor(self.stall * 1000) end
+  if ms < 1 then ms = 1 end
   self.sock:settimeouts(ms, ms, ms)
   local ok, serr = self.sock:send(data)
-  if not ok then return nil, serr end
+  if not ok then
+    if serr == "timeout" and ms < left then return nil, self:stalled() end
+    return nil, serr
+  end
   self:sent(#data)
   return true
 end
