@@ -132,7 +132,6 @@ function M.campaigns.wait(ctx)
   if not c then return nil, err end
   ctx.interrupt_hint = M.stop_hint(id)
   local done, werr = c:wait(opts)
-  ctx.interrupt_hint = nil
   if not done then
     if werr.kind == "timeout" then
       ctx:notice("campaign %s keeps running; to stop it: scravio campaigns stop %s", id, id)

@@ -128,7 +128,6 @@ function M.run(ctx)
       end
     end,
   })
-  ctx.interrupt_hint = nil
   if not c then
     local err = mark(ctx, path_or_err)
     local made = type(err) == "table" and err.campaign or (scravio.kind(bytes_or_obj) == "Campaign" and bytes_or_obj)
