@@ -86,6 +86,7 @@ function M.parser()
   p:flag("--json", "Output one JSON document (same as --format json).")
   p:option("--fields", "Comma-separated fields (columns) to output, dotted for nested ones (a,b.c).")
   p:flag("-q --quiet", "No progress lines or notices on stderr (errors still are).")
+  p:flag("-v --verbose", "One line per HTTP request on stderr, secrets masked (as SCRAVIO_LOG=debug).")
 
   p:command("me", "Your account and credit balance.")
     :epilog(command_example("scravio me", "scravio me --json | jq .credits"))
