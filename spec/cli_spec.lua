@@ -317,6 +317,18 @@ describe("scravio command", function()
       assert.equals(tostring(expected) .. "\n", err)
     end)
 
+    it("output that cannot be written (a full disk) is exit 1, never a silent 0", function()
+      local id = srv:seed_campaign({ leads = 2000 })
+      for _, argv in ipairs({ { "me" }, { "leads", id, "--format", "csv" } }) do
+        local p = assert(io.popen(command(argv, default_env()) .. " >/dev/full 2>" .. q(dir .. "/full-err") .. "; echo $?"))
+        local code = tonumber(p:read("*a"):match("(%d+)"))
+        p:close()
+        local err = H.read_file(dir .. "/full-err")
+        assert.equals(1, code, err)
+        assert.truthy(err:match("^scravio io error: cannot write the output"), err)
+      end
+    end)
+
     it("a missing campaign is exit 1 with the API's 404", function()
       local code, _, err = run({ "campaigns", "get", "6b0000000000000000000000" })
       assert.equals(1, code)

@@ -102,7 +102,10 @@ function M.main(argv, env)
     local client, nerr = scravio.new(opts)
     if not client then return nil, nerr end
     ctx.client = client
-    return handler(ctx)
+    local done, herr = handler(ctx)
+    -- What is still buffered must reach its file too (a full disk shows here).
+    if done then output.checked(io.stdout):flush() end
+    return done, herr
   end, function(e)
     -- Iterators raise scravio.Error values; a usage error from the flags is
     -- raised too. Anything else is a bug: keep where it happened.

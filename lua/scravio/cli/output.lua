@@ -164,6 +164,32 @@ local function pad(s, w)
   return s .. string.rep(" ", w - width(s))
 end
 
+--- stream, with every write and flush checked: a full disk or a closed
+-- file must not end as exit 0 with half the data (kind "io", raised).
+local Checked = {}
+Checked.__index = Checked
+
+local function io_failed(err)
+  error(scravio.error("io", "cannot write the output: " .. tostring(err), { retryable = false }), 0)
+end
+
+function Checked:write(...)
+  local ok, err = self.stream:write(...)
+  if not ok then io_failed(err) end
+  return self
+end
+
+function Checked:flush()
+  local ok, err = self.stream:flush()
+  if not ok then io_failed(err) end
+  return self
+end
+
+function M.checked(stream)
+  if getmetatable(stream) == Checked then return stream end
+  return setmetatable({ stream = stream or io.stdout }, Checked)
+end
+
 -- ---- list writers ------------------------------------------------------------
 
 local List = {}
@@ -172,7 +198,7 @@ List.__index = List
 --- M.list(fmt, fields, stream) -> writer with :row(obj) and :finish()
 -- fields: the columns (required for csv/tsv/table; optional for json/jsonl).
 function M.list(fmt, fields, stream)
-  local w = setmetatable({ fmt = fmt, fields = fields, out = stream or io.stdout, n = 0, batch = {} }, List)
+  local w = setmetatable({ fmt = fmt, fields = fields, out = M.checked(stream), n = 0, batch = {} }, List)
   if fields then
     w.getters = {}
     for i, f in ipairs(fields) do w.getters[i] = M.getter(f) end
@@ -258,7 +284,7 @@ end
 -- (every top-level field, sorted, when --fields is not given).
 function M.object(fmt, obj, fields, stream)
   obj = M.plain(obj)
-  local out = stream or io.stdout
+  local out = M.checked(stream)
   if type(obj) ~= "table" then
     if fmt == "table" then out:write(M.text(obj), "\n") else out:write(json_encode(obj) or "null", "\n") end
     out:flush()
