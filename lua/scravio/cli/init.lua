@@ -78,9 +78,8 @@ local function parse(argv)
   error(parsed, 0)
 end
 
---- main(argv, env) -> exit status. env.getenv replaces os.getenv (tests).
-function M.main(argv, env)
-  env = env or {}
+--- main(argv) -> exit status.
+function M.main(argv)
   local stdout_tty = term.isatty(1)
   io.stdout:setvbuf(stdout_tty and "line" or "full")
   local parsed, code = parse(argv or {})
@@ -97,7 +96,7 @@ function M.main(argv, env)
     fields = output.parse_fields(parsed.fields) }, Context)
 
   local ok, result, err = xpcall(function()
-    local opts, cerr = credentials.options(parsed, env.getenv, function(line) term.note("scravio: " .. line) end)
+    local opts, cerr = credentials.options(parsed, os.getenv, function(line) term.note("scravio: " .. line) end)
     if not opts then return nil, cerr end
     local client, nerr = scravio.new(opts)
     if not client then return nil, nerr end
@@ -127,7 +126,10 @@ function M.main(argv, env)
     return status.INTERRUPTED
   end
   if not scravio.is_error(e) then
-    io.stderr:write("scravio: internal error: ", tostring(e), "\n")
+    -- A bug: one line, and where it happened with -v.
+    local msg = tostring(e)
+    print_error("scravio: internal error: " .. msg:match("^[^\n]*"))
+    if parsed.verbose then io.stderr:write(msg, "\n") end
     return status.ERROR
   end
   print_error(e)
