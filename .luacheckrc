@@ -8,6 +8,7 @@ files["spec"] = { std = "+busted" }
 files["spec/support/fake"] = { globals = { "ngx" }, unused_args = false }
 files["spec/openresty"] = { std = "+busted", globals = { "ngx" } }
 files["examples/openresty"] = { globals = { "ngx" } }
+files["bench/openresty"] = { globals = { "ngx" } }
 -- LuaCATS meta files: the functions are stubs (nothing runs), so their
 -- arguments and the class tables they hang on are unused by design.
 files["types"] = { unused = false, unused_args = false }

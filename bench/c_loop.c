@@ -3,6 +3,10 @@
  *
  *   c_loop URL N WARMUP API_KEY
  *
+ * When URL holds "%ld" it is a page URL: request i (from 1) asks for page i
+ * (the warm-up requests too), which makes this the floor for pagination:
+ * the same pages transferred, nothing decoded.
+ *
  * One easy handle reused for every request (keep-alive), the same request
  * headers the SDK sends, the body appended into a growable buffer that is
  * reset between requests; no JSON decoding. Prints "us=<wall µs per request>
@@ -69,6 +73,8 @@ int main(int argc, char **argv) {
   struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
   h = curl_slist_append(h, auth);
   buf b = {NULL, 0, 0};
+  int paged = strstr(url, "%ld") != NULL;
+  char page_url[2048];
   curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -76,12 +82,21 @@ int main(int argc, char **argv) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "c_loop");
-  for (long i = 0; i < warm; i++)
+#define PAGE(i) \
+  if (paged) { \
+    snprintf(page_url, sizeof page_url, url, (i) + 1); \
+    curl_easy_setopt(e, CURLOPT_URL, page_url); \
+  }
+  for (long i = 0; i < warm; i++) {
+    PAGE(i)
     if (one(e, &b)) return 1;
+  }
   double t0 = now();
   clock_t c0 = clock();
-  for (long i = 0; i < n; i++)
+  for (long i = 0; i < n; i++) {
+    PAGE(i)
     if (one(e, &b)) return 1;
+  }
   double dt = now() - t0;
   double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
   printf("us=%.2f cpu_us=%.2f bytes=%zu\n", dt * 1e6 / (double)n, cpu * 1e6 / (double)n, b.len);

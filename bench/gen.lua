@@ -1,6 +1,6 @@
 --- Generates the API-shaped static files nginx serves for the benchmarks.
 --
---   lua5.4 bench/gen.lua WWW_DIR PER_PAGE PAGES BASE_URL
+--   lua5.4 bench/gen.lua WWW_DIR PER_PAGE PAGES BASE_URL [SMALL_PER_PAGE SMALL_PAGES]
 --
 -- Writes into WWW_DIR:
 --   campaign.json      GET /api/campaigns/{id}: one ~3 KB Campaign object
@@ -8,10 +8,15 @@
 --   leads.tpl.json     GET /api/campaigns/{id}/leads: an SSI template that
 --                      includes items.json and echoes ?page= as currentPage,
 --                      so every page is a real, different page without
---                      PAGES files on disk
+--                      PAGES files on disk; the first lead's _id starts with
+--                      "pg<page>", so no two pages have the same items (the
+--                      SDK refuses a server that repeats a page)
+--   leads<SMALL_PER_PAGE>.tpl.json, items<SMALL_PER_PAGE>.json   the same for
+--                      ?perPage=SMALL_PER_PAGE (default 100, 20 pages): the OpenResty rows
 --   export-url.json    GET /api/list-exports/{id}/download: {success, data{downloadUrl, filename}}
 -- Everything is deterministic (a fixed-seed generator), so runs compare.
 local www, per_page, pages, base_url = arg[1], tonumber(arg[2]), tonumber(arg[3]), arg[4]
+local small_per_page, small_pages = tonumber(arg[5] or 100), tonumber(arg[6] or 20)
 if not (www and per_page and pages and base_url) then
   io.stderr:write("usage: lua5.4 bench/gen.lua WWW_DIR PER_PAGE PAGES BASE_URL\n")
   os.exit(2)
@@ -150,7 +155,7 @@ local LAST = { "Martin", "Nguyen", "Okafor", "Rossi", "Schmidt", "Silva", "Tanak
 local CITIES = { { "Austin", "US", 30.27, -97.74 }, { "London", "GB", 51.51, -0.13 },
   { "Toronto", "CA", 43.65, -79.38 }, { "Denver", "US", 39.74, -104.99 } }
 local items = {}
-for i = 1, per_page do
+for i = 1, math.max(per_page, small_per_page) do
   local first, last = pick(FIRST), pick(LAST)
   local user = (first .. "." .. last):lower() .. "_" .. rnd(10000)
   local has_email = rnd(10) < 7
@@ -176,12 +181,26 @@ for i = 1, per_page do
       "checkedAt", date(rnd(365), rnd(86400))) or NULL,
     "keyword", NULL, "scrapedAt", date(rnd(365), rnd(86400)))
 end
-local items_bytes = write("items.json", encode(items))
--- currentPage is echoed from the query (digits only: the location checks it).
-write("leads.tpl.json", string.format(
-  '{"pagination":{"currentPage":<!--# echo var="arg_page" encoding="none" default="1" -->,' ..
-  '"totalPages":%d,"totalCount":%d,"perPage":%d},' ..
-  '"items":<!--# include virtual="/_internal/items.json" -->}', pages, pages * per_page, per_page))
+
+-- A page: the pagination object, then the items with the page number echoed
+-- into the first lead's _id ("pg7" + 21 hex digits); the rest of the items
+-- comes from one shared file. nginx's SSI fills both in.
+local function page_files(n, npages, suffix)
+  local list = {}
+  for i = 1, n do list[i] = items[i] end
+  local text = encode(arr(table.unpack(list)))
+  local head = '[{"_id":"'
+  assert(text:sub(1, #head) == head)
+  write("items" .. suffix .. ".json", text:sub(#head + 4)) -- (the first id loses 3 of its hex digits)
+  write("leads" .. suffix .. ".tpl.json", string.format(
+    '{"pagination":{"currentPage":<!--# echo var="arg_page" encoding="none" default="1" -->,' ..
+    '"totalPages":%d,"totalCount":%d,"perPage":%d},' ..
+    '"items":[{"_id":"pg<!--# echo var="arg_page" encoding="none" default="1" -->' ..
+    '<!--# include virtual="/_internal/items%s.json" -->}', npages, npages * n, n, suffix))
+  return #text
+end
+local items_bytes = page_files(per_page, pages, "")
+page_files(small_per_page, small_pages, tostring(small_per_page))
 
 write("export-url.json", encode(obj("success", true, "data",
   obj("downloadUrl", base_url .. "/files/export.bin", "filename", "export.bin"))))

@@ -30,6 +30,8 @@ LUA=${BENCH_LUA:-lua5.4}
 LUA_INC=${BENCH_LUA_INC:-/usr/include/lua5.4}
 PER_PAGE=${BENCH_PER_PAGE:-1000}
 PAGES=${BENCH_PAGES:-1000}
+OR_PER_PAGE=${BENCH_OR_PER_PAGE:-100}
+OR_PAGES=${BENCH_OR_PAGES:-20}
 DL_MB=${BENCH_DOWNLOAD_MB:-1024}
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -66,12 +68,33 @@ USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="user $(id -un) $(id -gn);"
 mkdir -p "$TMP/www/files" "$TMP/lib" "$TMP/out" "$TMP/logs"
 
-# ---- peers: the C loop, and Lua-cURLv3 when it is installed ----------------------
-# Lua-cURLv3 is not packaged by Debian for Lua 5.4 and we never ship or build
-# third-party code: install it yourself (luarocks install lua-curl, where
-# LuaRocks can reach its servers) or point LCURL_CPATH at a build of it;
-# otherwise peer (b) is reported as SKIP.
+# ---- peers: the C loops, Lua-cURLv3 and lua-resty-http ---------------------------
+# The third-party peers live in shared/peers beside the repository (never in
+# it): found from the repository's location whatever the checkout (a clone,
+# or a git worktree whose main checkout has shared/ beside it), or from
+# SCRAVIO_PEERS_DIR. Their build.sh builds them outside the repository
+# (SCRAVIO_PEERS_BUILD, default $BENCH_TMPDIR/scravio-peers). When the sources
+# are there, the peers are always measured; LCURL_CPATH / RESTY_HTTP_PATH
+# point at builds made elsewhere instead.
 gcc -O2 -o "$TMP/c_loop" "$ROOT/bench/c_loop.c" -lcurl || die "cannot build bench/c_loop.c (libcurl4-openssl-dev?)"
+gcc -O2 -o "$TMP/c_download" "$ROOT/bench/c_download.c" -lcurl || die "cannot build bench/c_download.c"
+find_peers() {
+  [ -n "${SCRAVIO_PEERS_DIR:-}" ] && { echo "$SCRAVIO_PEERS_DIR"; return; }
+  common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+  for d in "$ROOT/../shared/peers" "${common:+$(dirname "$common")/../shared/peers}" "$ROOT/../../shared/peers"; do
+    [ -n "$d" ] && [ -x "$d/build.sh" ] && { (cd "$d" && pwd); return; }
+  done
+}
+PEERS_SRC=$(find_peers)
+if [ -n "$PEERS_SRC" ] && [ -z "${LCURL_CPATH:-}${RESTY_HTTP_PATH:-}" ]; then
+  PEERS_OUT=${SCRAVIO_PEERS_BUILD:-${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/scravio-peers}
+  case "$PEERS_OUT" in "$ROOT"/*) die "SCRAVIO_PEERS_BUILD must be outside the repository" ;; esac
+  if [ ! -f "$PEERS_OUT/lua-curl/lib/lcurl.so" ] || [ "$PEERS_SRC/build.sh" -nt "$PEERS_OUT/lua-curl/lib/lcurl.so" ]; then
+    bash "$PEERS_SRC/build.sh" "$PEERS_OUT" >"$TMP/peers-build.log" 2>&1 || { cat "$TMP/peers-build.log" >&2; die "$PEERS_SRC/build.sh failed"; }
+  fi
+  LCURL_CPATH="$PEERS_OUT/lua-curl/lib/?.so"
+  RESTY_HTTP_PATH="$PEERS_OUT/lua-resty-http/lib/?.lua;$PEERS_OUT/lua-resty-http/shims/?.lua"
+fi
 LCURL_USER=${LCURL_CPATH:-}
 LCURL_CPATH=""
 if "$LUA" -e 'require "lcurl"' 2>/dev/null; then
@@ -81,7 +104,12 @@ elif [ -n "$LCURL_USER" ]; then
   LCURL_CPATH="$LCURL_USER"
   LCURL_DESC="Lua-cURLv3 ($LCURL_CPATH)"
 else
-  LCURL_DESC="Lua-cURLv3 (not installed: skipped)"
+  LCURL_DESC="Lua-cURLv3 (not installed, no shared/peers found: skipped)"
+fi
+RESTY_HTTP_PATH=${RESTY_HTTP_PATH:-}
+# wrk drives the OpenResty rows; installed here when missing (as root).
+if ! command -v wrk >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 || true
 fi
 
 # ---- the data nginx serves ------------------------------------------------------
@@ -109,6 +137,8 @@ http {
   keepalive_timeout 300s;
   keepalive_requests 100000000;
   etag off;
+  # perPage=$OR_PER_PAGE pages (the OpenResty rows) have their own template
+  map \$arg_perPage \$leads_tpl { $OR_PER_PAGE /leads$OR_PER_PAGE.tpl.json; default /leads.tpl.json; }
   server {
     listen 127.0.0.1:$port;
     root $TMP/www;
@@ -120,7 +150,7 @@ http {
       if (\$arg_page !~ "^[0-9]*\$") { return 400; }
       ssi on;
       ssi_types application/json;
-      try_files /leads.tpl.json =404;
+      try_files \$leads_tpl =404;
     }
     location /_internal/ { internal; alias $TMP/www/; }
     location ~ ^/api/list-exports/[^/]+/download\$ { try_files /export-url.json =404; }
@@ -138,7 +168,7 @@ while [ -z "$PORT" ]; do
   # a pseudo-random port in 20000..59999 (no $RANDOM in POSIX sh)
   try=$(( ( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ) + 20000 ))
   BASE="http://127.0.0.1:$try"
-  "$LUA" "$ROOT/bench/gen.lua" "$TMP/www" "$PER_PAGE" "$PAGES" "$BASE" >"$TMP/gen.out" || die "bench/gen.lua failed"
+  "$LUA" "$ROOT/bench/gen.lua" "$TMP/www" "$PER_PAGE" "$PAGES" "$BASE" "$OR_PER_PAGE" "$OR_PAGES" >"$TMP/gen.out" || die "bench/gen.lua failed"
   if start_nginx "$try"; then PORT=$try; fi
 done
 
@@ -150,7 +180,7 @@ chmod -R a+rX "$TMP/www"
 curl -fsS -o /dev/null "$BASE/api/campaigns/665f1c2e8b3a4d0012ab34cd" || die "nginx does not serve the campaign"
 page=$(curl -fsS "$BASE/api/campaigns/x/leads?page=7&perPage=$PER_PAGE") || die "nginx does not serve lead pages"
 case "$page" in
-  *'"currentPage":7,'*'"items":[{"_id":'*'}]}') ;;
+  *'"currentPage":7,'*'"items":[{"_id":"pg7'*'}]}') ;;
   *) die "lead pages are not what the SSI template should make: $(echo "$page" | head -c 300)" ;;
 esac
 
@@ -164,7 +194,8 @@ fi
 cd "$ROOT"
 cpath="$ROOT/build/lua5.4/?.so"
 case "$LCURL_CPATH" in "" | system) ;; *) cpath="$cpath;$LCURL_CPATH" ;; esac
-BENCH_BASE="$BASE" BENCH_TMP="$TMP" BENCH_C_LOOP="$TMP/c_loop" BENCH_LUA="$LUA" \
+BENCH_BASE="$BASE" BENCH_TMP="$TMP" BENCH_C_LOOP="$TMP/c_loop" BENCH_C_DOWNLOAD="$TMP/c_download" \
+BENCH_RESTY_HTTP_PATH="$RESTY_HTTP_PATH" BENCH_PEERS_SRC="${PEERS_SRC:-}" BENCH_OR_PER_PAGE="$OR_PER_PAGE" BENCH_OR_PAGES="$OR_PAGES" BENCH_LUA="$LUA" \
 BENCH_HAVE_LCURL=$([ -n "$LCURL_CPATH" ] && echo 1 || echo 0) BENCH_LCURL_DESC="$LCURL_DESC" BENCH_GEN="$(cat "$TMP/gen.out")" \
 BENCH_PER_PAGE="$PER_PAGE" BENCH_PAGES="$PAGES" BENCH_NGINX="$("$NGINX" -v 2>&1)" \
 LUA_PATH="$ROOT/bench/?.lua;$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;" \

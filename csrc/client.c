@@ -376,17 +376,23 @@ static int l_prepare(lua_State *L) {
 /* client:allows_url(url) -> true | nil, err. For URLs the server hands us
  * (presigned storage links): https always, http only to loopback unless the
  * client was created with allow_http. */
+int scv_client_allows_url(const scv_client *c, const char *url, size_t n) {
+  (void)n;
+  return strncmp(url, "https://", 8) == 0 ||
+         (strncmp(url, "http://", 7) == 0 && (c->allow_http || scv_url_is_loopback(url)));
+}
+
 static int l_allows_url(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
   size_t n;
   const char *url = luaL_checklstring(L, 2, &n);
   if (!scv_header_value_ok(url, n) || strchr(url, ' '))
     return prepare_fail(L, "invalid", "url", "the URL contains spaces or control characters");
-  if (strncmp(url, "https://", 8) == 0 || (strncmp(url, "http://", 7) == 0 && (c->allow_http || scv_url_is_loopback(url)))) {
+  if (scv_client_allows_url(c, url, n)) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  return prepare_fail(L, "invalid", "url", "refusing a non-https URL to a non-loopback host (set allow_http to permit)");
+  return prepare_fail(L, "invalid", "url", SCV_URL_REFUSED);
 }
 
 void scv_client_secret(const scv_client *c, const char **secret, const char **hint) {

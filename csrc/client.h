@@ -32,6 +32,10 @@ struct scv_client {
 scv_client *scv_check_client(lua_State *L, int idx);
 /* Is url under the client's base URL (the only place its credential goes)? */
 int scv_client_api_url(const scv_client *c, const char *url);
+/* May a URL the server hands us (storage, a storage redirect) be fetched?
+ * https always, http only to loopback unless allow_http. */
+int scv_client_allows_url(const scv_client *c, const char *url, size_t n);
+#define SCV_URL_REFUSED "refusing a non-https URL to a non-loopback host (set allow_http to permit)"
 typedef struct scv_prefetch scv_prefetch;
 /* Set the options that stay the same for every transfer of this client. */
 void scv_transport_init(scv_client *c);

@@ -8,7 +8,8 @@
  * Masking happens before any cut to a fixed length (the output is cut, never
  * the input), so a credential placed just past a cut cannot survive in part.
  * A server (or proxy) that cut the credential itself is handled too: any run
- * of bytes equal to the credential's first min_run bytes or more is masked,
+ * of min_run bytes or more equal to a piece of the credential (its start, its
+ * tail, its middle) is masked,
  * where min_run is the public prefix the hint shows ("sk_live_") plus 4, and
  * at least 8. Every hit becomes the hint ("sk_live_...abcd"), which masking
  * leaves unchanged: masking twice gives the same result.
@@ -38,12 +39,21 @@ static int key_of(mask_key *k, const char *secret, const char *hint) {
   return 1;
 }
 
-/* How many bytes at s[0..n) are a masked run (0: none). */
+/* How many bytes at s[0..n) are a masked run (0: none): the longest run
+ * there equal to a piece of the credential starting anywhere in it, when it
+ * is min_run bytes or more. Anywhere, not only at its start: a server that
+ * echoes the key without its public prefix ("invalid key Q7rT2mXa...") or
+ * its tail must not get it through either. */
 static size_t run_at(const mask_key *k, const char *s, size_t n) {
-  if (n < k->min_run || s[0] != k->secret[0]) return 0;
-  size_t m = 1, lim = n < k->len ? n : k->len;
-  while (m < lim && s[m] == k->secret[m]) m++;
-  return m >= k->min_run ? m : 0;
+  if (n < k->min_run) return 0;
+  size_t best = 0;
+  for (size_t j = 0; j + k->min_run <= k->len; j++) {
+    if (s[0] != k->secret[j]) continue;
+    size_t m = 1, lim = n < k->len - j ? n : k->len - j;
+    while (m < lim && s[m] == k->secret[j + m]) m++;
+    if (m > best) best = m;
+  }
+  return best >= k->min_run ? best : 0;
 }
 
 /* Writes the masked form of src into out (at most cap bytes, no NUL) when

@@ -63,6 +63,8 @@ typedef struct {
   /* file transfers: a Ctrl-C (see interrupt.c) aborts them */
   const scv_sigint_guard *sig;
   int interrupted;
+  /* downloads: a redirect's target failed scv_client_allows_url */
+  int refused_url;
   /* prefetch only: while `hold` is set the body callback pauses the transfer
    * (the response waits in the socket buffer, not in our memory); `discard`
    * drops what an abandoned transfer still delivers. */
@@ -399,6 +401,9 @@ static void common_setup(scv_client *c, xfer *x, const char *url, double timeout
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, NULL); /* downloads set it (on_prereq) */
+#endif
 }
 
 /* File transfers have no total bound by default (big files take long), but a
@@ -473,6 +478,11 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
   } else if (x->bad) {
     /* the same words as transport/ngx.lua's malformed() */
     snprintf(f->msg, sizeof f->msg, "malformed HTTP response: %s", x->bad);
+  } else if (x->refused_url) {
+    /* the words of client:allows_url, which transport/ngx.lua applies to each redirect */
+    snprintf(f->msg, sizeof f->msg, "%s", SCV_URL_REFUSED);
+    f->kind = "invalid";
+    f->retryable = 0;
   } else if (x->stalled) {
     snprintf(f->msg, sizeof f->msg, "%s stalled: less than %ld bytes/s for %ld s (the client's timeout)", x->what,
              STALL_MIN_RATE, x->stall_s);
@@ -512,7 +522,7 @@ static void describe_failure(transport_failure *f, CURL *e, const char *errbuf, 
         rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_CIPHER)
       f->retryable = 0; /* trying again will not change the certificate or the URL */
   }
-  f->sent = maybe_sent(e, rc);
+  f->sent = x->refused_url ? 0 : maybe_sent(e, rc);
 }
 
 /* Push nil, err for a described failure; returns 2. */
@@ -699,6 +709,24 @@ static int storage_error(lua_State *L, scv_client *c, const char *method, const 
   return 2;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* Storage redirects are followed by libcurl, whose protocol filter cannot say
+ * "http only to loopback": each request's URL, a redirect's target included,
+ * is checked here, after connecting and before a byte of the request is
+ * written (as transport/ngx.lua checks each Location). */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+  xfer *x = ud;
+  char *url = NULL;
+  (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+  if (curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == NULL ||
+      !scv_client_allows_url(x->c, url, strlen(url))) {
+    x->refused_url = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+#endif
+
 /* client:download(url, file_path, progress, timeout) -> bytes, status | nil, err
  * The body streams to the file as it arrives (memory stays flat); an error
  * status's body is kept in memory instead, for the error object. The caller
@@ -729,6 +757,10 @@ static int l_download(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, &x);
+#endif
   x.what = "download";
   stall_detection(c, &x);
   CURLcode rc = curl_easy_perform(e);

@@ -217,10 +217,11 @@ describe("scravio command", function()
   end)
 
   describe("installation", function()
-    -- The rock builds the C core for this run's Lua (luarocks --lua-version);
-    -- LuaJIT has no luarocks tree of its own here (its rock is the 5.1 one,
-    -- which the lua5.1 run installs), so that run skips this case.
-    local version = LUA:match("^lua(5%.%d)$")
+    -- The rock builds the C core for this run's Lua (luarocks --lua-version).
+    -- LuaJIT has no luarocks tree of its own: it uses 5.1 rocks (as
+    -- OpenResty does), so that run installs the 5.1 rock and runs the
+    -- installed command's script with luajit instead of the 5.1 wrapper.
+    local version = LUA == "luajit" and "5.1" or LUA:match("^lua(5%.%d)$")
     local it_rock = (version and os.execute("command -v luarocks >/dev/null 2>&1")) and it or pending
     it_rock("luarocks make installs the scravio command, which then works from its tree", function()
       local src = H.tmpdir()
@@ -233,15 +234,21 @@ describe("scravio command", function()
       p:close()
       assert.truthy(log:find("rc=0", 1, true), log)
       local share, lib = tree .. "/share/lua/" .. version, tree .. "/lib/lua/" .. version
-      local cmd = string.format("cd %s && LUA_PATH=%s LUA_CPATH=%s SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s "
-        .. "%s/bin/scravio --fields credits --format csv me 2>&1; %s/bin/scravio --version", q(src), q(share .. "/?.lua;"
-        .. share .. "/?/init.lua;;"), q(lib .. "/?.so;;"), q(srv.base_url), q(srv.api_key), tree, tree)
+      -- the wrapper luarocks wrote, or (LuaJIT) the script it wraps
+      local scravio_cmd = tree .. "/bin/scravio"
+      if LUA == "luajit" then
+        scravio_cmd = "luajit " .. tree .. "/lib/luarocks/rocks-5.1/scravio/0.1.0-1/bin/scravio"
+      end
+      local cmd = string.format("cd %s && export LUA_PATH=%s LUA_CPATH=%s SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s; "
+        .. "%s --fields credits --format csv me 2>&1; %s --version", q(src), q(share .. "/?.lua;"
+        .. share .. "/?/init.lua;;"), q(lib .. "/?.so;;"), q(srv.base_url), q(srv.api_key), scravio_cmd, scravio_cmd)
       local r = io.popen(cmd)
       local out = r:read("*a")
       r:close()
       H.rmdir(src)
       assert.truthy(out:match("^credits\r\n%d+\r\n"), out)
-      assert.truthy(out:find("(Lua " .. version .. ")", 1, true), out) -- the wrapper runs this Lua
+      -- the installed command runs under this run's Lua
+      assert.truthy(out:find(LUA == "luajit" and "(LuaJIT " or "(Lua " .. version .. ")", 1, true), out)
     end)
   end)
 

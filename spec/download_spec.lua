@@ -249,6 +249,14 @@ describe("download", function()
       assert.equals("644", mode_of(dir .. "/shared.csv"))
       assert(e:download(dir .. "/num.csv", { mode = tonumber("640", 8) }))
       assert.equals("640", mode_of(dir .. "/num.csv"))
+      -- the decimal typo for 0644 (01204: no read for the owner, read for all) is refused, naming the fix
+      for _, typo in ipairs({ 644, 600, "1644", tonumber("4755", 8) }) do
+        local none, terr = e:download(dir .. "/typo.csv", { mode = typo })
+        assert.is_nil(none)
+        assert.equals("mode", terr.errors[1].param)
+        assert.is_nil(io.open(dir .. "/typo.csv", "rb"))
+        if typo == 644 then assert.truthy(terr.message:find('did you mean "0644"?', 1, true), terr.message) end
+      end
       local ok, err = e:download(dir .. "/bad.csv", { mode = "rw" })
       assert.is_nil(ok)
       assert.equals("mode", err.errors[1].param)

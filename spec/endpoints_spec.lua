@@ -15,7 +15,6 @@ describe("endpoints", function()
     client = H.client(srv)
   end)
 
-  local function count(method, path) return #srv:requests({ method = method, path = path }) end
 
   describe("account", function()
     it("GET /auth/me returns the profile", function()
@@ -62,7 +61,7 @@ describe("endpoints", function()
       for _, e in ipairs(err.errors) do params[e.param] = true end
       assert.is_true(params["inputs.hashtag"])
       assert.is_true(params["targetEmails"])
-      assert.equals(0, count("POST", "/api/campaigns"))
+      assert.equals(0, H.count(srv, "POST", "/api/campaigns"))
     end)
 
     it("refuses a campaign the balance cannot cover (400, not retried)", function()
@@ -72,7 +71,7 @@ describe("endpoints", function()
       assert.equals("api", err.kind)
       assert.equals(400, err.status)
       assert.equals("INSUFFICIENT_CREDITS", err.code)
-      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.equals(1, H.count(srv, "POST", "/api/campaigns"))
     end)
 
     it("gets, refreshes in place and follows the lifecycle on the fake clock", function()
@@ -273,7 +272,7 @@ describe("endpoints", function()
       job, err = client.validation_jobs:submit(many)
       assert.is_nil(job)
       assert.equals("invalid", err.kind)
-      assert.equals(0, count("POST", "/api/validation-jobs/text"))
+      assert.equals(0, H.count(srv, "POST", "/api/validation-jobs/text"))
     end)
   end)
 

@@ -461,6 +461,35 @@ describe("fake Scravio server", function()
       for _ = 1, 6 do assert.are.equal(200, post("/campaigns/" .. id .. "/stop").status) end
     end)
 
+    it("strict-reference mode: no Retry-After, refused 429s count, inputs normalised, q= names fields only", function()
+      srv:configure({ strict_reference = true })
+      local id = srv:seed_campaign({ status = "stopped" })
+      for _ = 1, 5 do assert.are.equal(200, post("/campaigns/" .. id .. "/stop").status) end
+      local res = post("/campaigns/" .. id .. "/stop")
+      assert_error(res, 429, "RATE_LIMIT_EXCEEDED")
+      assert.is_nil(res.headers["retry-after"])
+      srv:advance(58)
+      for _ = 1, 5 do assert_error(post("/campaigns/" .. id .. "/stop"), 429) end
+      srv:advance(3) -- the five accepted ones left the window; the five refused ones did not
+      assert_error(post("/campaigns/" .. id .. "/stop"), 429)
+      srv:advance(60)
+      assert.are.equal(200, post("/campaigns/" .. id .. "/stop").status)
+      srv:fault({ method = "GET", path = "/api/auth/me", kind = "rate_limit" })
+      assert.is_nil(get("/auth/me").headers["retry-after"])
+      local c = create_campaign({ type = "INSTAGRAM_HASHTAG", targetEmails = 100, title = "One",
+        inputs = { hashtags = { " #Fitness", "GYM" }, countries = { "us" } } })
+      assert.are.same({ "fitness", "gym" }, c.inputs.hashtags)
+      assert.are.same({ "US" }, c.inputs.countries)
+      local u = create_campaign({ type = "INSTAGRAM_USER_FOLLOWERS", targetEmails = 100, title = "Two",
+        inputs = { targetUser = "@NASA " } })
+      assert.are.equal("nasa", u.inputs.targetUser)
+      assert.are.equal(0, get("/campaigns?q=gym").json.pagination.totalCount)   -- arrays are not searched
+      assert.are.equal(1, get("/campaigns?q=nasa").json.pagination.totalCount)
+      srv:reset()
+      assert.are.same({ " #Fitness", "GYM" }, create_campaign({ type = "INSTAGRAM_HASHTAG", targetEmails = 100,
+        inputs = { hashtags = { " #Fitness", "GYM" } } }).inputs.hashtags) -- the default mode keeps them
+    end)
+
     it("previews and runs post-campaign validation with 202, 409 and a refund", function()
       local id = srv:seed_campaign({ status = "fully_completed", leads = 1000, emails = 400 })
       local p = get("/campaigns/" .. id .. "/validate/preview")

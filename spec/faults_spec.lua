@@ -22,12 +22,8 @@ describe("fault injection", function()
   teardown(function() if srv then srv:stop() end end)
 
   local function new_client(opts)
-    local hook
-    hook, events = H.recorder()
-    local o = { on_event = hook, timeout = 1, max_retries = 2 }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    local c = H.client(srv, o)
-    clock = H.fake_clock(c)
+    local c
+    c, events, clock = H.observed_client(srv, { timeout = 1, max_retries = 2 }, opts)
     return c
   end
 
@@ -35,22 +31,6 @@ describe("fault injection", function()
     srv:reset()
     client = new_client()
   end)
-
-  local function posts(path)
-    return #srv:requests({ method = "POST", path = path })
-  end
-
-  local function gets(path)
-    return #srv:requests({ method = "GET", path = path })
-  end
-
-  -- Campaigns that exist for account A, asked through a clean client.
-  local function campaign_count()
-    local c = H.client(srv)
-    local page = assert(c.campaigns:list({ perPage = 100 }))
-    c:close()
-    return #page.items, page.items
-  end
 
   local function retries()
     return #H.events_of(events, "retry")
@@ -72,7 +52,7 @@ describe("fault injection", function()
       local c, err = client.campaigns:get(id)
       assert.is_nil(err)
       assert.equals(id, c.id)
-      assert.equals(2, gets(path()))
+      assert.equals(2, H.count(srv, "GET", path()))
       assert.equals(1, retries())
       local first = H.events_of(events, "response")[1]
       assert.equals(kind_seen, first.error)
@@ -96,7 +76,7 @@ describe("fault injection", function()
       assert.equals("retries exhausted", err.gave_up)
       assert.truthy(err.message:find("non-JSON", 1, true))
       assert.falsy(err.message:find("<html>", 1, true))
-      assert.equals(3, gets(path()))
+      assert.equals(3, H.count(srv, "GET", path()))
       assert.equals(2, retries())
     end)
 
@@ -139,120 +119,12 @@ describe("fault injection", function()
       retried_ok("decode")
     end)
 
-    it("refuses a 20 MB body (over max_response_bytes) as kind decode, without retrying or crashing", function()
-      fault({ method = "GET", path = path(), kind = "huge", bytes = 20 * 1024 * 1024 })
-      local c, err = client.campaigns:get(id)
-      assert.is_nil(c)
-      assert.equals("decode", err.kind)
-      assert.truthy(err.message:find("max_response_bytes", 1, true))
-      assert.is_false(err.retryable)
-      assert.equals(1, err.attempts)
-      assert.equals(1, gets(path()))
-      -- the client is still usable
-      assert.equals(id, assert(client.campaigns:get(id)).id)
-    end)
-
-    it("refuses a chunked 20 MB body the same way", function()
-      fault({ method = "GET", path = path(), kind = "huge", chunked = true })
-      local _, err = client.campaigns:get(id)
-      assert.equals("decode", err.kind)
-      assert.equals(1, gets(path()))
-    end)
-
-    it("does not follow a redirect to another host, and nothing reaches it", function()
-      fault({ method = "GET", path = path(), kind = "redirect" })
-      local c, err = client.campaigns:get(id)
-      assert.is_nil(c)
-      assert.equals("api", err.kind)
-      assert.equals(302, err.status)
-      assert.is_false(err.retryable)
-      assert.truthy(err.message:find("not followed", 1, true))
-      assert.equals(1, gets(path()))
-      assert.same({}, srv:storage_requests({ path = "/capture" }))
-    end)
   end)
 
   -- ---------------------------------------------------------------------------
-  describe("hostile 200 answers (wrong types, absurd numbers, deep nesting)", function()
-    local id
-    before_each(function() id = srv:seed_campaign({ status = "fully_completed", leads = 3 }) end)
-
-    local function answer(path, body, count)
-      return fault({ method = "GET", path = path, kind = "status", status = 200,
-        content_type = "application/json", body = body, count = count or -1 })
-    end
-
-    for _, body in ipairs({ '"hello"', "42", "true", "null", string.rep("[", 100000) .. string.rep("]", 100000),
-      '{"a":' .. string.rep('{"a":', 300) .. "1" .. string.rep("}", 301) }) do
-      it("GET /campaigns/{id} answering " .. body:sub(1, 12) .. " is a decode error, retried, never raised", function()
-        answer("/api/campaigns/" .. id, body)
-        local ok, c, err = pcall(client.campaigns.get, client.campaigns, id)
-        assert.is_true(ok, "raised: " .. tostring(c))
-        assert.is_nil(c)
-        assert.equals("decode", err.kind)
-        assert.equals(3, err.attempts)
-      end)
-    end
-
-    it("a campaign whose fields have the wrong types still reads and prints", function()
-      answer("/api/campaigns/" .. id, '{"_id":5,"status":[],"creditSettlement":"x","inputs":null}', 1)
-      local c = assert(client.campaigns:get(id))
-      assert.is_string(tostring(c))
-      assert.equals(5, c.id)
-    end)
-
-    -- Each answer, on every page: what list() returns, and how many items
-    -- each() hands out before it raises a decode error (the fake sends the
-    -- same body whatever ?page= says, so an iteration could never end).
-    for name, case in pairs({
-      ["items that are not an array"] = { '{"items":"nope","pagination":{}}', page = false, items = 0 },
-      ["no items at all"] = { '{"pagination":{"totalPages":2}}', page = false, items = 0 },
-      ["absurd page numbers"] = {
-        '{"items":[{"_id":"a"}],"pagination":{"totalPages":1e300,"currentPage":-1e300,"totalCount":1e300}}',
-        page = true, items = 1 },
-      ["fractional page numbers"] = {
-        '{"items":[{"_id":"a"}],"pagination":{"totalPages":2.5,"currentPage":0.5}}', page = true, items = 1 },
-      ["no page numbers (?page= ignored)"] = { '{"items":[{"_id":"a"},{"_id":"b"}]}', page = true, items = 2 },
-      ["null page numbers (?page= ignored)"] = {
-        '{"items":[{"_id":"a"}],"pagination":{"currentPage":null,"totalPages":null,"totalCount":null}}',
-        page = true, items = 1 },
-    }) do
-      it("a list page with " .. name .. " gives a page or a decode error; each() ends with one", function()
-        answer("/api/campaigns", case[1])
-        local ok, page, err = pcall(client.campaigns.list, client.campaigns, {})
-        assert.is_true(ok, "raised: " .. tostring(page))
-        if case.page then
-          assert.is_nil(err)
-          assert.equals(case.items, #page.items)
-          assert.equals("a", page.items[1].id)
-        else
-          assert.is_nil(page)
-          assert.equals("decode", err.kind)
-        end
-        local n = 0
-        local ok2, e2 = pcall(function()
-          for _ in client.campaigns:each({}) do
-            n = n + 1
-            if n > 50 then break end
-          end
-        end)
-        assert.is_false(ok2, "the iteration ended without an error after " .. n .. " items")
-        assert.is_true(H.scravio.is_error(e2), tostring(e2))
-        assert.equals("decode", e2.kind)
-        assert.equals(case.items, n)
-      end)
-    end
-
-    it("an error body with the wrong types still makes a readable error", function()
-      fault({ method = "GET", path = "/api/campaigns/" .. id, kind = "status", status = 400,
-        content_type = "application/json", body = '{"message":5,"code":[],"errors":"x","requestId":{}}' })
-      local _, err = client.campaigns:get(id)
-      assert.equals("api", err.kind)
-      assert.equals(400, err.status)
-      assert.is_string(err.message)
-      assert.is_string(tostring(err))
-    end)
-  end)
+  -- Hostile answers (bodies over max_response_bytes, an API redirect, wrong
+  -- types, absurd numbers, deep nesting, list pages that would loop) live in
+  -- spec/hostile/answers.lua, played to both transports by spec/hostile_spec.lua.
 
   -- ---------------------------------------------------------------------------
   describe("POST /campaigns/reserve-preview (idempotent)", function()
@@ -262,7 +134,7 @@ describe("fault injection", function()
       local pv, err = client.campaigns:preview(PREVIEW)
       assert.is_nil(err)
       assert.equals(500, pv.targetEmails)
-      assert.equals(2, posts(P))
+      assert.equals(2, H.count(srv, "POST", P))
       assert.equals(1, retries())
       assert.equals(kind_seen, H.events_of(events, "response")[1].error)
     end
@@ -304,14 +176,14 @@ describe("fault injection", function()
       local pv, err = client.campaigns:preview(PREVIEW)
       assert.is_nil(pv)
       assert.equals("decode", err.kind)
-      assert.equals(1, posts(P))
+      assert.equals(1, H.count(srv, "POST", P))
     end)
 
     it("does not follow a redirect, and nothing reaches the other host", function()
       fault({ method = "POST", path = P, kind = "redirect" })
       local _, err = client.campaigns:preview(PREVIEW)
       assert.equals(302, err.status)
-      assert.equals(1, posts(P))
+      assert.equals(1, H.count(srv, "POST", P))
       assert.same({}, srv:storage_requests({ path = "/capture" }))
     end)
   end)
@@ -330,7 +202,7 @@ describe("fault injection", function()
         local e, err = campaign:export({ fileFormat = "csv" })
         assert.is_nil(err)
         assert.is_string(e.id)
-        assert.equals(2, posts(P))
+        assert.equals(2, H.count(srv, "POST", P))
         local list = assert(client.exports:list({ campaignId = campaign.id }))
         assert.equals(1, #list.items)
         assert.equals(e.id, list.items[1].id)
@@ -340,7 +212,7 @@ describe("fault injection", function()
     it("retries a 503 and succeeds", function()
       fault({ method = "POST", path = P, kind = "status", status = 503 })
       assert(campaign:export({}))
-      assert.equals(2, posts(P))
+      assert.equals(2, H.count(srv, "POST", P))
     end)
   end)
 
@@ -351,8 +223,8 @@ describe("fault injection", function()
     local function reconciled_to_one(kind_seen)
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(err)
-      assert.equals(1, posts(P), "POST /campaigns was resent")
-      local n, items = campaign_count()
+      assert.equals(1, H.count(srv, "POST", P), "POST /campaigns was resent")
+      local n, items = H.campaigns_on_server(srv)
       assert.equals(1, n)
       assert.equals(items[1].id, c.id)
       assert.equals("INSTAGRAM_HASHTAG", c.type)
@@ -371,7 +243,7 @@ describe("fault injection", function()
       assert.is_false(err.retryable)
       assert.equals(1, err.attempts)
       assert.truthy(err.message:find("not sent again", 1, true))
-      assert.equals(1, posts(P), "POST /campaigns was resent")
+      assert.equals(1, H.count(srv, "POST", P), "POST /campaigns was resent")
       assert.equals(1, #H.events_of(events, "reconcile"))
       assert.equals(0, #H.events_of(events, "reconciled"))
       assert.equals(0, retries())
@@ -389,8 +261,8 @@ describe("fault injection", function()
       assert.is_nil(err.reconciled)
       assert.equals(1, err.attempts)
       assert.truthy(err.gave_up:find("not resent", 1, true))
-      assert.equals(1, posts(P))
-      assert.equals(0, gets(P), "a reconciliation GET was sent")
+      assert.equals(1, H.count(srv, "POST", P))
+      assert.equals(0, H.count(srv, "GET", P), "a reconciliation GET was sent")
       assert.equals(0, #H.events_of(events, "reconcile"))
       assert.equals(0, retries())
       return err
@@ -399,10 +271,10 @@ describe("fault injection", function()
     it("after a 500 with an HTML body: returns the 500, not resent, not reconciled", function()
       fault({ method = "POST", path = P, kind = "status", status = 500 })
       definite(500)
-      assert.equals(0, (campaign_count()))
+      assert.equals(0, (H.campaigns_on_server(srv)))
       -- The caller's own retry then creates exactly one.
       assert(client.campaigns:create(CAMPAIGN))
-      assert.equals(1, (campaign_count()))
+      assert.equals(1, (H.campaigns_on_server(srv)))
     end)
 
     it("after a 500 although the server did create it: the 500 as it is, never resent, one campaign", function()
@@ -410,7 +282,7 @@ describe("fault injection", function()
       local err = definite(500)
       assert.is_nil(err.campaign)
       -- the campaign exists (the server's doing); the SDK did not make a second one
-      local n = campaign_count()
+      local n = H.campaigns_on_server(srv)
       assert.equals(1, n)
     end)
 
@@ -422,7 +294,7 @@ describe("fault injection", function()
       fault({ method = "POST", path = P, kind = "status", status = 500 })
       local err = definite(500)
       assert.is_nil(err.campaign)
-      local n, items = campaign_count()
+      local n, items = H.campaigns_on_server(srv)
       assert.equals(1, n)
       assert.equals(existing.id, items[1].id)
     end)
@@ -430,24 +302,24 @@ describe("fault injection", function()
     it("after a 503: not resent, not reconciled, returns the 503", function()
       fault({ method = "POST", path = P, kind = "status", status = 503 })
       definite(503)
-      assert.equals(0, (campaign_count()))
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
     it("after a 502 (a gateway lost the upstream): unknown_outcome when nothing is found", function()
       fault({ method = "POST", path = P, kind = "status", status = 502 })
       local err = unknown_none("api")
       assert.equals(502, err.status)
-      assert.equals(0, (campaign_count()))
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
     it("after a 429 (refused before processing): resent after Retry-After, one campaign", function()
       fault({ method = "POST", path = P, kind = "rate_limit", retry_after = 1 })
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(err)
-      assert.equals(2, posts(P))
+      assert.equals(2, H.count(srv, "POST", P))
       assert.equals(1, retries())
       assert.same({ 1 }, clock.sleeps)
-      local n, items = campaign_count()
+      local n, items = H.campaigns_on_server(srv)
       assert.equals(1, n)
       assert.equals(items[1].id, c.id)
     end)
@@ -461,14 +333,14 @@ describe("fault injection", function()
       assert.equals(120, err.retry_after)
       assert.equals(1, err.attempts)
       assert.same({}, clock.sleeps)
-      assert.equals(1, posts(P))
-      assert.equals(0, (campaign_count()))
+      assert.equals(1, H.count(srv, "POST", P))
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
     it("after reset_before: unknown_outcome, not resent, nothing created", function()
       fault({ method = "POST", path = P, kind = "reset_before" })
       unknown_none("network")
-      assert.equals(0, (campaign_count()))
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
     it("after reset_after: reconciled to the one campaign the server created", function()
@@ -497,25 +369,25 @@ describe("fault injection", function()
       -- The server finishes the request it was holding: one campaign, not two.
       local n = 0
       for _ = 1, 50 do
-        n = campaign_count()
+        n = H.campaigns_on_server(srv)
         if n > 0 then break end
         os.execute("sleep 0.1")
       end
       assert.equals(1, n)
-      assert.equals(1, posts(P))
+      assert.equals(1, H.count(srv, "POST", P))
     end)
 
     it("after malformed JSON: unknown_outcome, nothing created", function()
       fault({ method = "POST", path = P, kind = "malformed" })
       unknown_none("decode")
-      assert.equals(0, (campaign_count()))
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
     it("after a 20 MB answer: unknown_outcome, no crash, nothing created", function()
       fault({ method = "POST", path = P, kind = "huge" })
       local err = unknown_none("decode")
       assert.truthy(err.cause.message:find("max_response_bytes", 1, true))
-      assert.equals(0, (campaign_count()))
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
     it("after a redirect: not followed, not resent, nothing reaches the other host", function()
@@ -523,9 +395,9 @@ describe("fault injection", function()
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(c)
       assert.equals(302, err.status)
-      assert.equals(1, posts(P))
+      assert.equals(1, H.count(srv, "POST", P))
       assert.same({}, srv:storage_requests({ path = "/capture" }))
-      assert.equals(0, (campaign_count()))
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
   end)
 end)

@@ -28,6 +28,13 @@ describe("masking values a server sends back", function()
     assert.equals(masked, core.mask(c._core, masked))
     -- masked before cut: the cut applies to the masked text
     assert.equals(("x"):rep(10) .. hint:sub(1, 5), core.mask(c._core, ("x"):rep(10) .. KEY, 15))
+    -- a piece of the key from anywhere in it (no public prefix, its tail, its
+    -- middle) is masked once it is 12 bytes or more; 11 bytes are left alone
+    for _, piece in ipairs({ KEY:sub(9), KEY:sub(15), KEY:sub(12, 23), KEY:sub(3, 20) }) do
+      assert_clean(core.mask(c._core, "key " .. piece .. " refused"), "core.mask of " .. piece)
+      assert.equals("key " .. hint .. " refused", core.mask(c._core, "key " .. piece .. " refused"))
+    end
+    assert.equals("x" .. KEY:sub(12, 22), core.mask(c._core, "x" .. KEY:sub(12, 22)))
     assert.equals(42, core.mask(c._core, 42))
     assert.equals("plain", core.mask(nil, "plain"))
   end)

@@ -87,6 +87,25 @@ describe("options", function()
         client.campaigns:launch(HASHTAG, { max_credits = "10" }))
     end)
 
+    it("launch and run: no value of max_credits lifts the budget check (NaN, 0, negative, infinite)", function()
+      for _, v in ipairs({ 0 / 0, 0, -5, math.huge }) do
+        refused("max_credits", "greater than 0", client.campaigns:launch(HASHTAG, { max_credits = v }))
+        refused("max_credits", "greater than 0", client.campaigns:run(HASHTAG, { max_credits = v }))
+      end
+    end)
+
+    it("launch, run and create: max_credits or confirm put in the params, not after them, is refused", function()
+      for _, key in ipairs({ "max_credits", "maxCredits", "confirm" }) do
+        local p = {}
+        for k, v in pairs(HASHTAG) do p[k] = v end
+        p[key] = key == "confirm" and function() return true end or 10
+        refused(key, "pass it in the table after the params", client.campaigns:launch(p))
+        refused(key, "pass it in the table after the params", client.campaigns:run(p, { out = H.tmpname(".csv") }))
+        refused(key, "pass it in the table after the params", client.campaigns:create(p))
+        refused(key, "pass it in the table after the params", client.campaigns:preview(p))
+      end
+    end)
+
     it("run", function()
       refused("max_credit", "did you mean max_credits?", client.campaigns:run(HASHTAG, { max_credit = 5 }))
       refused("intervall", "did you mean interval?", client.campaigns:run(HASHTAG, { intervall = 1 }))

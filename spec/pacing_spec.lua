@@ -179,12 +179,8 @@ describe("pacing against the fake server (its rate limits on)", function()
   teardown(function() if srv then srv:stop() end end)
 
   local function new_client(opts)
-    local hook
-    hook, events = H.recorder()
-    local o = { on_event = hook }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    local c = H.client(srv, o)
-    clock = H.fake_clock(c, { srv = srv })
+    local c
+    c, events, clock = H.observed_client(srv, nil, opts, { srv = srv })
     return c
   end
 
@@ -192,10 +188,6 @@ describe("pacing against the fake server (its rate limits on)", function()
     srv:reset()
     client = new_client()
   end)
-
-  local function posts(path)
-    return #srv:requests({ method = "POST", path = path })
-  end
 
   local function statuses(path)
     local out = {}
@@ -227,7 +219,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.equals(1, err.attempts)
       assert.equals("POST", err.method)
       assert.equals("/validation-jobs/text", err.path)
-      assert.equals(4, posts(P))
+      assert.equals(4, H.count(srv, "POST", P))
       local paced = H.events_of(events, "pace")
       assert.equals(1, #paced)
       assert.is_false(paced[1].waited)
@@ -249,7 +241,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.equals("POST", err.method)
       assert.equals("/validation-jobs/text", err.path)
       assert.equals(0, err.attempts)
-      assert.equals(3, posts(P))
+      assert.equals(3, H.count(srv, "POST", P))
       assert.equals(0, #H.events_of(events, "pace"))
       assert.same({}, clock.sleeps)
     end)
@@ -262,7 +254,7 @@ describe("pacing against the fake server (its rate limits on)", function()
         assert.is_nil(err)
         assert.is_string(j.id)
       end
-      assert.equals(3, posts(P))
+      assert.equals(3, H.count(srv, "POST", P))
       no_429(P)
       -- only the 4th was over the local count; the count was wrong, so it was
       -- corrected and the 5th and 6th went without a word
@@ -273,7 +265,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       local _, err = client.validation_jobs:submit({ "seventh@example.com" })
       assert.equals(429, err.status)
       assert.is_nil(err.paced)
-      assert.equals(4, posts(P))
+      assert.equals(4, H.count(srv, "POST", P))
       assert.same({}, clock.sleeps)
     end)
 
@@ -283,7 +275,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       srv:reset()
       local _, err = submit(4)
       assert.is_true(err.paced)
-      assert.equals(0, posts(P))
+      assert.equals(0, H.count(srv, "POST", P))
     end)
 
     it("waits when max_retry_wait allows it, reports the wait, and the server accepts", function()
@@ -299,7 +291,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.equals("/validation-jobs/text", paced[1].path)
       assert.is_true(paced[1].delay > 3500)
       assert.equals(1, #clock.sleeps)
-      assert.equals(4, posts(P))
+      assert.equals(4, H.count(srv, "POST", P))
       no_429(P)
     end)
 
@@ -312,7 +304,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.is_nil(err.paced)
       assert.is_true(err.retry_after > 3500)
       assert.equals(1, err.attempts)
-      assert.equals(4, posts(P))
+      assert.equals(4, H.count(srv, "POST", P))
     end)
   end)
 
@@ -331,7 +323,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.equals(1, #paced)
       assert.equals(a.id, paced[1].scope)
       assert.is_true(paced[1].delay > 50 and paced[1].delay <= 60)
-      assert.equals(6, posts("/api/campaigns/" .. a.id .. "/stop"))
+      assert.equals(6, H.count(srv, "POST", "/api/campaigns/" .. a.id .. "/stop"))
       no_429("/api/campaigns/" .. a.id .. "/stop")
     end)
 
@@ -368,7 +360,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.equals("POST", err.method)
       assert.equals("/campaigns/" .. a.id .. "/stop", err.path)
       assert.same({}, clock.sleeps)
-      assert.equals(5, posts("/api/campaigns/" .. a.id .. "/stop"))
+      assert.equals(5, H.count(srv, "POST", "/api/campaigns/" .. a.id .. "/stop"))
     end)
 
     it("returns the server's 429 when even a minute is more than max_retry_wait, and still sends the next", function()
@@ -382,12 +374,12 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.is_nil(err.paced)
       assert.matches("^req_", err.request_id)
       assert.is_true(err.retry_after > 50 and err.retry_after <= 60)
-      assert.equals(6, posts("/api/campaigns/" .. a.id .. "/stop"))
+      assert.equals(6, H.count(srv, "POST", "/api/campaigns/" .. a.id .. "/stop"))
       -- the 429's Retry-After is not a short wait either: not waited for, not refused
       local _, again = a:stop()
       assert.equals(429, again.status)
       assert.is_nil(again.paced)
-      assert.equals(7, posts("/api/campaigns/" .. a.id .. "/stop"))
+      assert.equals(7, H.count(srv, "POST", "/api/campaigns/" .. a.id .. "/stop"))
       assert.same({}, clock.sleeps)
     end)
 
@@ -400,7 +392,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.equals("rate_limited", err.kind)
       assert.is_true(err.paced)
       assert.is_true(err.retry_after > 50 and err.retry_after <= 60)
-      assert.equals(5, posts("/api/campaigns/" .. a.id .. "/stop"))
+      assert.equals(5, H.count(srv, "POST", "/api/campaigns/" .. a.id .. "/stop"))
     end)
   end)
 
@@ -412,7 +404,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       for _ = 1, 2 do c:validate() end -- 409 while running: still counted
       c:validate()
       assert.equals(1, #H.events_of(events, "pace"))
-      assert.equals(4, posts("/api/campaigns/" .. c.id .. "/validate"))
+      assert.equals(4, H.count(srv, "POST", "/api/campaigns/" .. c.id .. "/validate"))
       no_429("/api/campaigns/" .. c.id .. "/validate")
     end)
   end)
@@ -437,7 +429,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.is_nil(err.paced)
       assert.is_true(err.retry_after > 3500 and err.retry_after <= 3600)
       assert.matches("^req_", err.request_id)
-      assert.equals(6, posts(P))
+      assert.equals(6, H.count(srv, "POST", P))
     end)
 
     it("strict: refuses the 6th in an hour without sending", function()
@@ -451,7 +443,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       assert.is_true(H.is_integer(err.retry_after))
       assert.equals("POST", err.method)
       assert.equals("/list-exports", err.path)
-      assert.equals(5, posts(P))
+      assert.equals(5, H.count(srv, "POST", P))
     end)
 
     it("strict: counts retried attempts too: a retry uses a slot", function()
@@ -459,11 +451,11 @@ describe("pacing against the fake server (its rate limits on)", function()
       campaign = assert(client.campaigns:get(campaign.id))
       srv:fault({ method = "POST", path = P, kind = "status", status = 503 })
       assert(export(1))
-      assert.equals(2, posts(P))
+      assert.equals(2, H.count(srv, "POST", P))
       for i = 2, 4 do assert(export(i)) end
       local _, err = export(5)
       assert.equals("rate_limited", err.kind)
-      assert.equals(5, posts(P))
+      assert.equals(5, H.count(srv, "POST", P))
       no_429(P)
     end)
 
@@ -477,7 +469,7 @@ describe("pacing against the fake server (its rate limits on)", function()
       local _, err = export(6) -- sent without a pace event: the stale stamps are gone
       assert.equals(1, #H.events_of(events, "pace"))
       assert.equals(429, err.status)
-      assert.equals(7, posts(P))
+      assert.equals(7, H.count(srv, "POST", P))
     end)
 
     it("a server 429 refuses nothing locally: the next export is sent and the server answers again", function()
@@ -486,13 +478,13 @@ describe("pacing against the fake server (its rate limits on)", function()
       for i = 1, 5 do assert(oc:export({ fileFormat = (i % 2 == 0) and "xlsx" or "csv", emailOnly = i > 2 })) end
       local _, err = export(1)
       assert.equals(429, err.status)
-      assert.equals(6, posts(P))
+      assert.equals(6, H.count(srv, "POST", P))
       local _, again = export(2)
       assert.equals("rate_limited", again.kind)
       assert.equals(429, again.status)
       assert.is_nil(again.paced)
       assert.matches("^req_", again.request_id)
-      assert.equals(7, posts(P))
+      assert.equals(7, H.count(srv, "POST", P))
       local paced = H.events_of(events, "pace")
       assert.equals(1, #paced)
       assert.is_false(paced[1].waited)
@@ -522,12 +514,90 @@ describe("pacing against the fake server (its rate limits on)", function()
       for i = 1, 5 do assert(oc:export({ fileFormat = (i % 2 == 0) and "xlsx" or "csv", emailOnly = i > 2 })) end
       local _, err = export(1)
       assert.equals(429, err.status)
-      assert.equals(6, posts(P))
+      assert.equals(6, H.count(srv, "POST", P))
       local _, again = export(2)
       assert.equals("rate_limited", again.kind)
       assert.is_true(again.paced)
       assert.is_true(H.is_integer(again.retry_after))
-      assert.equals(6, posts(P))
+      assert.equals(6, H.count(srv, "POST", P))
     end)
+  end)
+end)
+
+-- ---------------------------------------------------------------------------
+-- The reference documents each endpoint's window but never a Retry-After: a
+-- strict-reference server sends none, and counts the refused requests too.
+describe("pacing against a strict-reference server (429 without Retry-After)", function()
+  local srv, client, clock, events
+
+  setup(function() srv = H.start({ strict = true }) end)
+  teardown(function() if srv then srv:stop() end end)
+
+  local function new_client(opts)
+    local c
+    c, events, clock = H.observed_client(srv, nil, opts, { srv = srv })
+    return c
+  end
+
+  before_each(function()
+    srv:reset()
+    client = new_client()
+  end)
+
+  local function statuses(path)
+    local out = {}
+    for _, r in ipairs(srv:requests({ method = "POST", path = path })) do out[#out + 1] = r.status end
+    return out
+  end
+
+  local function submit(c, i)
+    local j, err = c.validation_jobs:submit({ "user" .. i .. "@example.com" })
+    clock.advance(5) -- let the job finish (one active job per account)
+    return j, err
+  end
+
+  it("an hourly limit is not retried inside its window: rate_limited, retry_after from the ledger", function()
+    for i = 1, 3 do assert(submit(client, i)) end
+    local j, err = client.validation_jobs:submit({ "late@example.com" })
+    assert.is_nil(j)
+    assert.equals("rate_limited", err.kind)
+    assert.equals(429, err.status)
+    assert.is_true(err.retry_after_estimated)
+    assert.is_true(H.is_integer(err.retry_after))
+    assert.is_true(err.retry_after > 3500 and err.retry_after <= 3600, tostring(err.retry_after))
+    assert.matches("no Retry%-After", err.message)
+    assert.equals(1, err.attempts)
+    assert.same({ 201, 201, 201, 429 }, statuses("/api/validation-jobs/text")) -- no wasted retries
+    assert.same({}, clock.sleeps)
+  end)
+
+  it("a minute limit is retried once the ledger says the window has room, and the server accepts", function()
+    local a = assert(client.campaigns:get(srv:seed_campaign({ status = "scraping", frozen = true })))
+    local path = "/api/campaigns/" .. a.id .. "/stop"
+    for _ = 1, 5 do assert.is_table((a:stop())) end
+    local res, err = a:stop()
+    assert.is_nil(err)
+    assert.equals("stopped", res.status)
+    assert.same({ 200, 200, 200, 200, 200, 429, 200 }, statuses(path))
+    assert.equals(1, #clock.sleeps)
+    assert.is_true(clock.sleeps[1] >= 59 and clock.sleeps[1] <= 61, tostring(clock.sleeps[1]))
+    local retries = H.events_of(events, "retry")
+    assert.equals(1, #retries)
+    assert.equals("retry_after", retries[1].reason)
+  end)
+
+  it("strict pacing: after a 429 it cannot explain, the next call waits a whole window locally", function()
+    local other = new_client()
+    for i = 1, 3 do assert(submit(other, i)) end -- another process used the account's hour
+    other:close()
+    client = new_client({ pace = "strict" })
+    local _, err = client.validation_jobs:submit({ "mine@example.com" })
+    assert.equals("rate_limited", err.kind)
+    assert.equals(429, err.status)
+    assert.equals(3600, err.retry_after) -- nothing in this client's ledger explains it: one whole window
+    local _, again = client.validation_jobs:submit({ "mine@example.com" })
+    assert.equals("rate_limited", again.kind)
+    assert.is_true(again.paced) -- refused locally, nothing sent
+    assert.equals(4, #statuses("/api/validation-jobs/text"))
   end)
 end)

@@ -162,19 +162,21 @@ describe("retry policy (retry.lua)", function()
 end)
 
 -- ---------------------------------------------------------------------------
-describe("reliability against the fake server", function()
+-- Everything below runs twice: against the bundled fake as it is, and against
+-- its strict-reference mode (no Retry-After the reference never promised,
+-- normalised inputs, 429s that count against the window, `q=` searching only
+-- the fields the reference names), so no promise holds only because the fake
+-- is kind.
+for _, mode in ipairs({ "default", "strict-reference" }) do
+describe("reliability against the fake server (" .. mode .. ")", function()
   local srv, client, events, clock
 
-  setup(function() srv = H.start() end)
+  setup(function() srv = H.start({ strict = mode == "strict-reference" }) end)
   teardown(function() if srv then srv:stop() end end)
 
   local function new_client(opts)
-    local hook
-    hook, events = H.recorder()
-    local o = { on_event = hook, timeout = 2, max_retries = 2 }
-    for k, v in pairs(opts or {}) do o[k] = v end
-    local c = H.client(srv, o)
-    clock = H.fake_clock(c, { random = 0.999 })
+    local c
+    c, events, clock = H.observed_client(srv, { timeout = 2, max_retries = 2 }, opts, { random = 0.999 })
     return c
   end
 
@@ -183,16 +185,6 @@ describe("reliability against the fake server", function()
     client = new_client()
   end)
 
-  local function count(method, path)
-    return #srv:requests({ method = method, path = path })
-  end
-
-  local function campaigns_on_server()
-    local c = H.client(srv)
-    local page = assert(c.campaigns:list({ perPage = 100 }))
-    c:close()
-    return #page.items
-  end
 
   describe("what is retried", function()
     local id
@@ -227,7 +219,7 @@ describe("reliability against the fake server", function()
       local _, err = client.campaigns:get(id)
       assert.equals(503, err.status)
       assert.equals(1, err.attempts)
-      assert.equals(1, count("GET", "/api/campaigns/" .. id))
+      assert.equals(1, H.count(srv, "GET", "/api/campaigns/" .. id))
     end)
 
     it("honours a per-call max_retries, and refuses a bad one before sending", function()
@@ -235,10 +227,10 @@ describe("reliability against the fake server", function()
       srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 503, count = -1 })
       local _, err = client:request("GET", "/auth/me", { max_retries = 1 })
       assert.equals(2, err.attempts)
-      assert.equals(2, count("GET", "/api/auth/me"))
+      assert.equals(2, H.count(srv, "GET", "/api/auth/me"))
       local _, bad = client:request("GET", "/auth/me", { max_retries = -1 })
       assert.equals("invalid", bad.kind)
-      assert.equals(2, count("GET", "/api/auth/me"))
+      assert.equals(2, H.count(srv, "GET", "/api/auth/me"))
     end)
 
     it("bounds a whole call by the client's deadline", function()
@@ -277,7 +269,7 @@ describe("reliability against the fake server", function()
     it("retries a 408", function()
       srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 408 })
       assert(client:me())
-      assert.equals(2, count("GET", "/api/auth/me"))
+      assert.equals(2, H.count(srv, "GET", "/api/auth/me"))
     end)
 
     it("never retries 400, 401, 403, 404, 409 or INSUFFICIENT_CREDITS", function()
@@ -306,7 +298,7 @@ describe("reliability against the fake server", function()
         local _, err = client:me()
         assert.equals(status, err.status)
         assert.equals(1, err.attempts)
-        assert.equals(1, count("GET", "/api/auth/me"))
+        assert.equals(1, H.count(srv, "GET", "/api/auth/me"))
       end
       -- a 5xx that says INSUFFICIENT_CREDITS is not retried either
       srv:clear_requests()
@@ -316,7 +308,7 @@ describe("reliability against the fake server", function()
       local _, err = client:me()
       assert.equals("INSUFFICIENT_CREDITS", err.code)
       assert.is_false(err.retryable)
-      assert.equals(1, count("GET", "/api/auth/me"))
+      assert.equals(1, H.count(srv, "GET", "/api/auth/me"))
     end)
 
     it("does not retry an insufficient-credits refusal of POST /campaigns", function()
@@ -386,8 +378,8 @@ describe("reliability against the fake server", function()
       srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_after" })
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(err)
-      assert.equals(1, count("POST", "/api/campaigns"))
-      assert.equals(1, campaigns_on_server())
+      assert.equals(1, H.count(srv, "POST", "/api/campaigns"))
+      assert.equals(1, (H.campaigns_on_server(srv)))
       assert.equals(1, #H.events_of(events, "reconciled"))
       assert.is_string(c.id)
     end)
@@ -398,9 +390,46 @@ describe("reliability against the fake server", function()
       local second, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(err)
       assert.are_not.equal(first.id, second.id)
-      assert.equals(2, campaigns_on_server())
-      assert.equals(2, count("POST", "/api/campaigns"))
+      assert.equals(2, (H.campaigns_on_server(srv)))
+      assert.equals(2, H.count(srv, "POST", "/api/campaigns"))
       assert.equals(1, #H.events_of(events, "reconciled"))
+    end)
+
+    -- A server may store inputs normalised (the fake upper-cases countries;
+    -- in strict-reference mode it also trims and lower-cases hashtags and
+    -- handles and drops "#"/"@"): the lookup compares normalised values.
+    for name, inputs in pairs({
+      ["lower-case countries"] = { hashtag = "running", countries = { "us", "gb" } },
+      ["hashtags with '#', capitals and blanks"] = { hashtags = { "#Running ", "Trail" } },
+      ["a handle with '@'"] = { targetUser = "@Nasa" },
+    }) do
+      it("reconciles a lost answer although the server normalised the inputs (" .. name .. ")", function()
+        local params = { type = inputs.targetUser and "INSTAGRAM_USER_FOLLOWERS" or "INSTAGRAM_HASHTAG",
+          inputs = inputs, targetEmails = 300 }
+        srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_after" })
+        local c, err = client.campaigns:create(params)
+        assert.is_nil(err)
+        assert.is_string(c.id)
+        assert.equals(1, #H.events_of(events, "reconciled"))
+        assert.equals(1, H.count(srv, "POST", "/api/campaigns"))
+        assert.equals(1, (H.campaigns_on_server(srv)))
+      end)
+    end
+
+    it("reconciles past the first page when many newer campaigns of the same type exist", function()
+      -- 101 other campaigns of the same type, stamped after this call (another
+      -- process busy on the account): ours is on the second page of 100.
+      local later = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + 600)
+      for i = 1, 101 do
+        srv:seed_campaign({ type = "INSTAGRAM_HASHTAG", status = "pending", created_at = later,
+          inputs = { hashtag = "other" .. i }, targetEmails = 300 })
+      end
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_after" })
+      local c, err = client.campaigns:create(CAMPAIGN)
+      assert.is_nil(err)
+      assert.equals("running", c.inputs.hashtag)
+      assert.equals(1, #H.events_of(events, "reconciled"))
+      assert.equals(2, H.count(srv, "GET", "/api/campaigns"))
     end)
 
     it("never returns an identical campaign this client created earlier when the server created none", function()
@@ -412,10 +441,10 @@ describe("reliability against the fake server", function()
       assert.equals("unknown_outcome", err.kind)
       assert.equals("network", err.cause.kind)
       assert.is_true(err.reconciled) -- it looked (GET /campaigns) and took nothing
-      assert.equals(1, count("GET", "/api/campaigns"))
+      assert.equals(1, H.count(srv, "GET", "/api/campaigns"))
       assert.equals(0, #H.events_of(events, "reconciled"))
-      assert.equals(2, count("POST", "/api/campaigns"))
-      assert.equals(1, campaigns_on_server())
+      assert.equals(2, H.count(srv, "POST", "/api/campaigns"))
+      assert.equals(1, (H.campaigns_on_server(srv)))
     end)
 
     it("never returns an identical campaign this client created earlier after a timeout", function()
@@ -429,10 +458,10 @@ describe("reliability against the fake server", function()
       assert.equals("timeout", err.cause.kind)
       assert.equals(1, #H.events_of(events, "reconcile"))
       assert.equals(0, #H.events_of(events, "reconciled"))
-      assert.equals(2, count("POST", "/api/campaigns"))
+      assert.equals(2, H.count(srv, "POST", "/api/campaigns"))
       local n = 0
       for _ = 1, 50 do -- let the held request finish: then there are two, never three
-        n = campaigns_on_server()
+        n = (H.campaigns_on_server(srv))
         if n == 2 then break end
         os.execute("sleep 0.1")
       end
@@ -448,18 +477,18 @@ describe("reliability against the fake server", function()
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(c)
       assert.equals("unknown_outcome", err.kind)
-      assert.equals(2, campaigns_on_server())
+      assert.equals(2, (H.campaigns_on_server(srv)))
       assert.truthy(err.message:find("2 matching campaigns", 1, true))
       assert.truthy(err.message:find(other, 1, true))
       assert.equals(0, #H.events_of(events, "reconciled"))
-      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.equals(1, H.count(srv, "POST", "/api/campaigns"))
     end)
 
     it("never returns an identical campaign created a few seconds before the call began", function()
       -- created 5 s ago (by another process): outside the 2 s clock-skew allowance
       srv:seed_campaign({ type = CAMPAIGN.type, inputs = CAMPAIGN.inputs, targetEmails = CAMPAIGN.targetEmails,
         age = 2 })
-      assert.equals(1, campaigns_on_server())
+      assert.equals(1, (H.campaigns_on_server(srv)))
       srv:fault({ method = "POST", path = "/api/campaigns", kind = "reset_before" })
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(c)
@@ -481,7 +510,7 @@ describe("reliability against the fake server", function()
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(c)
       assert.equals("unknown_outcome", err.kind)
-      assert.equals(1, count("GET", "/api/campaigns"))
+      assert.equals(1, H.count(srv, "GET", "/api/campaigns"))
       -- the same listing with a createdAt inside the call's window is taken
       client = new_client()
       srv:clear_faults()
@@ -512,11 +541,11 @@ describe("reliability against the fake server", function()
       assert.equals(1, err.attempts)
       assert.truthy(err.gave_up:find("not resent", 1, true))
       assert.truthy(err.gave_up:find("check", 1, true))
-      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.equals(1, H.count(srv, "POST", "/api/campaigns"))
       assert.equals(0, #srv:requests({ method = "GET" }))
       assert.equals(0, #H.events_of(events, "reconcile"))
       assert.equals(0, #H.events_of(events, "retry"))
-      assert.equals(0, campaigns_on_server())
+      assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
     it("returns a definite 503 the same way, even when an identical campaign exists", function()
@@ -530,8 +559,8 @@ describe("reliability against the fake server", function()
       assert.equals("api", err.kind)
       assert.equals(503, err.status)
       assert.is_false(err.retryable)
-      assert.equals(1, count("POST", "/api/campaigns"))
-      assert.equals(0, count("GET", "/api/campaigns"))
+      assert.equals(1, H.count(srv, "POST", "/api/campaigns"))
+      assert.equals(0, H.count(srv, "GET", "/api/campaigns"))
       assert.equals(0, #H.events_of(events, "reconcile"))
     end)
 
@@ -539,8 +568,8 @@ describe("reliability against the fake server", function()
       srv:fault({ method = "POST", path = "/api/campaigns", kind = "status", status = 408 })
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(err)
-      assert.equals(2, count("POST", "/api/campaigns"))
-      assert.equals(1, campaigns_on_server())
+      assert.equals(2, H.count(srv, "POST", "/api/campaigns"))
+      assert.equals(1, (H.campaigns_on_server(srv)))
       assert.is_string(c.id)
     end)
 
@@ -562,7 +591,7 @@ describe("reliability against the fake server", function()
       assert.is_nil(c)
       assert.equals("unknown_outcome", err.kind)
       assert.equals("network", err.cause.kind)
-      assert.equals(1, count("POST", "/api/campaigns"))
+      assert.equals(1, H.count(srv, "POST", "/api/campaigns"))
       assert.truthy(tostring(err):find("unknown_outcome", 1, true))
     end)
   end)
@@ -581,7 +610,7 @@ describe("reliability against the fake server", function()
       assert.is_nil(err)
       assert.equals(campaign.id, res.campaignId)
       assert.equals("validating", res.status)
-      assert.equals(1, count("POST", P()))
+      assert.equals(1, H.count(srv, "POST", P()))
       assert.equals(1, #H.events_of(events, "reconciled"))
     end)
 
@@ -590,7 +619,7 @@ describe("reliability against the fake server", function()
       local res, err = campaign:validate()
       assert.is_nil(res)
       assert.equals("unknown_outcome", err.kind)
-      assert.equals(1, count("POST", P()))
+      assert.equals(1, H.count(srv, "POST", P()))
       local fresh = assert(client.campaigns:get(campaign.id))
       local pv = fresh.postValidation
       assert.is_true(pv == nil or pv == H.scravio.null or pv.status ~= "validating")
@@ -613,8 +642,8 @@ describe("reliability against the fake server", function()
       assert.equals("api", err.kind)
       assert.equals(500, err.status)
       assert.is_false(err.retryable)
-      assert.equals(1, count("POST", P()))
-      assert.equals(0, count("GET", "/api/campaigns/" .. campaign.id))
+      assert.equals(1, H.count(srv, "POST", P()))
+      assert.equals(0, H.count(srv, "GET", "/api/campaigns/" .. campaign.id))
       assert.equals(0, #H.events_of(events, "reconcile"))
     end)
 
@@ -625,7 +654,7 @@ describe("reliability against the fake server", function()
       local res, err = campaign:validate()
       assert.is_nil(res)
       assert.equals("unknown_outcome", err.kind)
-      assert.equals(2, count("POST", P()))
+      assert.equals(2, H.count(srv, "POST", P()))
       assert.equals(1, #H.events_of(events, "reconcile"))
       assert.equals(0, #H.events_of(events, "reconciled"))
     end)
@@ -635,7 +664,7 @@ describe("reliability against the fake server", function()
       local res, err = campaign:validate()
       assert.is_nil(err)
       assert.equals("validating", res.status)
-      assert.equals(2, count("POST", P()))
+      assert.equals(2, H.count(srv, "POST", P()))
     end)
 
     it("is never retried on 409 (validation already running)", function()
@@ -644,7 +673,7 @@ describe("reliability against the fake server", function()
       assert.is_nil(res)
       assert.equals(409, err.status)
       assert.equals(1, err.attempts)
-      assert.equals(2, count("POST", P()))
+      assert.equals(2, H.count(srv, "POST", P()))
     end)
   end)
 
@@ -661,7 +690,7 @@ describe("reliability against the fake server", function()
       srv:fault({ method = "POST", path = P, kind = "reset_after" })
       local job, err = client.validation_jobs:submit(EMAILS)
       assert.is_nil(err)
-      assert.equals(1, count("POST", P))
+      assert.equals(1, H.count(srv, "POST", P))
       local n, items = jobs_on_server()
       assert.equals(1, n)
       assert.equals(items[1].id, job.id)
@@ -673,7 +702,7 @@ describe("reliability against the fake server", function()
       local job, err = client.validation_jobs:submit(EMAILS)
       assert.is_nil(job)
       assert.equals("unknown_outcome", err.kind)
-      assert.equals(1, count("POST", P))
+      assert.equals(1, H.count(srv, "POST", P))
       assert.equals(0, (jobs_on_server()))
     end)
 
@@ -728,8 +757,8 @@ describe("reliability against the fake server", function()
       assert.equals("api", err.kind)
       assert.equals(503, err.status)
       assert.is_false(err.retryable)
-      assert.equals(1, count("POST", P))
-      assert.equals(0, count("GET", "/api/validation-jobs"))
+      assert.equals(1, H.count(srv, "POST", P))
+      assert.equals(0, H.count(srv, "GET", "/api/validation-jobs"))
       assert.equals(0, #H.events_of(events, "reconcile"))
     end)
 
@@ -749,7 +778,7 @@ describe("reliability against the fake server", function()
       local params = { filename = "list.csv", contentType = "text/csv", sizeBytes = 100, idempotencyKey = "k-123" }
       local t1, err = client.validation_jobs:request_upload(params)
       assert.is_nil(err)
-      assert.equals(2, count("POST", P))
+      assert.equals(2, H.count(srv, "POST", P))
       local t2 = assert(client.validation_jobs:request_upload(params))
       assert.equals(t1.uploadId, t2.uploadId)
     end)
@@ -761,7 +790,8 @@ describe("reliability against the fake server", function()
       local res = c:stop()
       assert.is_table(res)
       assert.equals("stopped", res.status)
-      assert.equals(2, count("POST", "/api/campaigns/" .. c.id .. "/stop"))
+      assert.equals(2, H.count(srv, "POST", "/api/campaigns/" .. c.id .. "/stop"))
     end)
   end)
 end)
+end

@@ -186,19 +186,6 @@ describe("secrets", function()
       end
     end)
 
-    it("a redirect from the API is not followed: nothing reaches the other host", function()
-      local c = H.client(srv, { workspace_id = "ws_3", max_retries = 2 })
-      for _, m in ipairs({ { "GET", "/api/auth/me" }, { "POST", "/api/campaigns/reserve-preview" } }) do
-        srv:fault({ method = m[1], path = m[2], kind = "redirect", status = (m[1] == "GET") and 302 or 307 })
-      end
-      local _, e1 = c:me()
-      local _, e2 = c.campaigns:preview({ type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "a" }, targetEmails = 5 })
-      assert.equals(302, e1.status)
-      assert.equals(307, e2.status)
-      assert.same({}, srv:storage_requests())
-      assert.equals(1, #srv:requests({ path = "/api/auth/me" }))
-    end)
-
     it("a redirect on a storage download is followed without credentials", function()
       local c = H.client(srv, { workspace_id = "ws_4" })
       local eid = srv:seed_export({ bytes = 100 })

@@ -54,23 +54,11 @@ describe("on the wire", function()
     if math.type then assert.equals("integer", math.type(err.retry_after)) end
   end)
 
-  it("never prints the credential a server echoes, and keeps tostring on one line", function()
+  -- (A server echoing the key over HTTP: spec/hostile/answers.lua, both transports.)
+  it("core.classify masks a credential an error body echoes, a NUL in front of it too", function()
     local body = string.format('{"success":false,"message":"Invalid key %s\\nsee docs","code":"UNAUTHORIZED",' ..
       '"errors":[{"param":"X-API-Key","msg":"bad key %s","location":"header"}],"requestId":"req_1"}',
       srv.api_key, srv.api_key)
-    srv:fault({ method = "GET", path = "/api/auth/me", kind = "status", status = 401, body = body,
-      content_type = "application/json" })
-    local me, err = client:me()
-    assert.is_nil(me)
-    assert.equals(401, err.status)
-    assert.equals("UNAUTHORIZED", err.code)
-    assert.equals("req_1", err.request_id)
-    local line = tostring(err)
-    assert.is_nil(line:find(srv.api_key, 1, true))
-    assert.is_nil(err.message:find(srv.api_key, 1, true))
-    assert.is_nil(err.errors[1].msg:find(srv.api_key, 1, true))
-    assert.truthy(err.message:find("Invalid key", 1, true))
-    assert.is_nil(line:find("[\r\n]"))
     -- the cosocket transport classifies through core.classify with its client
     local _, e2 = core.classify(401, { ["content-type"] = "application/json" }, body, "GET", "/auth/me", client._core)
     assert.is_nil(tostring(e2):find(srv.api_key, 1, true))

@@ -231,6 +231,18 @@ describe("workflows", function()
       assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
     end)
 
+    it("creates only on an explicit true: \"no\", 1 or a forgotten return cancel", function()
+      for _, answer in ipairs({ "no", 1, "nil" }) do
+        local c, err = client.campaigns:launch(params(), { max_credits = 1000, confirm = function()
+          if answer ~= "nil" then return answer end
+        end })
+        assert.is_nil(c)
+        assert.equals("cancelled", err.kind)
+        assert.truthy(err.message:find("not true", 1, true), err.message)
+      end
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+    end)
+
     it("creates when confirm answers true", function()
       local calls = 0
       local c = client.campaigns:launch(params(), { confirm = function() calls = calls + 1 return true end })

@@ -391,7 +391,7 @@ function Export:data() end
 
 --- Options of `c:wait`, `j:wait` and `e:wait`.
 ---@class scravio.WaitOptions
----@field timeout? number seconds for the whole wait (default: no bound)
+---@field timeout? number seconds for the whole wait (default: the client's deadline if set, else 24 h)
 ---@field interval? number first pause between refreshes (default 2)
 ---@field max_interval? number the pause grows x1.5 per poll up to this (default 30)
 ---@field max_errors? integer consecutive retryable failures tolerated while polling (default 5)

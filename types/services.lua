@@ -152,7 +152,7 @@ function CampaignsService:each(query, call) end
 ---@field onlyValidEmails? boolean export only validated emails
 ---@field fileFormat? "csv"|"xlsx" the export's file format (default "csv")
 ---@field progress? boolean progress lines on stderr (terminals only)
----@field timeout? number seconds for the two waits together (default: no bound)
+---@field timeout? number seconds for the two waits together (default: each wait's own bound)
 ---@field interval? number first pause between refreshes (default 2)
 ---@field max_interval? number longest pause (default 30)
 ---@field on_progress? fun(obj: scravio.Campaign|scravio.Export) on every change of status or progress

@@ -50,17 +50,4 @@ function M.preview(params)
   return b
 end
 
---- Deep equality of plain values (used to recognise a campaign we created).
-function M.same(a, b)
-  if a == b then return true end
-  if type(a) ~= "table" or type(b) ~= "table" then return false end
-  for k, v in pairs(a) do
-    if not M.same(v, b[k]) then return false end
-  end
-  for k in pairs(b) do
-    if a[k] == nil then return false end
-  end
-  return true
-end
-
 return M

@@ -10,20 +10,9 @@ local resource = require("scravio.resource")
 local validate = require("scravio.validate")
 
 local M = {}
-local Service = {}
-Service.__index = Service
+local Service
+Service, M.service = resource.service_class()
 M.Service = Service -- workflows.lua adds the convenience methods here
-
-function M.service(client)
-  return setmetatable({ client = client }, Service)
-end
-
-local function check_id(id, param)
-  local ok, problems = validate.id(id, param or "id")
-  if not ok then return nil, errors.invalid(problems) end
-  return true
-end
-M.check_id = check_id
 local check_query = pagination.check_query
 
 --- POST /campaigns/reserve-preview -> preview table (the `data` object)
@@ -41,36 +30,23 @@ function Service:preview(params, call)
   return request.unwrap(res)
 end
 
--- The search term GET /campaigns?q= matches for these params.
-local function search_term(params)
-  local inputs = params.inputs or {}
-  local first = function(list) return type(list) == "table" and list[1] or nil end
-  return inputs.hashtag or first(inputs.hashtags) or inputs.targetUser or inputs.mediaUrl
-    or inputs.keyword or first(inputs.keywords) or params.title
-end
-
 -- After a create whose outcome is unknown: find the campaign it made, if any.
 -- A match is a campaign created since the request started (less the
 -- clock-skew allowance, reconcile.CLOCK_SKEW: createdAt is checked here, not
 -- only through `from`), that this client did not already create before
 -- (client._created), with the same type, targetEmails, title (when sent) and
--- every input we sent.
+-- every input we sent, compared as a server may have normalised them
+-- (reconcile.same). Every campaign of that type created since then is looked
+-- at (reconcile.listed_since walks the pages), not only a first page.
 local function find_created(client, params, started_wall)
-  local query = {
-    from = reconcile.since_query(started_wall), type = params.type, q = search_term(params),
-    sortBy = "createdAt", order = "desc", perPage = 20,
-  }
-  local res = request.call(client, "GET", "/campaigns", { query = query, max_retries = 3 })
-  if type(res) ~= "table" or type(res.items) ~= "table" then return nil end
   local matches = {}
-  for _, c in ipairs(res.items) do
-    if type(c) == "table" and type(c._id) == "string" and not reconcile.known(client, c._id)
-      and reconcile.created_since(c.createdAt, started_wall)
+  for _, c in ipairs(reconcile.listed_since(client, "campaigns", "/campaigns", { type = params.type }, started_wall)) do
+    if type(c._id) == "string" and not reconcile.known(client, c._id)
       and c.type == params.type and c.targetEmails == params.targetEmails
-      and (params.title == nil or c.title == params.title) and type(c.inputs) == "table" then
+      and (params.title == nil or reconcile.same(params.title, c.title)) and type(c.inputs) == "table" then
       local all = true
       for k, v in pairs(params.inputs) do
-        if not body.same(v, c.inputs[k]) then all = false break end
+        if not reconcile.same(v, c.inputs[k]) then all = false break end
       end
       if all then matches[#matches + 1] = { id = c._id, value = c } end
     end
@@ -117,13 +93,7 @@ function Service:create(params, call)
 end
 
 --- GET /campaigns/{id} -> Campaign
-function Service:get(id, call)
-  local ok, err = check_id(id)
-  if not ok then return nil, err end
-  local copts, cerr = options.call(call, "campaigns:get")
-  if not copts then return nil, cerr end
-  return resource.get(self.client, "Campaign", "/campaigns/{}", id, copts)
-end
+Service.get = resource.getter("Campaign", "/campaigns/{}", "campaigns:get")
 
 --- GET /campaigns -> {items={Campaign...}, pagination={...}}   (list)
 --- Iterator of Campaign over all pages, raising the error object   (each)

@@ -117,6 +117,9 @@ function Client.new(opts)
     -- It never exceeds max_retry_wait, the longest wait the client takes at all.
     _max_pace_wait = math.min(opts.max_pace_wait or 10, opts.max_retry_wait or 60),
     _deadline = opts.deadline or (timeout * (max_retries + 1) + 60),
+    -- The deadline the caller set, if any: it also bounds whole operations
+    -- (wait, download, run); the default above bounds one request only.
+    _deadline_set = opts.deadline,
     _pace = pace, -- true, "strict" or false (see scravio.pacing)
     _log = log or nil, -- "debug" or a function(line) (see request.lua)
     -- A base URL whose path does not end in /api answers 404 to every route:

@@ -81,11 +81,14 @@ local function bad(param, msg)
     "download")
 end
 
--- opts.mode as a number: an integer 0..07777, or a string of octal digits.
+-- opts.mode as a number: an integer 0..0777, or a string of octal digits.
+-- No setuid, setgid or sticky bit: they mean nothing for a data file, and
+-- refusing them catches the classic typo `mode = 644` (decimal 644 is 01204:
+-- unreadable by its owner, readable by everyone else).
 local function file_mode(mode)
   if mode == nil then return M.DEFAULT_MODE end
   if type(mode) == "string" and mode:match("^[0-7]+$") then mode = tonumber(mode, 8) end
-  if type(mode) ~= "number" or mode ~= math.floor(mode) or mode < 0 or mode > 4095 then return nil end
+  if type(mode) ~= "number" or mode ~= math.floor(mode) or mode < 0 or mode > 511 then return nil end
   return mode
 end
 
@@ -101,7 +104,9 @@ local function check_opts(path, opts)
   opts, err = options.check("download", opts, "download")
   if not opts then return nil, err end
   if not file_mode(opts.mode) then
-    return bad("mode", "mode must be a file mode such as tonumber(\"644\", 8) or the string \"0644\"")
+    local decimal = type(opts.mode) == "number" and opts.mode > 511 and tostring(opts.mode):match("^[0-7]+$")
+    return bad("mode", "mode must be a file mode from 0 to 0777 such as tonumber(\"644\", 8) or the string \"0644\""
+      .. (decimal and string.format(" (the number %s is decimal: did you mean \"0%s\"?)", decimal, decimal) or ""))
   end
   return opts
 end
@@ -145,6 +150,9 @@ local interrupted -- (below)
 local function fetch_to_file(client, get_url, path, opts, state, keep_existing)
   local transport = client._transport
   local max_retries = opts.max_retries or client._max_retries or 0
+  -- One deadline for every URL lookup, transfer and retry wait (request.within).
+  local deadline, derr = request.deadline(client, opts, true)
+  if not deadline then return nil, derr end
   local attempt = 0
   while true do
     attempt = attempt + 1
@@ -163,7 +171,8 @@ local function fetch_to_file(client, get_url, path, opts, state, keep_existing)
     local made, merr = core.create_file(tmp, file_mode(opts.mode), opts.mode == nil and path or nil)
     if not made then return nil, io_error(merr, path) end
     request.emit(client, { type = "download", path = "(download)", file = path, attempt = attempt })
-    local bytes, err = transport:download(url, tmp, opts.progress == true, opts.timeout)
+    local bytes, err = transport:download(url, tmp, opts.progress == true,
+      request.transfer_timeout(client, opts.timeout, deadline))
     if bytes ~= nil then
       local renamed, rerr, why = core.place_file(tmp, path, not keep_existing)
       if renamed then
@@ -183,7 +192,7 @@ local function fetch_to_file(client, get_url, path, opts, state, keep_existing)
     if type(err) == "table" and err.interrupted then error(runtime.INTERRUPTED, 0) end
     err = about_destination(err, path)
     -- A storage GET is safe to resend; Retry-After only up to max_retry_wait.
-    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)")
+    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "GET", "(download)", deadline)
     if not again then return nil, gerr end
   end
 end
@@ -208,10 +217,17 @@ end
 
 --- e:download(path, opts) -> path, bytes. path defaults to the file name the
 -- API suggests (in the current directory).
+local export_steps
 function M.export(e, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
   local client = core.owner(e)
+  local deadline, derr = request.deadline(client, o, true)
+  if not deadline then return nil, derr end
+  return request.within(client, deadline, export_steps, e, client, path, o)
+end
+
+function export_steps(e, client, path, o)
   if path ~= nil then
     local ok, werr = writable(path)
     if not ok then return nil, werr end
@@ -251,6 +267,8 @@ function M.job(j, path, opts)
   local o, oerr = check_opts(path, opts)
   if not o then return nil, oerr end
   local client = core.owner(j)
+  local deadline, derr = request.deadline(client, o, true)
+  if not deadline then return nil, derr end
   local chosen = path == nil
   if chosen then
     path = "validation-" .. tostring(j.id) .. ".csv"
@@ -260,7 +278,8 @@ function M.job(j, path, opts)
   local ok, werr = writable(path)
   if not ok then return nil, werr end
   local call = options.call_part(o, { "max_retries", "headers" })
-  return M.to_file(client, function() return j:download_url(call) end, path, o, chosen and not o.overwrite)
+  return request.within(client, deadline, M.to_file, client, function() return j:download_url(call) end, path, o,
+    chosen and not o.overwrite)
 end
 
 return M

@@ -8,13 +8,9 @@ local resource = require("scravio.resource")
 local validate = require("scravio.validate")
 
 local M = {}
-local Service = {}
-Service.__index = Service
+local Service
+Service, M.service = resource.service_class()
 M.Service = Service -- workflows.lua adds the convenience methods here
-
-function M.service(client)
-  return setmetatable({ client = client }, Service)
-end
 
 --- POST /list-exports -> Export. The API makes this idempotent (an export
 -- already pending for the same campaign and options is returned), so it is

@@ -252,7 +252,8 @@ M.schemas.launch = extend(M.schemas.call, {
 })
 
 M.schemas.wait = {
-  timeout = { type = "number", check = not_negative("timeout"), doc = "seconds for the whole wait (default: no bound)" },
+  timeout = { type = "number", check = not_negative("timeout"),
+    doc = "seconds for the whole wait (default: the client's deadline if set, else 24 h)" },
   interval = { type = "number", check = not_negative("interval"), doc = "first pause between refreshes (default 2)" },
   max_interval = { type = "number", check = not_negative("max_interval"), doc = "longest pause (default 30)" },
   max_errors = { type = "number", check = not_negative("max_errors"), doc = "consecutive retryable failures tolerated (default 5)" },
@@ -294,7 +295,8 @@ M.schemas.run = {
   onlyValidEmails = { type = "boolean", doc = "export option" },
   fileFormat = { type = "string", doc = 'export option: "csv" or "xlsx"' },
   progress = M.schemas.wait.progress,
-  timeout = { type = "number", check = not_negative("timeout"), doc = "seconds for the two waits together (default: no bound)" },
+  timeout = { type = "number", check = not_negative("timeout"),
+    doc = "seconds for the two waits together (default: each wait's own bound)" },
   interval = M.schemas.wait.interval,
   max_interval = M.schemas.wait.max_interval,
   on_progress = M.schemas.wait.on_progress,

@@ -213,6 +213,34 @@ function M.release(client, name, scope, stamp)
   end
 end
 
+--- The server refused the attempt that took `stamp` with a 429.
+-- With a usable Retry-After the slot is given back (it did not count) and
+-- the scope is blocked for that long. Without one (the reference documents
+-- none) nothing says the refusal did not count, so the slot is kept, and the
+-- wait is estimated from this client's own ledger: until its oldest request
+-- in the window leaves it when the ledger explains the refusal, else one
+-- whole window (other clients share the account; only a full window is sure
+-- to have reset). The scope is blocked for that long either way, so strict
+-- pacing refuses locally until then. -> seconds to wait, estimated (boolean)
+function M.refused(client, name, scope, stamp, retry_after)
+  local rule = M.LIMITS[name]
+  if not rule then return retry_after, false end
+  if type(retry_after) == "number" and retry_after == retry_after and retry_after >= 0 and retry_after < math.huge then
+    M.release(client, name, scope, stamp)
+    M.block(client, name, scope, retry_after)
+    return retry_after, false
+  end
+  local s = slot(client, name, scope)
+  for i, p in ipairs(s.probes) do
+    if p.stamp == stamp then table.remove(s.probes, i) break end -- refused: the count was not shown wrong
+  end
+  local wait = M.wait_needed(client, name, scope)
+  if not (wait > 0) then wait = rule.window end
+  wait = math.ceil(wait)
+  M.block(client, name, scope, wait)
+  return wait, true
+end
+
 --- The server said "not before retry_after seconds". Strict mode takes no
 -- slot until then; the default mode waits it out only when it is short.
 function M.block(client, name, scope, seconds)

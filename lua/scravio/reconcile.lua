@@ -1,5 +1,6 @@
 --- Reconciliation: finding the object a credit-spending request may have
 -- created when it got no answer (request.lua calls opts.reconcile then).
+local pagination = require("scravio.pagination")
 local request = require("scravio.request")
 local runtime = require("scravio.runtime")
 
@@ -79,6 +80,69 @@ function M.since_query(started_wall)
   return runtime.iso8601(started_wall - M.CLOCK_SKEW)
 end
 
+
+-- ---- Looking -----------------------------------------------------------------
+
+M.LOOKUP_PAGE = 100 -- candidates asked per page (the reference's maximum perPage/limit)
+M.LOOKUP_PAGES = 10 -- pages walked at most, newest first
+
+--- Every object of a list endpoint created since the call began (less the
+-- clock-skew allowance), newest first: pages are walked (sortBy=createdAt,
+-- order=desc, from=) until one holds an object older than that, or the pages
+-- end, so a busy account whose first page is full of other new objects still
+-- shows ours. No free-text `q=`: what it searches is not the reference's to
+-- promise. kind: pagination.KINDS' name; query: the endpoint's filters.
+-- -> array of the raw items (as many as could be read)
+function M.listed_since(client, kind, template, query, started_wall)
+  local q = { from = M.since_query(started_wall), sortBy = "createdAt", order = "desc" }
+  for k, v in pairs(query or {}) do q[k] = v end
+  q[pagination.KINDS[kind].size] = M.LOOKUP_PAGE
+  local found = {}
+  for page = 1, M.LOOKUP_PAGES do
+    q.page = page
+    local res = pagination.page(client, kind, nil, template, q)
+    if not res then break end
+    local older = false
+    for _, item in ipairs(res.items) do
+      if type(item) == "table" then
+        if M.created_since(item.createdAt, started_wall) then
+          found[#found + 1] = item
+        elseif M.parse_time(item.createdAt) then
+          older = true
+        end
+      end
+    end
+    local pages = res.pagination.totalPages
+    if older or #res.items == 0 or (pages and page >= pages) then break end
+  end
+  return found
+end
+
+-- A value as a server may store it: strings trimmed, a leading "#" or "@"
+-- dropped, ASCII letters lower-cased ("#Fitness " = "fitness", "us" = "US").
+local function canonical(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""):gsub("^[#@]", ""):lower())
+end
+
+local function empty(v) return v == nil or (type(v) == "table" and next(v) == nil) end
+
+--- Is `sent` (what this client sent) what the server's `stored` says, once
+-- both are normalised as a server may normalise them? Arrays compare item by
+-- item in order; an empty list matches an absent one.
+function M.same(sent, stored)
+  if type(sent) == "string" and type(stored) == "string" then return canonical(sent) == canonical(stored) end
+  if type(sent) ~= "table" or type(stored) ~= "table" then
+    if empty(sent) and empty(stored) then return true end
+    return sent == stored
+  end
+  for k, v in pairs(sent) do
+    if not M.same(v, stored[k]) then return false end
+  end
+  for k, v in pairs(stored) do
+    if sent[k] == nil and not empty(v) then return false end
+  end
+  return true
+end
 
 --- The one candidate, or nil and a note when there is none or more than one:
 -- two identical objects created in the same seconds (another process

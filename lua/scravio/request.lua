@@ -125,6 +125,64 @@ local function finish(client, err, method, path, attempts, reason)
   return nil, err
 end
 
+-- ---- The one deadline of a call --------------------------------------------
+-- A call's deadline is computed once, as an absolute time on the client's
+-- clock (clock.now()), and every request, retry, reconcile lookup, storage
+-- transfer and sleep it makes ends by then. Operations made of several
+-- requests (wait, download, run) run their steps inside M.within, so each
+-- step's own deadline is never later than the operation's.
+
+local MAIN = {} -- Lua 5.1/LuaJIT name no main coroutine
+local function pack(...) return { n = select("#", ...), ... } end
+local function current() return coroutine.running() or MAIN end
+
+--- M.deadline(client, opts, operation) -> at | nil, err
+-- now + opts.deadline (seconds), else the client's deadline, never later than
+-- the enclosing operation's (M.within); math.huge: none. For one request the
+-- client's deadline is its default (timeout x attempts + 60 s); for a whole
+-- operation (operation = true: wait, download, run, submit_file, which may
+-- rightly take hours) only a deadline the caller set on the client counts.
+-- The per-call option checker feeds opts.deadline here.
+function M.deadline(client, opts, operation)
+  local limit = opts and opts.deadline
+  if limit == nil then
+    if operation then limit = client._deadline_set else limit = client._deadline end
+  end
+  if limit ~= nil and (type(limit) ~= "number" or not (limit > 0)) then
+    return bad_option("deadline", "deadline must be a number of seconds greater than 0")
+  end
+  local at = limit and (clock_of(client).now() + limit) or math.huge
+  local scopes = client._deadlines
+  local outer = scopes and scopes[current()]
+  if outer and outer < at then at = outer end
+  return at
+end
+
+--- M.within(client, at, fn, ...) -> fn(...)'s results. Every call fn makes
+-- on this client (in this coroutine: light threads sharing a client keep
+-- their own) ends by `at`; an enclosing bound that ends sooner still holds.
+function M.within(client, at, fn, ...)
+  local scopes = client._deadlines
+  if not scopes then
+    scopes = setmetatable({}, { __mode = "k" })
+    client._deadlines = scopes
+  end
+  local co = current()
+  local outer = scopes[co]
+  if outer and outer < at then at = outer end
+  scopes[co] = at
+  local res = pack(pcall(fn, ...))
+  scopes[co] = outer
+  if not res[1] then error(res[2], 0) end
+  return (table.unpack or unpack)(res, 2, res.n) -- luacheck: ignore 143
+end
+
+--- Seconds left until `at` (never below 0).
+function M.left(client, at)
+  local left = at - clock_of(client).now()
+  return left > 0 and left or 0
+end
+
 --- The request options of one call with the caller's per-call options
 -- (timeout, deadline, max_retries, headers: already checked, see
 -- scravio.options) laid over them: a new table; base is never modified, so
@@ -178,10 +236,8 @@ function M.call(client, method, template, opts, ...)
   local max_retries = opts.max_retries
   if max_retries == nil then max_retries = client._max_retries or 0 end
   if not whole(max_retries) then return bad_option("max_retries", "max_retries must be a whole number >= 0") end
-  local limit = opts.deadline or client._deadline or math.huge
-  if type(limit) ~= "number" or not (limit > 0) then
-    return bad_option("deadline", "deadline must be a number of seconds greater than 0")
-  end
+  local deadline, derr = M.deadline(client, opts)
+  if not deadline then return nil, derr end
   local per_attempt = opts.timeout or client._timeout or 60
   if type(per_attempt) ~= "number" or not (per_attempt > 0) then
     return bad_option("timeout", "timeout must be a number of seconds greater than 0")
@@ -196,9 +252,7 @@ function M.call(client, method, template, opts, ...)
   local fresh = opts.fresh or not safe
   local pace = client._pace ~= false and opts.pace or nil
   local transport = client._transport
-  local started = clock.now()
   local started_wall = clock.time()
-  local deadline = started + limit
   local hook = client._on_event -- events are only built when someone listens
   local log = client._log
   local on_pace = pace and hook and function(ev)
@@ -211,6 +265,12 @@ function M.call(client, method, template, opts, ...)
     local left = deadline - clock.now()
     if last_err and left < retry.MIN_ATTEMPT then
       return finish(client, last_err, method, path, attempt, "deadline")
+    end
+    if left <= 0 and not opts.answer then
+      -- The enclosing operation's time is up before this request began.
+      return finish(client, errors.new("timeout", string.format(
+        "%s %s was not sent: the call's deadline had already passed", method, path),
+        { method = method, path = path, sent = false, retryable = true }), method, path, attempt, "deadline")
     end
     local stamp
     if pace then
@@ -286,9 +346,19 @@ function M.call(client, method, template, opts, ...)
         prefetched = prefetched })
     end
     if pace and err.status == 429 then
-      -- Refused before counting: give the slot back, and wait as long as the server says.
-      pacing.release(client, pace[1], pace[2], stamp)
-      pacing.block(client, pace[1], pace[2], err.retry_after)
+      -- Refused: wait as long as the server says, or, when it says nothing
+      -- (the reference documents no Retry-After), as long as the documented
+      -- window can need by this client's own count: never a retry inside a
+      -- window that cannot have reset (an hourly limit comes back at once as
+      -- rate_limited, with that estimate as retry_after).
+      local wait, estimated = pacing.refused(client, pace[1], pace[2], stamp, err.retry_after)
+      if estimated then
+        err.retry_after, err.retry_after_estimated = wait, true
+        local rule = pacing.LIMITS[pace[1]]
+        err.message = string.format("%s (no Retry-After: the documented limit is %d per %d s; by this " ..
+          "client's own count the next request fits in about %d s)", tostring(err.message), rule.limit,
+          rule.window, wait)
+      end
     end
 
     if not safe and not retry.not_processed(err) and retry.outcome_unknown(err) then
@@ -310,7 +380,8 @@ function M.call(client, method, template, opts, ...)
         M.emit(client, { type = "reconcile", method = method, path = path, attempt = attempt,
           error = err.kind, status = err.status })
         -- reconcile -> the result | nil[, what was seen instead (for the message)]
-        local ok, found, note = pcall(opts.reconcile, started_wall)
+        -- The lookup spends what is left of this call's deadline, no more.
+        local ok, found, note = pcall(M.within, client, deadline, opts.reconcile, started_wall)
         reconciled = ok
         if ok and found ~= nil then
           M.emit(client, { type = "reconciled", method = method, path = path, attempt = attempt,
@@ -350,11 +421,13 @@ end
 -- the shared retry policy: wait and return true to try again, or mark the
 -- error (attempts, gave_up), report it and return nil, err.
 -- label: what events name as the path ("(download)", "(upload)").
-function M.transfer_retry(client, err, attempt, max_retries, method, label)
+-- deadline: the transfer's (M.deadline, computed once when it began).
+function M.transfer_retry(client, err, attempt, max_retries, method, label, deadline)
   err.attempts = attempt
   local clock = clock_of(client)
   local delay, why = retry.decide(err, { attempt = attempt, max_retries = max_retries, safe = true,
-    max_wait = client._max_retry_wait or 0, random = clock.random })
+    max_wait = client._max_retry_wait or 0, random = clock.random,
+    remaining = deadline and deadline - clock.now() or nil })
   if not delay then
     err.gave_up = why
     spell_out(client, err, attempt, true)
@@ -366,6 +439,14 @@ function M.transfer_retry(client, err, attempt, max_retries, method, label)
     delay = delay, kind = err.kind, status = err.status })
   clock.sleep(delay)
   return true
+end
+
+--- The time bound of one storage transfer attempt: its own `timeout` (nil:
+-- the transport's), cut to what is left until `deadline`.
+function M.transfer_timeout(client, timeout, deadline)
+  local left = deadline - clock_of(client).now()
+  if left < math.huge and (timeout == nil or left < timeout) then return math.max(left, 0.001) end
+  return timeout
 end
 
 --- Unwrap the {success, data} envelope some endpoints use; others answer the

@@ -1,12 +1,22 @@
---- What every resource type does the same way: fetch one object by id into
--- its userdata, refresh it in place from the same endpoint, copy it out, and
--- ask for its download URL.
+--- What every resource type does the same way: the service object behind
+-- client.<name>, fetch one object by id into its userdata, refresh it in
+-- place from the same endpoint, copy it out, and ask for its download URL.
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local request = require("scravio.request")
+local validate = require("scravio.validate")
 
 local M = {}
+
+--- A service class: its method table (a module's M.Service, where
+-- workflows.lua adds the convenience methods) and the constructor client.lua
+-- calls for client.<name>. -> Service, new(client)
+function M.service_class()
+  local Service = {}
+  Service.__index = Service
+  return Service, function(client) return setmetatable({ client = client }, Service) end
+end
 
 -- Objects fetched by id are decoded lazily (a field when it is first read):
 -- callers usually read a few fields of a large object, and decoding is most
@@ -22,6 +32,19 @@ function M.get(client, kind, template, id, call)
   if res == nil then return nil, err end
   if type(res) == "table" then res = request.unwrap(res) end
   return core.wrap(kind, res, client)
+end
+
+--- A get(id, call) method for a service: GET template/{id} into a `kind`
+-- userdata; the id is checked before anything is sent. what: how errors
+-- name the method ("campaigns:get").
+function M.getter(kind, template, what)
+  return function(self, id, call)
+    local ok, problems = validate.id(id, "id")
+    if not ok then return nil, errors.invalid(problems) end
+    local copts, cerr = options.call(call, what)
+    if not copts then return nil, cerr end
+    return M.get(self.client, kind, template, id, copts)
+  end
 end
 
 --- A refresh method: GET template/{obj[id_field]} and replace the object's

@@ -172,14 +172,16 @@ local function put(client, url, path, content_type, opts)
   local ok, aerr = client._core:allows_url(url)
   if not ok then return nil, aerr end
   local max_retries = opts.max_retries or client._max_retries or 0
+  local deadline = request.deadline(client, nil, true) -- submit_file's (request.within)
   local attempt = 0
   while true do
     attempt = attempt + 1
     request.emit(client, { type = "upload", path = "(upload)", file = path, attempt = attempt })
-    local status, err = client._transport:upload(url, path, content_type, opts.progress == true, opts.timeout)
+    local status, err = client._transport:upload(url, path, content_type, opts.progress == true,
+      request.transfer_timeout(client, opts.timeout, deadline))
     if status then return status end
     -- A PUT of the same object is safe to resend.
-    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "PUT", "(upload)")
+    local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "PUT", "(upload)", deadline)
     if not again then return nil, gerr end
   end
 end
@@ -192,7 +194,6 @@ function M.submit_file(service, path, opts)
   local o, oerr = options.check("submit_file", opts, "submit_file")
   if not o then return nil, oerr end
   opts = o
-  local call = options.call_part(opts, { "max_retries", "headers" })
   local base = M.basename(path)
   local content_type = opts.content_type or M.content_type(base)
   if type(content_type) ~= "string" then
@@ -206,6 +207,15 @@ function M.submit_file(service, path, opts)
   if size == 0 then return invalid("path", filename .. " is empty") end
 
   local client = service.client
+  -- One deadline for the ticket, the upload (and its retries), process and confirm.
+  local deadline, derr = request.deadline(client, opts, true)
+  if not deadline then return nil, derr end
+  return request.within(client, deadline, M.submit_steps, service, client, path, opts, filename, content_type, size)
+end
+
+--- The four steps of submit_file, inside its deadline.
+function M.submit_steps(service, client, path, opts, filename, content_type, size)
+  local call = options.call_part(opts, { "max_retries", "headers" })
   local key = opts.idempotency_key or core.uuid()
 
   local ticket, err = service:request_upload({

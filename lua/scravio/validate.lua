@@ -318,8 +318,18 @@ for endpoint, list in pairs(FIELDS) do FIELD_SETS[endpoint] = set_of(list) end
 -- letter case, or 1 edit for names of 4-7 characters, 2 from 8; never a
 -- guess at names under 4 characters beyond their case). Keys are visited in
 -- sorted order, so problems come out in a stable order.
+-- The options of launch/run that guard spending, per endpoint whose params
+-- they could be mistaken for: launch{..., max_credits = 100} (in the params
+-- instead of the table after them) would otherwise be sent as an unknown
+-- field and the call would run with no budget check at all.
+local MISPLACED_OPTIONS = {
+  ["POST /campaigns"] = { "max_credits", "confirm" },
+  ["POST /campaigns/reserve-preview"] = { "max_credits", "confirm" },
+}
+
 local function check_fields(P, endpoint, t, loc, prefix)
   local known = FIELD_SETS[endpoint]
+  local misplaced = not prefix and MISPLACED_OPTIONS[endpoint]
   local unknown = {}
   for k in pairs(t) do
     if type(k) == "string" and not known[k] then unknown[#unknown + 1] = k end
@@ -328,7 +338,13 @@ local function check_fields(P, endpoint, t, loc, prefix)
   table.sort(unknown)
   for _, k in ipairs(unknown) do
     local near = options.nearest(k, FIELDS[endpoint])
-    if options.schemas.call[k] then
+    local option = misplaced and ((k == misplaced[1] or k == misplaced[2]) and k
+      or options.nearest(k, misplaced, options.loose_limit)[1])
+    if option then
+      add(P, k, loc, "%s is %s of launch and run, not a field of %s: pass it in the table after the params, "
+        .. "e.g. launch(params, {%s = ...})", k, k == option and "an option" or ("like the option " .. option),
+        endpoint, option)
+    elseif options.schemas.call[k] then
       -- c:leads{timeout = 5}: a per-call option in the API's table would
       -- be sent as a field, and the call would run with the defaults.
       add(P, (prefix or "") .. k, loc, "%s is a per-call option, not a field of %s: pass it in the "

@@ -1,6 +1,5 @@
 --- client.validation_jobs and the ValidationJob object's methods.
 local core = require("scravio.core")
-local campaigns = require("scravio.campaigns")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local pagination = require("scravio.pagination")
@@ -11,13 +10,9 @@ local validate = require("scravio.validate")
 local body = require("scravio.body")
 
 local M = {}
-local Service = {}
-Service.__index = Service
+local Service
+Service, M.service = resource.service_class()
 M.Service = Service -- workflows.lua adds the convenience methods here
-
-function M.service(client)
-  return setmetatable({ client = client }, Service)
-end
 
 -- The id a job answer names (request.call's result_id).
 local function job_id(res)
@@ -34,14 +29,9 @@ M.wrap = wrap
 -- createdAt here, not only through `from`), that this client did not create
 -- before (client._created), with as many emails as the unique ones we sent.
 local function find_submitted(client, count, started_wall)
-  local res = request.call(client, "GET", "/validation-jobs", { max_retries = 3, query = {
-    from = reconcile.since_query(started_wall), sortBy = "createdAt", order = "desc", limit = 10 } })
-  local data = type(res) == "table" and request.unwrap(res)
-  if type(data) ~= "table" or type(data.jobs) ~= "table" then return nil end
   local matches = {}
-  for _, job in ipairs(data.jobs) do
-    if type(job) == "table" and type(job.jobId) == "string" and job.totalEmails == count
-      and not reconcile.known(client, job.jobId) and reconcile.created_since(job.createdAt, started_wall) then
+  for _, job in ipairs(reconcile.listed_since(client, "validation_jobs", "/validation-jobs", nil, started_wall)) do
+    if type(job.jobId) == "string" and job.totalEmails == count and not reconcile.known(client, job.jobId) then
       matches[#matches + 1] = { id = job.jobId, value = job }
     end
   end
@@ -154,13 +144,7 @@ function Service:confirm_upload(params, call)
 end
 
 --- GET /validation-jobs/{id} -> ValidationJob
-function Service:get(id, call)
-  local ok, err = campaigns.check_id(id)
-  if not ok then return nil, err end
-  local copts, cerr = options.call(call, "validation_jobs:get")
-  if not copts then return nil, cerr end
-  return resource.get(self.client, "ValidationJob", "/validation-jobs/{}", id, copts)
-end
+Service.get = resource.getter("ValidationJob", "/validation-jobs/{}", "validation_jobs:get")
 
 --- GET /validation-jobs -> {items={ValidationJob...}, jobs=(same), pagination=, total=, page=, pages=}   (list)
 --- Iterator of ValidationJob over all pages   (each)

@@ -2,13 +2,16 @@
 -- j:wait{...}, e:wait{...}.
 --
 --   obj:wait{
---     timeout     = nil,   -- seconds; nil waits as long as it takes
+--     timeout     = nil,   -- seconds; nil: the client's `deadline`, else
+--                          -- DEFAULT_TIMEOUT (24 h), so a forgotten
+--                          -- campaign cannot keep a script polling forever;
+--                          -- 0: one refresh, no pause
 --     interval    = 2,     -- first pause between refreshes (seconds)
 --     max_interval= 30,    -- the pause grows x1.5 per poll up to this ceiling
 --     on_progress = fn(obj),  -- called whenever status or progress changes
 --     progress    = false, -- a progress line on stderr (only when it is a terminal)
 --     max_errors  = 5,     -- consecutive retryable failures tolerated while polling
---     deadline    = nil,   -- as timeout, and the refresh in flight is cut off at it too
+--     deadline    = nil,   -- as timeout (the sooner of the two wins)
 --     max_retries = nil,   -- per-call options of every refresh (default: the client's)
 --     headers     = nil,
 --   } --> obj | nil, err
@@ -19,6 +22,9 @@
 -- "fully_completed" one, so callers check `obj.status`. When the time is up
 -- the result is `nil, err` with err.kind "timeout"; err.message names the last
 -- status seen, err.last_status holds it, err.object is the (refreshed) object.
+-- The bound is one deadline, computed once: every refresh (with its retries)
+-- and every pause ends by then, and an enclosing operation's deadline (run's
+-- timeout) still holds (request.within).
 --
 -- Every pause goes through runtime.sleep and every clock read through
 -- runtime.now (the client's injected runtime, client._runtime, when set, as in
@@ -28,6 +34,7 @@ local core = require("scravio.core")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local progress = require("scravio.progress")
+local request = require("scravio.request")
 local runtime = require("scravio.runtime")
 
 local M = {}
@@ -36,6 +43,7 @@ M.DEFAULT_INTERVAL = 2
 M.MAX_INTERVAL = 30
 M.GROWTH = 1.5
 M.MAX_ERRORS = 5
+M.DEFAULT_TIMEOUT = 24 * 3600 -- when neither timeout= nor the client's deadline is set
 
 local function set(list)
   local s = {}
@@ -86,12 +94,6 @@ M.KINDS = {
 local function number_or_nil(v)
   if type(v) == "number" then return v end
   return nil
-end
-
---- Is this status final for this kind of object?
-function M.is_terminal(kind, status)
-  local spec = M.KINDS[kind]
-  return spec ~= nil and spec.terminal[status] == true
 end
 
 --- The pause before poll number n (1-based): interval * 1.5^(n-1), capped.
@@ -153,17 +155,34 @@ function wait_for(kind, obj, opts, state)
   local max_errors = opts.max_errors or M.MAX_ERRORS
   local on_progress = opts.on_progress
   local client = core.owner(obj)
-  local clock = (type(client) == "table" and client._runtime) or runtime
+  if type(client) ~= "table" then client = nil end
+  local clock = (client and client._runtime) or runtime
   local line = progress.new(spec.label, opts.progress, nil, clock.now)
   state.line = line
 
+  -- One deadline, computed once: timeout (or deadline, whichever ends first),
+  -- else the deadline set on the client, else DEFAULT_TIMEOUT; never later
+  -- than an enclosing call's. Every refresh (its retries included) runs
+  -- inside it (request.within), so no request outlasts the wait.
   local started = clock.now()
-  local deadline = opts.timeout and (started + opts.timeout) or nil
-  -- deadline: like timeout, and also a bound on the refresh in flight (its
-  -- request gets what is left as its own deadline), so the wait never
-  -- outlasts it.
-  local hard = opts.deadline and (started + opts.deadline) or nil
-  if hard and (not deadline or hard < deadline) then deadline = hard end
+  local limit, bound = opts.timeout, "timeout"
+  if opts.deadline and (limit == nil or opts.deadline < limit) then limit, bound = opts.deadline, "deadline" end
+  if limit == nil and client and client._deadline_set then
+    limit, bound = client._deadline_set, "the client's deadline"
+  end
+  if limit == nil then limit, bound = M.DEFAULT_TIMEOUT, "wait's default bound" end
+  local deadline = started + limit
+  if client then
+    local outer = request.deadline(client, { deadline = limit > 0 and limit or nil }, true)
+    if outer < deadline then deadline, bound = outer, "the enclosing call's deadline" end
+  end
+  -- timeout = 0 means "look once": that one refresh has its own request
+  -- bounds (and any enclosing deadline), and there is no pause.
+  local refresh_by = (limit > 0 or not client) and deadline or request.deadline(client, nil, true)
+  local function refresh()
+    if client then return request.within(client, refresh_by, obj.refresh, obj, call) end
+    return obj:refresh(call)
+  end
   local last_status, last_progress
   local polls, failures = 0, 0
 
@@ -187,21 +206,16 @@ function wait_for(kind, obj, opts, state)
     line:done()
     local pct = number_or_nil(spec.progress(obj))
     return nil, errors.new("timeout", string.format(
-      "gave up waiting for %s %s after %.0f s: status is still %s%s",
-      spec.label, tostring(obj.id), now - started, tostring(obj.status),
-      pct and string.format(" (%s%%)", tostring(pct)) or ""), {
+      "gave up waiting for %s %s after %.0f s (%s): status is still %s%s%s",
+      spec.label, tostring(obj.id), now - started, bound, tostring(obj.status),
+      pct and string.format(" (%s%%)", tostring(pct)) or "",
+      bound == "wait's default bound" and "; pass wait{timeout = seconds} to wait longer" or ""), {
       last_status = obj.status, object = obj, retryable = true, waited = now - started,
     })
   end
 
   while true do
-    if hard then
-      local left = hard - clock.now()
-      if left <= 0 then return gave_up(clock.now()) end
-      call = call or {}
-      call.deadline = left
-    end
-    local ok, err = obj:refresh(call)
+    local ok, err = refresh()
     local extra_wait = 0
     if ok then
       failures = 0
@@ -223,11 +237,11 @@ function wait_for(kind, obj, opts, state)
     end
 
     local now = clock.now()
-    if deadline and now >= deadline then return gave_up(now) end
+    if now >= deadline then return gave_up(now) end
     polls = polls + 1
     local pause = M.pause(polls, interval, ceiling)
     if extra_wait > pause then pause = extra_wait end
-    if deadline and now + pause > deadline then pause = deadline - now end
+    if now + pause > deadline then pause = deadline - now end
     clock.sleep(pause)
   end
 end

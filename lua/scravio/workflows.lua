@@ -16,6 +16,7 @@ local errors = require("scravio.errors")
 local exports = require("scravio.exports")
 local options = require("scravio.options")
 local receivers = require("scravio.receivers")
+local request = require("scravio.request")
 local runtime = require("scravio.runtime")
 local upload = require("scravio.upload")
 local validate = require("scravio.validate")
@@ -130,8 +131,12 @@ function M.launch(service, params, opts)
 
   if opts.confirm then
     local yes = opts.confirm(preview, { reserve = reserve, balance = balance, max_credits = max_credits })
-    if not yes then
-      return nil, errors.new("cancelled", "launch cancelled by confirm(); nothing was created", {
+    -- Only an explicit true spends: a confirm that returns "no", 0 or
+    -- nothing (a forgotten return) is a refusal, not a yes.
+    if yes ~= true then
+      return nil, errors.new("cancelled", yes == false and "launch cancelled by confirm(); nothing was created"
+        or string.format("launch cancelled: confirm() answered %s, not true; nothing was created",
+          type(yes) == "string" and string.format("%q", yes) or tostring(yes)), {
         reserve = reserve, balance = balance, preview = preview, retryable = false }), preview
     end
   end
@@ -190,6 +195,16 @@ function run_steps(service, params, opts, state)
   local out = opts.out
   if out == nil then out = (opts.fileFormat == "xlsx") and "leads.xlsx" or "leads.csv" end
   local timeout = opts.timeout
+  -- The client's deadline (or run's per-call deadline) bounds the whole run
+  -- (every request, wait and the download), computed once here; timeout
+  -- bounds the two waits together.
+  local deadline, derr = request.deadline(service.client, opts, true)
+  if not deadline then return nil, derr end
+  return request.within(service.client, deadline, M.run_within_deadline, service, params, opts, out, timeout, state)
+end
+
+--- The steps of run, inside its deadline.
+function M.run_within_deadline(service, params, opts, out, timeout, state)
   local call = options.call_part(opts, { "max_retries", "headers" })
   local clock = service.client._runtime or runtime
   local started = clock.now()

@@ -79,6 +79,16 @@ return {
     check = function(outcomes, _, transport) assert_no_key(outcomes, transport) end,
   },
   {
+    name = "the key without its public prefix, or its tail, echoed back is masked too",
+    answers = { { H.response(401, { "Content-Type: application/json", "X-Request-Id: r-" .. KEY:sub(9) },
+      '{"message":"unknown key ' .. KEY:sub(13) .. '","code":"UNAUTHORIZED"}') } },
+    calls = { { op = "request", path = "/auth/me", expect = { ok = false, status = 401, request_id = "r-" .. HINT,
+      message = "unknown key " .. HINT } } },
+    same = { "request_id", "message" },
+    requests = 1,
+    check = function(outcomes, _, transport) assert_no_key(outcomes, transport) end,
+  },
+  {
     name = "a key in a Content-Type does not reach err.message",
     answers = { { H.response(502, { "Content-Type: text/" .. ("h"):rep(230) .. KEY }, "<html/>") } },
     calls = { { op = "request", path = "/auth/me", expect = { ok = false, status = 502 } } },

@@ -197,7 +197,12 @@ function Server:control(action, payload)
   return normalize(decoded)
 end
 
-function Server:reset() return self:control("reset") end
+-- A strict-reference server (fake.start{strict = true}) stays one across resets.
+function Server:reset()
+  local r = self:control("reset")
+  if self.strict then self:configure({ strict_reference = true }) end
+  return r
+end
 
 function Server:advance(seconds)
   return self:control("advance", { seconds = seconds })
@@ -321,6 +326,8 @@ end
 --   opts.port / tls_port / storage_port   fixed ports (default: random free ones)
 --   opts.watchdog = false                  leave nginx running if this process dies
 --   opts.config = {...}                    configure{} right after start
+--   opts.strict = true                     strict-reference mode (config
+--                                          strict_reference), kept across reset()
 --   opts.frozen = true                     freeze() right after start
 function M.start(opts)
   opts = opts or {}
@@ -414,6 +421,8 @@ function M.start(opts)
   srv.other_access_token = srv.access_tokens.B
   srv.free_api_key = srv.keys.free
   srv.poor_api_key = srv.keys.poor
+  srv.strict = opts.strict and true or nil
+  if srv.strict then srv:configure({ strict_reference = true }) end
   if opts.config then srv:configure(opts.config) end
   if opts.frozen then srv:freeze() end
   return srv

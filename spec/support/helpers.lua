@@ -77,6 +77,31 @@ function H.fake_clock(client, opts)
   return clock
 end
 
+--- A client for the fake server whose events are recorded and whose clock
+-- is an H.fake_clock. defaults: the spec's own client options; opts override
+-- them; clock_opts go to H.fake_clock. -> client, events, clock
+function H.observed_client(srv, defaults, opts, clock_opts)
+  local hook, events = H.recorder()
+  local o = { on_event = hook }
+  for k, v in pairs(defaults or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local c = H.client(srv, o)
+  return c, events, H.fake_clock(c, clock_opts)
+end
+
+--- How many `method` requests to `path` the fake server logged.
+function H.count(srv, method, path)
+  return #srv:requests({ method = method, path = path })
+end
+
+--- The campaigns account A holds, asked through a clean client. -> n, items
+function H.campaigns_on_server(srv)
+  local c = H.client(srv)
+  local page = assert(c.campaigns:list({ perPage = 100 }))
+  c:close()
+  return #page.items, page.items
+end
+
 --- Events of one type from a recorded list.
 function H.events_of(events, kind)
   local out = {}

@@ -40,6 +40,7 @@ end
 -- A plain copy of a result (objects become their fields).
 local function plain(v, depth)
   depth = depth or 0
+  if v == scravio.null then return "<null>" end -- (tostring differs between VMs)
   if type(v) ~= "table" and type(v) ~= "userdata" then return v end
   if depth > 6 then return "..." end
   local ok, data = pcall(function()
@@ -77,6 +78,9 @@ end
 -- One call. Kinds:
 --   { op = "request", method =, path =, body =, opts = {...} }  client:request
 --   { op = "sdk", fn = "campaigns.create", args = {...} }       any SDK method
+--   { op = "each", fn = "campaigns.each", args = {...}, max = 50 }  iterate an SDK
+--                                  iterator: value = items handed out (an
+--                                  error raised ends it, as its outcome)
 --   { op = "download", path =, opts = {...} }  scravio.download.to_file of <base><path>
 --   { op = "upload", path =, data =, times =, content_type =, timeout = }
 --                                  transport:upload of data repeated `times` times
@@ -118,6 +122,19 @@ local function call(client, c, env, i)
     local value, err = fn(obj, (table.unpack or unpack)(args, 1, c.nargs or #args))
     if value == nil then return describe_error(err) end
     return { ok = true, value = plain(value) }
+  elseif c.op == "each" then
+    local obj, fn = resolve(client, c.fn)
+    local args = c.args or {}
+    local n = 0
+    local ok, err = pcall(function()
+      for _ in fn(obj, (table.unpack or unpack)(args, 1, c.nargs or #args)) do
+        n = n + 1
+        if n >= (c.max or 50) then break end
+      end
+    end)
+    local out = ok and { ok = true } or describe_error(err)
+    out.value = n
+    return out
   elseif c.op == "download" then
     local file = env.dir .. "/download-" .. i
     local url = env.base_url .. c.path

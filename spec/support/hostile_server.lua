@@ -7,7 +7,8 @@
 -- request the server reads (counted over all connections) gets answers[i];
 -- requests past the end get the last one. An answer is a list of steps:
 --   "bytes"                          sent as they are (byte-exact); "${BASE}" becomes
---                                    http://127.0.0.1:<port> (for redirects, download URLs)
+--                                    http://127.0.0.1:<port> (for redirects, download URLs),
+--                                    "${PORT}" the port alone
 --   { sleep = s }                    pause s seconds (other connections go on)
 --   { trickle = "bytes", every = s, size = n }  n bytes (default 1) every s seconds
 --   { close = true }                 close the connection now
@@ -157,7 +158,7 @@ local function serve(c, conn)
     end
     for _, step in ipairs(answer) do
       if type(step) == "string" then
-        if not send_all(c, (step:gsub("%${BASE}", base))) then c:close() return end
+        if not send_all(c, (step:gsub("%${BASE}", base):gsub("%${PORT}", tostring(port)))) then c:close() return end
       elseif step.sleep then
         sleep(step.sleep)
       elseif step.trickle then

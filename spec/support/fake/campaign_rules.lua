@@ -3,6 +3,7 @@
 -- Every problem is reported (not just the first) as errors[] entries whose
 -- param uses the documented dotted names: "type", "inputs.hashtag",
 -- "inputs.targetUser", "inputs.mediaUrl", "inputs.keyword", "targetEmails"...
+local config = require "fake.config"
 local util = require "fake.util"
 local json = require "fake.json"
 
@@ -137,6 +138,22 @@ function M.validate(body, with_title)
   str_field("targetUser", 100, "Target user")
   str_field("keyword", 200, "Keyword")
   list_field("keywords", 20, 200, "keywords")
+  if config.values.strict_reference then
+    -- A server may store what it was sent in a canonical form (strict mode).
+    local function tag(s) return (util.trim(s):gsub("^#", ""):lower()) end
+    local function handle(s) return (util.trim(s):gsub("^@", ""):lower()) end
+    local function each(list, f)
+      if not list then return nil end
+      local out = {}
+      for i, s in ipairs(list) do out[i] = f(s) end
+      return out
+    end
+    if ni.hashtag then ni.hashtag = tag(ni.hashtag) end
+    ni.hashtags = each(ni.hashtags, tag)
+    if ni.targetUser then ni.targetUser = handle(ni.targetUser) end
+    if ni.keyword then ni.keyword = util.trim(ni.keyword) end
+    ni.keywords = each(ni.keywords, util.trim)
+  end
 
   if inputs.mediaUrl ~= nil and inputs.mediaUrl ~= json.null then
     local u = inputs.mediaUrl

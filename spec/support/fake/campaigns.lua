@@ -458,6 +458,8 @@ local function matches_q(c, needle)
   local function has(s) return type(s) == "string" and s:lower():find(needle, 1, true) ~= nil end
   local i = c.inputs
   if has(c.title) or has(i.hashtag) or has(i.targetUser) or has(i.mediaUrl) or has(i.keyword) then return true end
+  -- The reference names these fields only: strict mode searches no arrays.
+  if config.values.strict_reference then return false end
   for _, list in ipairs({ i.hashtags or {}, i.keywords or {} }) do
     for _, s in ipairs(list) do if has(s) then return true end end
   end

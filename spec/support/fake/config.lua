@@ -15,13 +15,22 @@ local DEFAULTS = {
   url_ttl            = 3600,    -- presigned download URL lifetime (expiresIn)
   upload_url_ttl     = 900,     -- presigned upload URL lifetime
   enforce_concurrency = false,  -- 403 when an account exceeds concurrentCampaignLimit
+  -- Strict-reference mode: only what the API reference promises, and the
+  -- least kind reading of what it leaves open. No Retry-After on a 429 (the
+  -- reference documents none; a fault's explicit retry_after is still sent),
+  -- refused 429s count against the window, campaign inputs come back
+  -- normalised (hashtags and handles trimmed, "#"/"@" dropped, lower-cased;
+  -- keywords trimmed; countries upper-cased as always), and `q=` searches
+  -- only the fields the reference names (title, hashtag, target user, media
+  -- URL, keyword), not the hashtags/keywords arrays.
+  strict_reference   = false,
 }
 
 local TYPES = {
   campaign_seconds = "number", job_seconds = "number", export_seconds = "number",
   rate_limits = "boolean", log_requests = "boolean", log_limit = "number",
   log_bodies = "boolean", upload_max_bytes = "number", url_ttl = "number",
-  upload_url_ttl = "number", enforce_concurrency = "boolean",
+  upload_url_ttl = "number", enforce_concurrency = "boolean", strict_reference = "boolean",
 }
 
 M.values = {}

@@ -9,7 +9,8 @@
 --   status         `status` (default 500) with an HTML body (or body/content_type);
 --                  process_first=true processes the request for real first
 --                  (e.g. the campaign IS created, then the 500 is answered)
---   rate_limit     429 + Retry-After (retry_after, default 1; a string is sent verbatim)
+--   rate_limit     429 + Retry-After (retry_after, default 1; a string is sent verbatim;
+--                  strict-reference mode sends none unless retry_after is given)
 --   reset_before   the request is read, not processed, connection closed (444)
 --   reset_after    processed for real (e.g. the campaign IS created), then closed
 --   slow           sleep `delay` s (non-blocking ngx.sleep) then answer;
@@ -21,6 +22,7 @@
 --   malformed      200, Content-Type application/json, a non-JSON body
 --   huge           200 with a `bytes` (default 20 MiB) valid-JSON body, streamed
 --   redirect       `status` (302) to `location` (default <storage>/capture)
+local config = require "fake.config"
 local json = require "fake.json"
 local util = require "fake.util"
 
@@ -161,7 +163,7 @@ function M.apply_simple(f, entry)
     send_plain(st, f.body or html_page(st), f.content_type or (f.body and "text/plain") or "text/html", h)
     return true
   elseif k == "rate_limit" then
-    local h = retry_after_headers(f, 1)
+    local h = retry_after_headers(f, (not config.values.strict_reference) and 1 or nil)
     if rid then h["X-Request-Id"] = rid end
     local body = json.encode({ message = "Too many requests, please try again later.", code = "RATE_LIMIT_EXCEEDED",
                                errors = json.empty_array, requestId = rid or json.null })

@@ -6,7 +6,8 @@
 -- Like a middleware limiter they count every authenticated request to the
 -- endpoint (even ones later refused with 400/404/409); refused 429s do not
 -- count.  Retry-After is the whole seconds until the oldest hit leaves the
--- window.  configure{rate_limits=false} turns them off.
+-- window.  configure{rate_limits=false} turns them off.  In strict-reference
+-- mode (config strict_reference) a 429 has no Retry-After and counts as a hit.
 local S = require "fake.state"
 local clock = require "fake.clock"
 local config = require "fake.config"
@@ -38,10 +39,13 @@ function M.check(name, acct, resource)
   if n >= L.limit then
     local retry = math.ceil(keep[1] + L.window - now)
     if retry < 1 then retry = 1 end
+    local strict = config.values.strict_reference
+    if strict then keep[n + 1] = now end -- a refused request still counts
     http.raise(429, "RATE_LIMIT_EXCEEDED",
-      string.format("Too many requests: limit is %d per %s%s. Retry after %d seconds.",
-        L.limit, L.window == 60 and "minute" or "hour", L.per == "campaign" and " per campaign" or "", retry),
-      nil, { ["Retry-After"] = tostring(retry), ["X-RateLimit-Limit"] = tostring(L.limit),
+      string.format("Too many requests: limit is %d per %s%s.%s",
+        L.limit, L.window == 60 and "minute" or "hour", L.per == "campaign" and " per campaign" or "",
+        strict and "" or string.format(" Retry after %d seconds.", retry)),
+      nil, { ["Retry-After"] = (not strict) and tostring(retry) or nil, ["X-RateLimit-Limit"] = tostring(L.limit),
              ["X-RateLimit-Remaining"] = "0" })
   end
   keep[n + 1] = now
