@@ -22,6 +22,7 @@
  * - Error paths never raise: they fill `err` and restore the stack.
  */
 #include "json.h"
+#include "fingerprint.h"
 
 #include <float.h>
 #include <locale.h>
@@ -335,6 +336,9 @@ typedef struct {
     int tbl;     /* nonzero: the table exists at base + 1 */
     int obj;     /* object (1) or array (0) */
     long long n; /* array items already stored in the table */
+    uint64_t fp_sum;  /* the structural hash so far (fingerprint.h) */
+    uint64_t fp_key;  /* objects: the hash of the key being read */
+    long long fp_n;   /* arrays: items seen */
 } dframe;
 
 typedef struct {
@@ -350,6 +354,11 @@ typedef struct {
     key_cache *kc;  /* NULL: no cache (scv_json_init was not called) */
     int kc_slot;    /* stack slot of the cache's string table */
     int stack_base; /* stack top before the decoded value */
+    uint64_t fp;    /* the hash of the value just decoded (fingerprint.h) */
+    int fp_skip;    /* that value was a null member: no entry */
+    int fp_on;      /* hash at all (not for a LazyDoc's members: no page there) */
+    int fp_ok;      /* no container nested past what the pager's walk hashes */
+    int fpw_slot, has_fpw; /* the registry's {array -> hash} table, once fetched */
     int max_depth;
     char *err;
     size_t errlen;
@@ -453,6 +462,8 @@ static int dec_string(dec_t *d, const unsigned char **pp)
     p = scan_plain(p, end);
     if (SCV_LIKELY(p < end && *p == '"')) {
         lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
+        if (d->fp_on)
+            d->fp = scv_fp_bytes(s, (size_t)(p - s));
         *pp = p + 1;
         return 1;
     }
@@ -512,6 +523,8 @@ static int dec_string(dec_t *d, const unsigned char **pp)
         p = scan_plain(p, end);
     }
     lua_pushlstring(d->L, d->buf, len);
+    if (d->fp_on)
+        d->fp = scv_fp_bytes((const unsigned char *)d->buf, len);
     *pp = p + 1;
     return 1;
 }
@@ -533,6 +546,8 @@ static int dec_key(dec_t *d, const unsigned char **pp)
     if (p >= d->end || *p != '"' || n > KEY_CACHE_MAX_LEN)
         return dec_string(d, pp); /* escapes, an error, or a long key */
     h = key_hash(s, n);
+    if (d->fp_on)
+        d->fp = scv_fp_bytes(s, n);
     i = (unsigned)(h & (KEY_CACHE_SLOTS - 1));
     if (d->kc->h[i] == h && d->kc->len[i] == n) {
         lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
@@ -756,6 +771,8 @@ static dframe *dec_push_frame(dec_t *d, int depth, const unsigned char *at)
         dec_fail(d, at, "nesting deeper than max_depth");
         return NULL;
     }
+    if (depth > SCV_FP_DEPTH + 1) /* the pager's walk would cut this off */
+        d->fp_ok = 0;
     if (depth >= d->frcap) {
         size_t ncap = (size_t)d->frcap * 2;
         if (ncap > (size_t)d->max_depth)
@@ -817,6 +834,8 @@ static int dec_open(dec_t *d, dframe *f, int obj, const unsigned char *at)
     f->base = lua_gettop(L);
     f->obj = obj;
     f->n = 0;
+    f->fp_sum = SCV_FP_TABLE;
+    f->fp_n = 0;
     if (SCV_LIKELY(lua_checkstack(L, DEC_RESERVE))) {
         f->tbl = 0;
         return 1;
@@ -826,6 +845,33 @@ static int dec_open(dec_t *d, dframe *f, int obj, const unsigned char *at)
     lua_createtable(L, 0, 0);
     f->tbl = 1;
     return 1;
+}
+
+/* registry[SCV_FP_REG][the array on top] = its hash (8 bytes). The table
+   has weak keys: an entry goes with its array. */
+static void fp_record(dec_t *d)
+{
+    lua_State *L = d->L;
+    if (!lua_checkstack(L, 4))
+        return;
+    if (!d->has_fpw) {
+        lua_getfield(L, LUA_REGISTRYINDEX, SCV_FP_REG);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            lua_createtable(L, 0, 4);
+            lua_createtable(L, 0, 1);
+            lua_pushliteral(L, "k");
+            lua_setfield(L, -2, "__mode");
+            lua_setmetatable(L, -2);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, LUA_REGISTRYINDEX, SCV_FP_REG);
+        }
+        lua_replace(L, d->fpw_slot);
+        d->has_fpw = 1;
+    }
+    lua_pushvalue(L, -1);
+    lua_pushlstring(L, (const char *)&d->fp, sizeof d->fp);
+    lua_rawset(L, d->fpw_slot);
 }
 
 static int dec_run(dec_t *d)
@@ -875,6 +921,7 @@ value:
     case 't':
         if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
             lua_pushboolean(L, 1);
+            d->fp = SCV_FP_TRUE;
             p += 4;
             goto value_done;
         }
@@ -882,6 +929,7 @@ value:
     case 'f':
         if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
             lua_pushboolean(L, 0);
+            d->fp = SCV_FP_FALSE;
             p += 5;
             goto value_done;
         }
@@ -891,10 +939,13 @@ value:
             /* A member that is null is absent (nil: the last duplicate
                still wins, rawset removes); in an array, or alone, it is
                the null value, so positions hold. */
-            if (depth > 0 && d->fr[depth - 1].obj)
+            if (depth > 0 && d->fr[depth - 1].obj) {
                 lua_pushnil(L);
-            else
+                d->fp_skip = 1; /* an absent member: no entry */
+            } else {
                 scv_json_push_null(L);
+                d->fp = SCV_FP_NULL;
+            }
             p += 4;
             goto value_done;
         }
@@ -903,6 +954,8 @@ value:
     case '5': case '6': case '7': case '8': case '9':
         if (!dec_number(d, &p))
             return 0;
+        if (d->fp_on)
+            d->fp = scv_fp_number((double)lua_tonumber(L, -1));
         goto value_done;
     default:
         return dec_unexpected(d, p, "a value");
@@ -915,6 +968,7 @@ obj_key:
     p++;
     if (!dec_key(d, &p))
         return 0;
+    d->fr[depth - 1].fp_key = d->fp;
     SKIP_WS(p, end);
     if (SCV_UNLIKELY(p >= end || *p != ':'))
         return dec_unexpected(d, p, "':'");
@@ -925,6 +979,14 @@ value_done:
     if (depth == 0)
         goto finish;
     f = &d->fr[depth - 1];
+    if (!d->fp_on)
+        ;
+    else if (!f->obj)
+        f->fp_sum += scv_fp_entry(scv_fp_number((double)++f->fp_n), d->fp);
+    else if (d->fp_skip)
+        d->fp_skip = 0;
+    else
+        f->fp_sum += scv_fp_entry(f->fp_key, d->fp);
     if (!f->obj) {
         if (f->tbl)
             lua_rawseti(L, f->base + 1, (scv_idx_t)++f->n);
@@ -973,6 +1035,11 @@ close_arr:
     }
     lua_pushvalue(L, d->mt_slot);
     lua_setmetatable(L, -2);
+    d->fp = scv_fp_mix(f->fp_sum);
+    /* A non-empty array near the top (a list envelope's items) keeps its
+       hash for the pager: it need not walk the page again. */
+    if (depth - 1 >= 1 && depth - 1 <= 2 && f->fp_n > 0 && d->fp_ok && d->fp_on)
+        fp_record(d);
     depth--;
     goto value_done;
 
@@ -980,6 +1047,7 @@ close_obj:
     f = &d->fr[depth - 1];
     if (!f->tbl)
         dec_materialize(d, f, 0, 1);
+    d->fp = scv_fp_mix(f->fp_sum);
     depth--;
     goto value_done;
 
@@ -992,6 +1060,12 @@ finish:
 
 int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
                     char *err, size_t errlen)
+{
+    return scv_json_decode_fp(L, s, len, max_depth, err, errlen, 1);
+}
+
+int scv_json_decode_fp(lua_State *L, const char *s, size_t len, int max_depth,
+                       char *err, size_t errlen, int fingerprints)
 {
     dec_t d;
     int base = lua_gettop(L);
@@ -1029,7 +1103,14 @@ int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
         d.kc = (key_cache *)lua_touserdata(L, -1); /* anchored by the registry */
         lua_pop(L, 1);
     }
-    d.stack_base = base + 4;
+    lua_pushnil(L);
+    d.fpw_slot = base + 5;
+    d.has_fpw = 0;
+    d.fp = 0;
+    d.fp_skip = 0;
+    d.fp_ok = 1;
+    d.fp_on = fingerprints;
+    d.stack_base = base + 5;
 
     if (!dec_run(&d)) {
         lua_settop(L, base);

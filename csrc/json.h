@@ -60,6 +60,12 @@ void scv_json_init(lua_State *L);
 int scv_json_decode(lua_State *L, const char *s, size_t len, int max_depth,
                     char *err, size_t errlen);
 
+/* scv_json_decode, which also records the structural hash (csrc/fingerprint.h)
+   of every non-empty array at depth 1 or 2 (a list envelope's items) for
+   the pager; fingerprints = 0 skips the hashing (a LazyDoc's members). */
+int scv_json_decode_fp(lua_State *L, const char *s, size_t len, int max_depth,
+                       char *err, size_t errlen, int fingerprints);
+
 /* One member of a JSON object: byte offsets of its key (between the
    quotes, no escapes) and of its value, from the start of the input. */
 typedef struct {

@@ -48,7 +48,8 @@ static void push_member(lua_State *L, const lazydoc *d, int i) {
     lua_pushnil(L);
     return;
   }
-  if (!scv_json_decode(L, doc_bytes(d) + d->m[i].voff, d->m[i].vlen, d->max_depth, err, sizeof err))
+  /* (no page fingerprints: a member of a resource is not a list page) */
+  if (!scv_json_decode_fp(L, doc_bytes(d) + d->m[i].voff, d->m[i].vlen, d->max_depth, err, sizeof err, 0))
     luaL_error(L, "scravio: internal error decoding a validated field (%s)", err);
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "scravio.h"
+#include "fingerprint.h"
 
 typedef struct {
   lua_Integer next;  /* page to request next; 0 when finished */
@@ -35,73 +36,58 @@ typedef struct {
 } scv_pager;
 
 #define MAX_EMPTY 10
-#define HASH_DEPTH 32
 
-static uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
-/* A string's bytes, eight at a time (a lead page is mostly string bytes:
- * byte-at-a-time hashing was a third of the fingerprint's cost). */
-static uint64_t hash_bytes(const unsigned char *p, size_t n) {
-  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
-  while (n >= 8) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    h = (h ^ w) * 0x100000001b3ULL;
-    h ^= h >> 29;
-    p += 8;
-    n -= 8;
-  }
-  if (n) {
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h = (h ^ w) * 0x100000001b3ULL;
-  }
-  return mix(h ^ 5);
-}
-
-/* A structural fingerprint of a decoded value: equal content, equal hash,
- * whatever order a table's keys are visited in (the per-entry hashes are
- * summed). Used to see a page that repeats the one before; nothing is kept
- * of the page itself. idx is an absolute stack index. */
+/* A structural fingerprint of a decoded value (csrc/fingerprint.h): equal
+ * content, equal hash, whatever order a table's keys are visited in. Used
+ * to see a page that repeats the one before; nothing is kept of the page
+ * itself. idx is an absolute stack index. */
 static uint64_t fingerprint(lua_State *L, int idx, int depth) {
   switch (lua_type(L, idx)) {
   case LUA_TNIL: return 1;
-  case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? 2 : 3;
-  case LUA_TNUMBER: {
-    lua_Number n = lua_tonumber(L, idx);
-    uint64_t bits;
-    if (n == 0) n = 0; /* -0 and 0 are the same value */
-    memcpy(&bits, &n, sizeof bits);
-    return mix(bits ^ 4);
-  }
+  case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? SCV_FP_TRUE : SCV_FP_FALSE;
+  case LUA_TNUMBER: return scv_fp_number((double)lua_tonumber(L, idx));
   case LUA_TSTRING: {
     size_t len;
     const unsigned char *str = (const unsigned char *)lua_tolstring(L, idx, &len);
-    return hash_bytes(str, len);
+    return scv_fp_bytes(str, len);
   }
   case LUA_TTABLE: {
-    if (depth > HASH_DEPTH) return 6;
-    uint64_t sum = 7;
+    if (depth > SCV_FP_DEPTH) return SCV_FP_DEEP;
+    uint64_t sum = SCV_FP_TABLE;
     luaL_checkstack(L, 3, "pager fingerprint");
     int key = lua_gettop(L) + 1; /* where lua_next leaves the key; the value above it */
     lua_pushnil(L);
     while (lua_next(L, idx)) {
       uint64_t k = fingerprint(L, key, depth + 1);
       uint64_t v = fingerprint(L, key + 1, depth + 1);
-      sum += mix(k * 31 + v);
+      sum += scv_fp_entry(k, v);
       lua_pop(L, 1);
     }
-    return mix(sum);
+    return scv_fp_mix(sum);
   }
-  default: return 8; /* userdata (the JSON null), functions: by type only */
+  default: return SCV_FP_NULL; /* userdata (the JSON null), functions: by type only */
   }
+}
+
+/* The items' fingerprint: the one the decoder computed while building the
+ * array (csrc/json.c), else a walk over the table. */
+static uint64_t page_fingerprint(lua_State *L, int items) {
+  uint64_t h;
+  lua_getfield(L, LUA_REGISTRYINDEX, SCV_FP_REG);
+  if (lua_istable(L, -1)) {
+    lua_pushvalue(L, items);
+    lua_rawget(L, -2);
+    size_t len = 0;
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (s != NULL && len == sizeof h) {
+      memcpy(&h, s, sizeof h);
+      lua_pop(L, 2);
+      return h;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return fingerprint(L, items, 0);
 }
 
 static lua_Integer field_int(lua_State *L, int t, const char *name, lua_Integer dflt) {
@@ -204,7 +190,7 @@ static int l_pager_feed(lua_State *L) {
   if (!progressed && n > 0)
     return shape_error(L, "the server answered a page it had already sent (pagination would loop)");
   if (n > 0) {
-    uint64_t h = fingerprint(L, items, 0);
+    uint64_t h = page_fingerprint(L, items);
     if (p->last_n == n && p->last_hash == h)
       return shape_error(L, "the server answered a page with the same items as the page before (it may "
                             "ignore ?page=): pagination would loop");

@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -871,8 +872,27 @@ struct scv_prefetch {
   int done;     /* its transfer ended; rc says how */
   CURLcode rc;
   double timeout; /* seconds, from prefetch(); collect may give its own */
+  uint64_t page_hash; /* body_hash of the page before the one in flight (0: unknown) */
   char errbuf[CURL_ERROR_SIZE];
 };
+
+/* A cheap fingerprint of a page's raw bytes (FNV-1a over 8-byte words). A
+ * server that ignores ?page= answers the same bytes again: the next page is
+ * then not prefetched, so an iteration that is about to stop on a repeated
+ * page (pagination.lua) sends nothing more. Equal hashes only skip an
+ * optimisation; the pager's own item comparison decides. */
+static uint64_t body_hash(const scv_buf *b) {
+  uint64_t h = 1469598103934665603ULL;
+  size_t i = 0, n = b->data ? b->len : 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, b->data + i, 8);
+    h = (h ^ w) * 1099511628211ULL;
+  }
+  for (; i < n; i++) h = (h ^ (unsigned char)b->data[i]) * 1099511628211ULL;
+  h ^= (uint64_t)n;
+  return h ? h : 1;
+}
 
 /* The prefetch handle, made on first use; NULL when out of memory. */
 static scv_prefetch *prefetch_handle(scv_client *c) {
@@ -1022,6 +1042,9 @@ static int l_prefetch(lua_State *L) {
   double settle = (double)luaL_optnumber(L, 5, 0);
   if (!scv_header_value_ok(url, n) || strchr(url, ' ')) return luaL_error(L, "scravio: bad URL");
   int started = prefetch_start(c, url, timeout, settle);
+  /* Called right after the pager received a page through send(): c->body
+   * holds that page. */
+  if (started && c->pf) c->pf->page_hash = c->body.len ? body_hash(&c->body) : 0;
   lua_pushboolean(L, started);
   lua_pushboolean(L, started && c->pf && c->pf->x.paused); /* (tests: the answer's first bytes are held) */
   return 2;
@@ -1096,7 +1119,11 @@ static int l_collect(lua_State *L) {
   close_if_needed(p->easy, &p->x);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
   int started = 0;
-  if (next && r.status >= 200 && r.status < 300) started = prefetch_start(c, next, p->timeout, 0);
+  uint64_t h = body_hash(&c->body);
+  if (next && r.status >= 200 && r.status < 300 && h != p->page_hash) {
+    started = prefetch_start(c, next, p->timeout, 0);
+    if (started && c->pf) c->pf->page_hash = h;
+  }
   /* From here on Lua allocates (finalizers may run): no more libcurl state is read. */
   int nret = push_classified(L, &r);
   p = c->pf; /* (a finalizer that closed the client would have freed it) */

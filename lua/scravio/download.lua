@@ -166,15 +166,16 @@ local function fetch_to_file(client, get_url, path, opts, state, keep_existing)
 
     local tmp = M.temp_name(path)
     state.tmp = tmp
-    -- The transports write into this file (opened "wb": its mode stays):
-    -- 0600, or the mode the caller asked for, or the existing file's.
+    -- The transports write into this file (opened "wb": its mode stays,
+    -- owner-writable while written); it is put in place with exactly 0600,
+    -- or the mode the caller asked for, or the existing file's (`made`).
     local made, merr = core.create_file(tmp, file_mode(opts.mode), opts.mode == nil and path or nil)
     if not made then return nil, io_error(merr, path) end
     request.emit(client, { type = "download", path = "(download)", file = path, attempt = attempt })
     local bytes, err = transport:download(url, tmp, opts.progress == true,
       request.transfer_timeout(client, opts.timeout, deadline))
     if bytes ~= nil then
-      local renamed, rerr, why = core.place_file(tmp, path, not keep_existing)
+      local renamed, rerr, why = core.place_file(tmp, path, not keep_existing, made)
       if renamed then
         state.tmp = nil
         request.emit(client, { type = "downloaded", path = "(download)", file = path, bytes = bytes,

@@ -46,12 +46,18 @@ function M.reservation(params, preview)
   local cap = number(params.maxCreditCap)
   if cap then return cap, "maxCreditCap" end
   if type(preview) ~= "table" then return nil end
+  -- A negative figure is no reservation at all: checked against max_credits
+  -- it would let any real reservation through.
+  local function credits(v)
+    v = number(v)
+    if v and v >= 0 then return v end
+  end
   for _, k in ipairs({ "creditReserved", "maxCreditCap", "recommendedMaxCreditCap", "estimatedCredits" }) do
-    local v = number(preview[k])
+    local v = credits(preview[k])
     if v then return v, k end
   end
   local s = preview.summary
-  if type(s) == "table" and number(s.maxCreditSpend) then return s.maxCreditSpend, "summary.maxCreditSpend" end
+  if type(s) == "table" and credits(s.maxCreditSpend) then return s.maxCreditSpend, "summary.maxCreditSpend" end
   return nil
 end
 
