@@ -49,6 +49,7 @@ build = {
     ["scravio.types.services"] = "types/services.lua",
     ["scravio.types.testing"] = "types/testing.lua",
     ["scravio.body"] = "lua/scravio/body.lua",
+    ["scravio.budget"] = "lua/scravio/budget.lua",
     ["scravio.campaigns"] = "lua/scravio/campaigns.lua",
     ["scravio.client"] = "lua/scravio/client.lua",
     ["scravio.core_loader"] = "lua/scravio/core_loader.lua",

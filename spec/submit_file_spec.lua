@@ -173,6 +173,89 @@ describe("validation_jobs:submit_file", function()
     assert.equals(0, #bodies("/validation-jobs/file/confirm"))
   end)
 
+  describe("money guard (max_credits, confirm)", function()
+    -- CSV has 2 unique emails: the fake's review estimates 2 credits.
+    it("refuses an estimate over max_credits after process: kind budget, no confirm request, nothing charged",
+      function()
+      local before = assert(client:me()).credits
+      local path = write(dir .. "/contacts.csv", CSV)
+      local asked = false
+      local job, err = client.validation_jobs:submit_file(path, { max_credits = 1, confirm = function()
+        asked = true
+        return true
+      end })
+      assert.is_nil(job)
+      assert.equals("budget", err.kind)
+      assert.is_false(err.retryable)
+      assert.is_true(err.sent)
+      assert.equals(2, err.estimate)
+      assert.equals(1, err.max_credits)
+      assert.is_table(err.review)
+      assert.truthy(err.message:find("2 credits", 1, true), err.message)
+      assert.truthy(err.message:find("more than max_credits 1", 1, true), err.message)
+      assert.truthy(err.message:find("max_credits = 2", 1, true), err.message) -- how to raise the bound
+      assert.truthy(err.message:find("nothing was charged", 1, true), err.message)
+      assert.is_false(asked) -- the bound is checked before confirm() is asked
+      assert.equals(1, #srv:requests({ method = "POST", path = "/validation-jobs/file/process" }))
+      assert.equals(0, #srv:requests({ path = "/validation-jobs/file/confirm" }))
+      assert.equals(before, assert(client:me()).credits)
+    end)
+
+    it("confirms within max_credits; confirm(review, info) sees the estimate and the column", function()
+      local path = write(dir .. "/contacts.csv", CSV)
+      local seen_review, seen_info
+      local job, err = client.validation_jobs:submit_file(path, { max_credits = 2, confirm = function(review, info)
+        seen_review, seen_info = review, info
+        return true
+      end })
+      assert.is_truthy(job, err)
+      assert.equals(2, seen_review.estimatedCredits)
+      assert.same({ estimate = 2, max_credits = 2, column = "email" }, seen_info)
+      assert.equals(1, #srv:requests({ path = "/validation-jobs/file/confirm" }))
+    end)
+
+    it("only a confirm() answering exactly true confirms; anything else is cancelled, nothing charged", function()
+      local path = write(dir .. "/contacts.csv", CSV)
+      for _, answer in ipairs({ false, "yes", 1 }) do
+        local job, err = client.validation_jobs:submit_file(path, { confirm = function() return answer end })
+        assert.is_nil(job)
+        assert.equals("cancelled", err.kind)
+        assert.is_true(err.sent)
+        assert.equals(2, err.estimate)
+        assert.truthy(err.message:find("nothing was charged", 1, true), err.message)
+      end
+      local job, err = client.validation_jobs:submit_file(path, { confirm = function() end })
+      assert.is_nil(job)
+      assert.truthy(err.message:find("answered nil, not true", 1, true), err.message)
+      assert.equals(0, #srv:requests({ path = "/validation-jobs/file/confirm" }))
+    end)
+
+    it("a review without estimatedCredits cannot be checked against max_credits: refused, nothing confirmed",
+      function()
+      local path = write(dir .. "/contacts.csv", CSV)
+      srv:fault{ method = "POST", path = "/validation-jobs/file/process", kind = "status", status = 200,
+        content_type = "application/json", body = '{"success":true,"data":{"parseId":"parse_x","status":"parsed",' ..
+          '"totalEmails":2,"columns":[{"key":"email","label":"email"}],"recommendedColumn":"email"}}' }
+      local job, err = client.validation_jobs:submit_file(path, { max_credits = 100 })
+      assert.is_nil(job)
+      assert.equals("budget", err.kind)
+      assert.truthy(err.message:find("estimatedCredits", 1, true), err.message)
+      assert.equals(0, #srv:requests({ path = "/validation-jobs/file/confirm" }))
+    end)
+
+    it("refuses a max_credits that is not a positive number, or a confirm that is not a function, before sending",
+      function()
+      local path = write(dir .. "/contacts.csv", CSV)
+      for _, opts in ipairs({ { max_credits = 0 }, { max_credits = "5" }, { max_credits = 0 / 0 },
+        { confirm = true } }) do
+        local job, err = client.validation_jobs:submit_file(path, opts)
+        assert.is_nil(job)
+        assert.equals("invalid", err.kind)
+      end
+      assert.equals(0, #srv:requests({}))
+    end)
+  end)
+
   it("accepts a column's header label and confirms its key", function()
     local path = write(dir .. "/labels.csv",
       "Work Email,Personal E-mail\r\nw1@example.com,p1@example.com\r\nw2@example.com,p2@example.com\r\n"

@@ -43,7 +43,8 @@
 ---@field last_status? string the status when a wait gave up (timeout)
 ---@field object? scravio.Campaign|scravio.ValidationJob|scravio.Export the object a wait gave up on (timeout)
 ---@field waited? number seconds waited (timeout)
----@field review? scravio.ParseReview the parse review when submit_file could not pick a column
+---@field review? scravio.ParseReview the parse review when submit_file stopped before confirming
+---@field estimate? number the parse review's estimatedCredits (submit_file: budget, cancelled)
 
 --- One problem of `err.errors`.
 ---@class scravio.ErrorDetail

@@ -258,12 +258,20 @@ function ValidationJobsService:each(query, call) end
 ---@class scravio.SubmitFileOptions
 ---@field column? string|fun(review: scravio.ParseReview): string? the email column (key or label), or a chooser
 ---@field content_type? string MIME type (default from the extension)
+---@field max_credits? number refuse to confirm when the review's estimatedCredits is more (client-side; never sent)
+---@field confirm? fun(review: scravio.ParseReview, info: scravio.SubmitFileConfirmInfo): boolean? true to confirm
 ---@field progress? boolean an upload progress bar on stderr (terminals only)
 ---@field timeout? number seconds per attempt: each of the three API calls and each PUT (under 1 KB/s for the client's timeout: stalled)
 ---@field deadline? number seconds for the whole call: the API calls, the PUT, every retry and its wait
 ---@field idempotency_key? string reuse a key (to resume)
 ---@field max_retries? integer retries of each step (default: the client's)
 ---@field headers? table<string, string|number> extra request headers (API requests only)
+
+--- What `confirm(review, info)` of submit_file receives second.
+---@class scravio.SubmitFileConfirmInfo
+---@field estimate? number the review's estimatedCredits: what confirming reserves
+---@field max_credits? number the caller's limit
+---@field column? string the column key that will be confirmed
 
 --- POST /validation-jobs/file body.
 ---@class scravio.RequestUploadParams

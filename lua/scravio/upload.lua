@@ -6,6 +6,7 @@
 --                                          with no X-API-Key / Authorization / X-Workspace-Id
 --   3. POST /validation-jobs/file/process  parse review (columns, recommendedColumn)
 --   4. POST /validation-jobs/file/confirm  creates the job and reserves credits
+--      (after the max_credits / confirm guard on the review's estimatedCredits)
 -- One idempotencyKey (core.uuid()) is used for steps 1, 3 and 4 and for every
 -- retry of them, so a resent confirm can never charge twice.
 --
@@ -34,6 +35,16 @@
 --                   request unless content_type is given. The API validates
 --                   the file name's extension, so a name without .csv/.txt
 --                   is sent with one added (M.api_filename).
+--   max_credits     refuse to confirm when the parse review's estimatedCredits
+--                   (what confirm reserves) is more, or when the review names
+--                   no estimate: err.kind "budget" (err.estimate,
+--                   err.max_credits, err.review, err.sent = true), after
+--                   process and before confirm, so nothing is charged.
+--                   Client-side only; never sent.
+--   confirm         function(review, {estimate=, max_credits=, column=}) asked
+--                   before confirming (after the max_credits check): only
+--                   true confirms; anything else -> err.kind "cancelled",
+--                   nothing charged
 --   progress        upload progress bar on stderr (drawn by C, TTY only)
 --   timeout         seconds per attempt, as for every method: each attempt of the
 --                   three API calls and each PUT attempt (default: the client's
@@ -48,6 +59,7 @@
 --                   API calls (default: the client's)
 --   headers         extra headers for the three API calls (never sent to storage)
 -- Unknown options and wrong types are refused (options.schemas.submit_file).
+local budget = require("scravio.budget")
 local core = require("scravio.core")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
@@ -374,6 +386,30 @@ function M.submit_steps(service, client, path, opts, filename, content_type, siz
   if type(review.parseId) ~= "string" then
     return nil, errors.new("decode", "the parse review has no parseId", { retryable = false })
   end
+
+  -- The money guard (scravio.budget, as launch's): process reserves nothing,
+  -- confirm reserves the review's estimatedCredits, so this is the last
+  -- point where a refusal costs nothing.
+  local estimate = budget.credits(review.estimatedCredits)
+  local max_credits = opts.max_credits
+  local info = { estimate = estimate, max_credits = max_credits, column = column }
+  if max_credits and estimate == nil then
+    return nil, budget.refuse("the parse review does not say how many credits confirming reserves " ..
+      "(no estimatedCredits), so max_credits cannot be checked; stopped before confirming: nothing was charged",
+      { review = review, max_credits = max_credits, sent = true, method = "POST",
+        path = "/validation-jobs/file/process" })
+  end
+  if budget.over(estimate or 0, max_credits) then
+    return nil, budget.refuse(string.format("confirming %s can reserve %s credits (the parse review's " ..
+      "estimatedCredits for %s emails), more than max_credits %s; pass max_credits = %s (or more) to go ahead; " ..
+      "stopped before confirming: nothing was charged", filename, budget.fmt(estimate),
+      tostring(review.totalEmails or "its"), budget.fmt(max_credits), budget.fmt(estimate)),
+      { estimate = estimate, max_credits = max_credits, review = review, sent = true, method = "POST",
+        path = "/validation-jobs/file/process" })
+  end
+  local yes, cancelled = budget.ask(opts.confirm, review, info, "submit_file",
+    "stopped before confirming: nothing was charged", { estimate = estimate, review = review, sent = true })
+  if not yes then return nil, cancelled end
 
   local job, jerr = service:confirm_upload({
     parseId = review.parseId, selectedColumn = column, idempotencyKey = key,

@@ -9,6 +9,7 @@
 --
 -- Everything that waits goes through scravio.runtime, so these run unchanged
 -- in plain Lua and inside OpenResty.
+local budgets = require("scravio.budget")
 local core = require("scravio.core")
 local campaigns = require("scravio.campaigns")
 local download = require("scravio.download")
@@ -30,10 +31,7 @@ local function number(v)
   return nil
 end
 
-local function fmt(n)
-  if n == math.floor(n) and n < 2 ^ 53 and n > -2 ^ 53 then return string.format("%d", n) end
-  return string.format("%.2f", n)
-end
+local fmt = budgets.fmt
 
 --- The most credits the campaign POST /campaigns creates for these params
 -- can be charged, given their reserve-preview: what launch checks against
@@ -54,12 +52,8 @@ function M.reservation(params, preview)
   local cap = number(params.maxCreditCap)
   if cap then return cap, "maxCreditCap" end
   if type(preview) ~= "table" then return nil end
-  -- A negative figure is no reservation at all: checked against max_credits
-  -- it would let any real reservation through.
-  local function credits(v)
-    v = number(v)
-    if v and v >= 0 then return v end
-  end
+  -- A negative figure is no reservation at all (budget.credits).
+  local credits = budgets.credits
   local best, source
   for _, k in ipairs(M.DEFAULT_CAP_FIELDS) do
     local v = credits(preview[k])
@@ -71,11 +65,7 @@ function M.reservation(params, preview)
   return best, source
 end
 
-local function budget(msg, fields)
-  fields = fields or {}
-  fields.retryable = false
-  return errors.new("budget", msg, fields)
-end
+local budget = budgets.refuse
 
 --- client.campaigns:launch(params, {max_credits=, confirm=fn(preview, info),
 --   timeout=, deadline=, max_retries=, headers=})
@@ -133,7 +123,7 @@ function M.launch_steps(service, client, params, opts)
       { preview = preview, max_credits = max_credits }), preview
   end
 
-  if max_credits and reserve > max_credits then
+  if budgets.over(reserve, max_credits) then
     local why = source == "maxCreditCap" and "its maxCreditCap" or string.format(
       "%s: without a maxCreditCap the server's default cap may be any of the preview's creditReserved, " ..
       "estimatedCredits and recommendedMaxCreditCap, so the largest counts; pass maxCreditCap <= %s in params " ..
@@ -155,17 +145,10 @@ function M.launch_steps(service, client, params, opts)
       reserve = reserve, balance = balance, max_credits = max_credits, preview = preview }), preview
   end
 
-  if opts.confirm then
-    local yes = opts.confirm(preview, { reserve = reserve, balance = balance, max_credits = max_credits })
-    -- Only an explicit true spends: a confirm that returns "no", 0 or
-    -- nothing (a forgotten return) is a refusal, not a yes.
-    if yes ~= true then
-      return nil, errors.new("cancelled", yes == false and "launch cancelled by confirm(); nothing was created"
-        or string.format("launch cancelled: confirm() answered %s, not true; nothing was created",
-          type(yes) == "string" and string.format("%q", yes) or tostring(yes)), {
-        reserve = reserve, balance = balance, preview = preview, retryable = false }), preview
-    end
-  end
+  local ok, cancelled = budgets.ask(opts.confirm, preview, { reserve = reserve, balance = balance,
+    max_credits = max_credits }, "launch", "nothing was created", { reserve = reserve, balance = balance,
+    preview = preview })
+  if not ok then return nil, cancelled, preview end
 
   local c, cerr = service:create(params, call())
   if not c then return nil, cerr, preview end
