@@ -27,6 +27,7 @@ local OPTION_CLASSES = {
   ["scravio.WaitOptions"] = "wait",
   ["scravio.DownloadOptions"] = "download",
   ["scravio.SubmitFileOptions"] = "submit_file",
+  ["scravio.ValidateGuardOptions"] = "validate_guard",
 }
 
 -- Every API parameter/query class and the documented fields it annotates.

@@ -829,12 +829,54 @@ describe("scravio command", function()
       local csv = H.write_file(dir .. "/contacts.csv", "name,email\nAda,ada@example.com\nGrace,grace@example.org\n")
       local path = dir .. "/file-results.csv"
       os.remove(path)
-      local code, out, err = run({ "validate", "--file", csv, "--column", "email", "--out", path })
+      local code, out, err = run({ "validate", "--file", csv, "--column", "email", "--max-credits", "10",
+        "--out", path })
       assert.equals(0, code, err)
+      assert.truthy(err:find("confirming " .. csv .. " reserves 2 credits (--max-credits 10)", 1, true), err)
       assert.equals(path, json.decode(out).path)
       assert.equals(1, #srv:storage_requests({ method = "PUT" }))
       assert.truthy(H.read_file(path):find("grace@example.org", 1, true))
       os.remove(path)
+    end)
+
+    it("validate --file refuses without --max-credits or above it (exit 3), naming the estimate; no confirm",
+      function()
+      local csv = H.write_file(dir .. "/guarded.csv", "name,email\nAda,ada@example.com\nGrace,grace@example.org\n")
+      srv:clear_requests()
+      local before = json.decode(select(2, run({ "me" }))).credits
+      local code, out, err = run({ "validate", "--file", csv })
+      assert.equals(3, code, err)
+      assert.equals("", out)
+      assert.truthy(err:find("confirming " .. csv .. " reserves 2 credits", 1, true), err) -- the estimate
+      assert.truthy(err:find("--max-credits 2 (or more)", 1, true), err) -- how to go ahead
+      local code2, _, err2 = run({ "validate", "--file", csv, "--max-credits", "1" })
+      assert.equals(3, code2, err2)
+      assert.truthy(err2:find("more than max_credits 1", 1, true), err2)
+      assert.equals(2, posts("/api/validation-jobs/file/process")) -- the free parse review, each time
+      assert.equals(0, posts("/api/validation-jobs/file/confirm"))
+      assert.equals(before, json.decode(select(2, run({ "me" }))).credits)
+    end)
+
+    it("validate --file on a terminal asks before confirming: no confirms nothing (exit 3), --yes confirms",
+      function()
+      local csv = H.write_file(dir .. "/asked.csv", "name,email\nAda,ada@example.com\n")
+      srv:clear_requests()
+      local code, text = run_tty({ "validate", "--file", csv, "--max-credits", "5" }, { stdin = "n\n" })
+      assert.equals(3, code, text)
+      assert.truthy(text:find("[y/N]", 1, true), text)
+      assert.equals(0, posts("/api/validation-jobs/file/confirm"))
+      local code2, text2 = run_tty({ "validate", "--file", csv, "--max-credits", "5", "--yes" })
+      assert.equals(0, code2, text2)
+      assert.equals(1, posts("/api/validation-jobs/file/confirm"))
+    end)
+
+    it("validate EMAIL... has no estimate in the API: --max-credits there is a usage error, nothing sent",
+      function()
+      srv:clear_requests()
+      local code, _, err = run({ "validate", "ada@example.com", "--max-credits", "5" })
+      assert.equals(2, code, err)
+      assert.truthy(err:find("no estimate", 1, true), err)
+      assert.equals(0, posts("/api/validation-jobs/text"))
     end)
 
     it("validate without addresses, or with both addresses and --file, is a usage error", function()

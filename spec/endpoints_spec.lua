@@ -163,6 +163,41 @@ describe("endpoints", function()
       assert.is_false(err.retryable)
     end)
 
+    it("c:validate(call, {max_credits=, confirm=}) checks the free preview first; refusals POST nothing",
+      function()
+      local id = srv:seed_campaign({ status = "fully_completed", leads = 20, emails = 10 })
+      local c = assert(client.campaigns:get(id))
+      local function posts() return #srv:requests({ method = "POST", path = "/api/campaigns/" .. id .. "/validate" }) end
+      local before = assert(client:me()).credits
+      local res, err = c:validate(nil, { max_credits = 9 })
+      assert.is_nil(res)
+      assert.equals("budget", err.kind)
+      assert.equals(10, err.reserve)
+      assert.equals(9, err.max_credits)
+      assert.truthy(err.message:find("more than max_credits 9", 1, true), err.message)
+      assert.truthy(err.message:find("max_credits = 10", 1, true), err.message)
+      for _, answer in ipairs({ false, "yes" }) do
+        res, err = c:validate(nil, { max_credits = 10, confirm = function() return answer end })
+        assert.is_nil(res)
+        assert.equals("cancelled", err.kind)
+        assert.truthy(err.message:find("nothing was spent", 1, true), err.message)
+      end
+      res, err = c:validate(nil, { max_credits = "10" })
+      assert.is_nil(res)
+      assert.equals("invalid", err.kind)
+      assert.equals(0, posts())
+      assert.equals(before, assert(client:me()).credits)
+      local seen
+      res, err = c:validate(nil, { max_credits = 10, confirm = function(pv, info)
+        seen = { pv.emailsToValidate, info.reserve, info.max_credits }
+        return true
+      end })
+      assert.is_truthy(res, err)
+      assert.equals("validating", res.status)
+      assert.same({ 10, 10, 10 }, seen)
+      assert.equals(1, posts())
+    end)
+
     it("refuses validation of a running campaign", function()
       local c = assert(client.campaigns:create(HASHTAG))
       local res, err = c:validate()

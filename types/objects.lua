@@ -98,10 +98,14 @@ function Campaign:validation_preview(call) end
 
 --- Start post-campaign email validation (POST /campaigns/{id}/validate).
 --- Reserves credits: not resent blindly (3 per minute, 409 when one runs).
+--- With `guard`, the free cost preview comes first and is checked against
+--- `max_credits` and the balance, then `confirm` (kind "budget" / "cancelled",
+--- nothing spent); without it, the plain POST.
 ---@param call? scravio.CallOptions
+---@param guard? scravio.ValidateGuardOptions
 ---@return scravio.ValidateResult? result
 ---@return scravio.Error? err
-function Campaign:validate(call) end
+function Campaign:validate(call, guard) end
 
 --- Export the campaign's leads (POST /list-exports with this campaignId).
 ---@param params? scravio.ExportParams
@@ -209,6 +213,11 @@ function Campaign:data() end
 ---@field currentBalance number
 ---@field hasSufficientCredits boolean
 ---@field canValidate boolean
+
+--- The second table of `c:validate(call, guard)`.
+---@class scravio.ValidateGuardOptions
+---@field max_credits? number refuse when the validation preview's creditCost is more (client-side; never sent)
+---@field confirm? fun(preview: scravio.ValidationPreview, info: scravio.LaunchInfo): boolean? true to validate
 
 --- `c:validate()`.
 ---@class scravio.ValidateResult

@@ -1,6 +1,7 @@
 --- client.campaigns and the Campaign object's methods.
 local core = require("scravio.core")
 local body = require("scravio.body")
+local budget = require("scravio.budget")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local pagination = require("scravio.pagination")
@@ -169,11 +170,48 @@ local function find_validation(client, id, started_wall)
     creditCost = pv.creditReserved, reconciled = true }
 end
 
---- c:validate() -> {campaignId, jobId, emailsToValidate, creditCost, status}
+-- The guard of c:validate(call, {max_credits=, confirm=}): the free cost
+-- estimate (GET .../validate/preview) checked as launch checks its preview
+-- (scravio.budget). -> true | nil, err (budget / cancelled; nothing spent)
+local function guard_validation(c, copts, guard)
+  local vp, verr = Campaign.validation_preview(c, copts)
+  if not vp then return nil, verr end
+  local cost, balance = budget.credits(vp.creditCost), budget.credits(vp.currentBalance)
+  local max_credits = guard.max_credits
+  local fields = { reserve = cost, balance = balance, max_credits = max_credits, preview = vp }
+  if max_credits and cost == nil then
+    return nil, budget.refuse("the validation preview does not say what validating costs (no creditCost), so " ..
+      "max_credits cannot be checked; nothing was spent", fields)
+  end
+  if cost and budget.over(cost, max_credits) then
+    return nil, budget.refuse(string.format("validating %s emails costs %s credits, more than max_credits %s; " ..
+      "pass max_credits = %s (or more) to go ahead; nothing was spent", tostring(vp.emailsToValidate or "the"),
+      budget.fmt(cost), budget.fmt(max_credits), budget.fmt(cost)), fields)
+  end
+  if cost and balance and cost > balance then
+    return nil, budget.refuse(string.format("validating costs %s credits but the balance is %s; nothing was spent",
+      budget.fmt(cost), budget.fmt(balance)), fields)
+  end
+  return budget.ask(guard.confirm, vp, { reserve = cost, balance = balance, max_credits = max_credits },
+    "validation", "nothing was spent", { reserve = cost, balance = balance, preview = vp })
+end
+
+--- c:validate([call]) -> {campaignId, jobId, emailsToValidate, creditCost, status}
 -- Reserves credits: not resent blindly (3/min per campaign, 409 if running).
-function Campaign.validate(c, call)
+-- c:validate(call, {max_credits=, confirm=fn(preview, info)}): first the
+-- free GET .../validate/preview; a creditCost over max_credits or the
+-- preview's currentBalance is err.kind "budget", a confirm() answering
+-- anything but true is "cancelled", and then nothing is POSTed. Without the
+-- second table the call is the plain POST.
+function Campaign.validate(c, call, guard)
   local copts, cerr = options.call(call, "c:validate")
   if not copts then return nil, cerr end
+  if guard ~= nil then
+    local g, gerr = options.check("validate_guard", guard, "c:validate")
+    if not g then return nil, gerr end
+    local ok, refused = guard_validation(c, copts, g)
+    if not ok then return nil, refused end
+  end
   local id, client = c._id, core.owner(c) -- one field read, nothing decoded whole
   local res, err = request.call(client, "POST", "/campaigns/{}/validate", request.with({
     safe = false, pace = { "validate", id },

@@ -251,6 +251,13 @@ M.schemas.launch = extend(M.schemas.call, {
   confirm = { type = "function", doc = "function(preview, info) -> true to create" },
 })
 
+-- The second table of c:validate(call, guard): its budget guard.
+M.schemas.validate_guard = {
+  max_credits = { type = "number", check = M.schemas.launch.max_credits.check,
+    doc = "refuse when the validation preview's creditCost is more (client-side; never sent)" },
+  confirm = { type = "function", doc = "function(preview, info) -> true to validate" },
+}
+
 M.schemas.wait = {
   timeout = { type = "number", check = not_negative("timeout"),
     doc = "seconds for the whole wait, the refresh in flight included (default: the client's deadline if set, else 24 h)" },

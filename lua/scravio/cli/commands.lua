@@ -240,18 +240,26 @@ end
 
 -- ---- email validation jobs ----------------------------------------------------------
 
-function M.validate(ctx)
+-- file_opts: the money guard of a file job (max_credits, confirm), from
+-- spend.validate_job, which every `validate` goes through.
+function M.validate(ctx, file_opts)
   local a = ctx.args
   local emails = a.emails or {}
   if a.file and #emails > 0 then return usage("give addresses or --file, not both") end
   if not a.file and #emails == 0 then return usage("give addresses to validate, or --file PATH") end
   if a.column and not a.file then return usage("--column goes with --file") end
+  if a.max_credits and not a.file then
+    return usage("--max-credits goes with --file: the API gives no estimate for a list of addresses " ..
+      "(POST /validation-jobs/text), so there is nothing to check it against; a list spends as it is asked")
+  end
   local ok, cerr = M.check_out(ctx, a.out)
   if not ok then return nil, cerr end
   local wopts = M.wait_opts(ctx)
   local job, err
   if a.file then
-    job, err = ctx.client.validation_jobs:submit_file(a.file, { column = a.column, progress = not a.quiet })
+    local opts = { column = a.column, progress = not a.quiet }
+    for k, v in pairs(file_opts or {}) do opts[k] = v end
+    job, err = ctx.client.validation_jobs:submit_file(a.file, opts)
   else
     job, err = ctx.client.validation_jobs:submit(scravio.array(emails))
   end

@@ -1,5 +1,6 @@
---- The commands that spend credits on a campaign: launch, run and campaign
--- validation (and the free preview they start with). The rules, for every
+--- The commands that spend credits after a free estimate: launch, run,
+-- campaign validation and a file validation job (validate --file; the
+-- estimate is its parse review). The rules, for every
 -- one of them:
 --   * the preview comes first and its reservation (the credits the spend
 --     reserves) is printed on stderr;
@@ -148,39 +149,59 @@ local function count_text(n)
 end
 
 --- campaigns validate ID [--preview | --max-credits N [--yes]]
+-- The checks are the SDK's: c:validate(nil, {max_credits=, confirm=}).
 function M.validate(ctx)
   local a = ctx.args
   local max = (not a.preview) and max_credits(ctx) or nil
   local c, err = ctx.client.campaigns:get(a.id)
   if not c then return nil, err end
-  local vp, verr = c:validation_preview()
-  if not vp then return nil, verr end
-  if a.preview then return commands.show(ctx, vp) end
-  local cost = tonumber(vp.creditCost)
-  local balance = tonumber(vp.currentBalance)
-  ctx:notice("%s", M.describe("validating " .. count_text(vp.emailsToValidate) .. " emails", cost,
-    { balance = balance, max_credits = max }))
-  if not max then
+  if a.preview or not max then
+    local vp, verr = c:validation_preview()
+    if not vp then return nil, verr end
+    if a.preview then return commands.show(ctx, vp) end
+    local cost = tonumber(vp.creditCost)
+    ctx:notice("%s", M.describe("validating " .. count_text(vp.emailsToValidate) .. " emails", cost,
+      { balance = tonumber(vp.currentBalance) }))
     return nil, budget(string.format("refusing to validate without --max-credits: it costs %s credits; pass " ..
       "--max-credits %s (or more) to go ahead; nothing was spent", fmt(cost), fmt(cost)), { reserve = cost })
   end
-  if cost and cost > max then
-    return nil, budget(string.format("validating costs %s credits, more than --max-credits %s; nothing was spent",
-      fmt(cost), fmt(max)), { reserve = cost, max_credits = max })
-  end
-  if cost and balance and cost > balance then
-    return nil, budget(string.format("validating costs %s credits but the balance is %s; nothing was spent",
-      fmt(cost), fmt(balance)), { reserve = cost, balance = balance, max_credits = max })
-  end
-  if not a.yes and term.interactive() then
-    if not term.confirm(string.format("Go ahead and spend %s credits?", fmt(cost))) then
-      return nil, scravio.error("cancelled", "validation declined; nothing was spent",
-        { declined = true, retryable = false })
-    end
-  end
-  local res, rerr = c:validate()
-  if not res then return nil, rerr end
+  local verb = "validating"
+  local res, rerr = c:validate(nil, { max_credits = max, confirm = function(vp, info)
+    verb = "validating " .. count_text(vp.emailsToValidate) .. " emails"
+    return confirmer(ctx, verb)(vp, info)
+  end })
+  if not res then return nil, mark(ctx, rerr) end
   return commands.show(ctx, res)
+end
+
+--- validate EMAIL... | --file F --max-credits N [--yes] (a validation job).
+-- A file's parse review (POST /validation-jobs/file/process, free) names
+-- estimatedCredits, so the file is guarded like launch: the estimate is
+-- printed, the job is refused (exit 3, nothing confirmed) without
+-- --max-credits or above it, and confirmed on a terminal unless --yes.
+-- A text job has no estimate in the API: it is not guarded (README).
+function M.validate_job(ctx)
+  if not ctx.args.file then return commands.validate(ctx) end
+  local max = max_credits(ctx)
+  local missing = false
+  local verb = "confirming " .. tostring(ctx.args.file)
+  local job_opts = { max_credits = max, confirm = function(review, info)
+    if not max then
+      missing = true
+      ctx:notice("%s", M.describe(verb, info.estimate, {}))
+      return false
+    end
+    return confirmer(ctx, verb)(review, { reserve = info.estimate, max_credits = max })
+  end }
+  local job, err = commands.validate(ctx, job_opts)
+  if job == nil and missing then
+    local est = type(err) == "table" and err.estimate or nil
+    return nil, budget(string.format("refusing to validate the file without --max-credits: %s; pass " ..
+      "--max-credits %s (or more) to go ahead; nothing was charged", M.describe(verb, est, {}),
+      est and fmt(est) or "N"), { estimate = est, sent = true })
+  end
+  if job == nil then return nil, mark(ctx, err) end
+  return job, err
 end
 
 return M
