@@ -9,6 +9,8 @@
 -- email column. The column defaults to the one the API recommends.
 --
 -- Environment: SCRAVIO_API_KEY (required), SCRAVIO_BASE_URL (optional),
+-- SCRAVIO_MAX_CREDITS (optional: refuse to confirm a file whose parse review
+-- estimates more credits; nothing is charged then),
 -- SCRAVIO_OUT_DIR (where the results CSV goes, default: a new temporary directory).
 
 local root = (arg and arg[0] or ""):match("^(.*)[/\\]examples[/\\][^/\\]*$") or "."
@@ -44,7 +46,9 @@ local client = check("scravio.new", scravio.new{})
 
 -- The column option may be a function: it sees the parse review (the file's
 -- columns and counts) before the job is confirmed, and names the column.
-local job = check("submit_file", client.validation_jobs:submit_file(file, { progress = true, column = function(review)
+local max_credits = tonumber(os.getenv("SCRAVIO_MAX_CREDITS") or "")
+local job = check("submit_file", client.validation_jobs:submit_file(file, { progress = true, max_credits = max_credits,
+  column = function(review)
   print(string.format("parsed %s: %s rows, %s unique emails (%s duplicates removed, %s rows without an email)",
     file, tostring(review.totalRows), tostring(review.totalEmails), tostring(review.duplicatesRemoved),
     tostring(review.invalidRows)))
