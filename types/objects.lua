@@ -404,7 +404,7 @@ function Export:data() end
 --- Options of `e:download` and `j:download`.
 ---@class scravio.DownloadOptions
 ---@field progress? boolean a progress bar on stderr (terminals only)
----@field timeout? number seconds per attempt of each request: the GET .../download attempts and each transfer attempt (a transfer moving less than 1 KB/s for the client's timeout ends as stalled)
+---@field timeout? number seconds per attempt: each GET .../download and each transfer (under 1 KB/s for the client's timeout: stalled)
 ---@field deadline? number seconds for the whole call: URL lookups, transfers, retries and their waits
 ---@field max_retries? integer retries with a fresh URL (default: the client's)
 ---@field overwrite? boolean without a path: replace an existing file of the suggested name (refused otherwise)

@@ -259,7 +259,7 @@ function ValidationJobsService:each(query, call) end
 ---@field column? string|fun(review: scravio.ParseReview): string? the email column (key or label), or a chooser
 ---@field content_type? string MIME type (default from the extension)
 ---@field progress? boolean an upload progress bar on stderr (terminals only)
----@field timeout? number seconds per attempt of each request: the three API calls and each PUT attempt (a PUT moving less than 1 KB/s for the client's timeout ends as stalled)
+---@field timeout? number seconds per attempt: each of the three API calls and each PUT (under 1 KB/s for the client's timeout: stalled)
 ---@field deadline? number seconds for the whole call: the API calls, the PUT, every retry and its wait
 ---@field idempotency_key? string reuse a key (to resume)
 ---@field max_retries? integer retries of each step (default: the client's)
