@@ -137,11 +137,13 @@ static int opt_bool(lua_State *L, int t, const char *name) {
   return v;
 }
 
-static void make_hint(scv_client *c, const char *secret) {
+static void make_hint(scv_client *c, const char *secret, int bearer) {
   size_t n = strlen(secret);
   if (n >= 16) {
-    /* Enough of the prefix to tell live from test keys, plus the last 4. */
-    const char *us = strchr(secret, '_');
+    /* An API key: enough of its prefix to tell live from test keys
+     * ("sk_live_"), plus the last 4. A Bearer token has no public prefix
+     * (its first characters are as secret as the rest): the last 4 only. */
+    const char *us = bearer ? NULL : strchr(secret, '_');
     const char *us2 = us ? strchr(us + 1, '_') : NULL;
     size_t pre = (us2 && (size_t)(us2 - secret) < 12) ? (size_t)(us2 - secret) + 1 : 0;
     snprintf(c->key_hint, sizeof c->key_hint, "%.*s...%s", (int)pre, secret, secret + n - 4);
@@ -223,7 +225,7 @@ static int l_client_new(lua_State *L) {
     else snprintf(c->auth_header, hl, "Authorization: Bearer %s", secret);
   }
   c->auth_kind = key ? "api_key" : "access_token";
-  make_hint(c, secret);
+  make_hint(c, secret, key == NULL);
   if (ws) {
     size_t wl = strlen(ws) + 20;
     c->workspace_header = malloc(wl);

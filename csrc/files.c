@@ -26,7 +26,10 @@ static int fail(lua_State *L, const char *what, const char *path, int en) {
 /* core.create_file(path, mode[, like]) -> mode | nil, message, reason
  * Creates path (it must not exist) with exactly `mode` (the umask does not
  * apply), or with the mode of the existing regular file `like` when there
- * is one. Returns the mode used. */
+ * is one, plus write permission for its owner while it is written (the
+ * transports reopen it by name: a 0400 file could not be written by its
+ * owner); place_file sets the returned mode exactly before the file is put
+ * in place. Returns the mode to set. */
 static int l_create_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer mode = luaL_checkinteger(L, 2);
@@ -36,7 +39,7 @@ static int l_create_file(lua_State *L) {
   if (mode < 0 || mode > 07777) return luaL_error(L, "scravio: file mode out of range");
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fail(L, "cannot create", path, errno);
-  if (fchmod(fd, (mode_t)mode) != 0) {
+  if (fchmod(fd, (mode_t)(mode | S_IWUSR)) != 0) {
     int en = errno;
     close(fd);
     unlink(path);
@@ -47,8 +50,9 @@ static int l_create_file(lua_State *L) {
   return 1;
 }
 
-/* core.place_file(from, to, overwrite) -> true | nil, message, reason
- * Moves the finished download into place. Without overwrite an existing
+/* core.place_file(from, to, overwrite[, mode]) -> true | nil, message, reason
+ * Moves the finished download into place, with exactly `mode` when given
+ * (create_file's answer). Without overwrite an existing
  * `to` is never replaced, atomically (a hard link fails when `to` exists;
  * on file systems without hard links, a check just before the rename). The
  * reason is "exists" when that refused it. */
@@ -56,6 +60,11 @@ static int l_place_file(lua_State *L) {
   const char *from = luaL_checkstring(L, 1);
   const char *to = luaL_checkstring(L, 2);
   int overwrite = lua_toboolean(L, 3);
+  if (!lua_isnoneornil(L, 4)) {
+    lua_Integer mode = luaL_checkinteger(L, 4);
+    if (mode < 0 || mode > 07777) return luaL_error(L, "scravio: file mode out of range");
+    if (chmod(from, (mode_t)mode) != 0) return fail(L, "cannot set the mode of", from, errno);
+  }
   if (!overwrite) {
     if (link(from, to) == 0) {
       unlink(from);

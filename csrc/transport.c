@@ -10,12 +10,14 @@
  *
  * API calls never follow redirects (a cross-host redirect would otherwise
  * carry X-API-Key along). Storage calls (presigned URLs) carry no credentials
- * at all, so they may follow redirects.
+ * at all, so they may follow redirects: downloads any, uploads 307/308 (the
+ * ones that keep the PUT and its body; see l_upload).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 #define DOWNLOAD_BUFFER (512L * 1024L) /* file transfers: large reads beat curl -o */
 #define API_BUFFER (64L * 1024L)       /* API answers (libcurl allocates it per transfer) */
 #define MAX_TIMEOUT_S (30.0 * 24 * 3600) /* longer than any transfer we would wait for */
+#define MAX_STORAGE_REDIRECTS 5L         /* then it is a loop (transport/ngx.lua: MAX_REDIRECTS) */
 /* A file transfer moving fewer bytes per second than this for the client's
  * `timeout` is stalled (transport/ngx.lua has the same MIN_RATE). */
 #define STALL_MIN_RATE 1024L
@@ -776,7 +779,7 @@ static int l_download(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->storage_headers);
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_STORAGE_REDIRECTS);
 #if LIBCURL_VERSION_NUM >= 0x075000
   curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
   curl_easy_setopt(e, CURLOPT_PREREQDATA, &x);
@@ -845,8 +848,53 @@ static int l_upload(lua_State *L) {
   curl_easy_setopt(e, CURLOPT_READDATA, f);
   curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)st.st_size);
   x.what = "upload";
-  stall_detection(c, &x);
-  CURLcode rc = curl_easy_perform(e);
+  /* Storage may redirect the PUT (S3 answers 307 to a request sent to the
+   * wrong region). 307/308 keep the method and the body, so they are followed
+   * here, by hand (libcurl's FOLLOWLOCATION would also follow 301/302/303,
+   * which do not promise that): the file is sent again from its start to
+   * the new URL, with the same storage-only headers (no credential ever
+   * goes to storage), at most MAX_STORAGE_REDIRECTS times, only to a URL
+   * allows_url accepts, within the one timeout of the whole upload. */
+  double ends = mono_now() + (timeout > 0 ? timeout : 24.0 * 3600.0);
+  int hops = 0;
+  char next[2048];
+  CURLcode rc;
+  const char *refused = NULL;
+  for (;;) {
+    stall_detection(c, &x);
+    rc = curl_easy_perform(e);
+    if (rc != CURLE_OK || x.interrupted) break;
+    long st_code = 0;
+    char *loc = NULL;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st_code);
+    if (st_code != 307 && st_code != 308) break;
+    if (curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || loc == NULL) break;
+    if (hops >= MAX_STORAGE_REDIRECTS) {
+      rc = CURLE_TOO_MANY_REDIRECTS;
+      break;
+    }
+    if (strlen(loc) >= sizeof next) {
+      refused = "storage redirected the upload to a URL too long to follow";
+      break;
+    }
+    if (!scv_client_allows_url(c, loc, strlen(loc))) {
+      refused = SCV_URL_REFUSED; /* the words of client:allows_url */
+      break;
+    }
+    memcpy(next, loc, strlen(loc) + 1);
+    double left = ends - mono_now();
+    if (left <= 0 || fseek(f, 0L, SEEK_SET) != 0) {
+      rc = left <= 0 ? CURLE_OPERATION_TIMEDOUT : CURLE_READ_ERROR;
+      break;
+    }
+    hops++;
+    c->hdr.len = 0;
+    c->body.len = 0;
+    c->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_URL, next);
+    long tmo = (long)(left * 1000.0);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo < 1 ? 1L : tmo);
+  }
   int interrupted = scv_sigint_end(&sig) || x.interrupted;
   close_if_needed(e, &x);
   curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
@@ -857,6 +905,11 @@ static int l_upload(lua_State *L) {
   if (x.progress && x.drawn) fputc('\n', stderr);
   if (interrupted) return push_interrupted(L, "PUT", "(upload)");
   if (rc != CURLE_OK) return push_transport_error(L, c, rc, &x, "PUT", "(upload)");
+  if (refused) {
+    lua_pushnil(L);
+    scv_push_error(L, "invalid", refused, "PUT", "(upload)");
+    return 2;
+  }
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300) return storage_error(L, c, "PUT", "(upload)");
@@ -891,8 +944,27 @@ struct scv_prefetch {
   int done;     /* its transfer ended; rc says how */
   CURLcode rc;
   double timeout; /* seconds, from prefetch(); collect may give its own */
+  uint64_t page_hash; /* body_hash of the page before the one in flight (0: unknown) */
   char errbuf[CURL_ERROR_SIZE];
 };
+
+/* A cheap fingerprint of a page's raw bytes (FNV-1a over 8-byte words). A
+ * server that ignores ?page= answers the same bytes again: the next page is
+ * then not prefetched, so an iteration that is about to stop on a repeated
+ * page (pagination.lua) sends nothing more. Equal hashes only skip an
+ * optimisation; the pager's own item comparison decides. */
+static uint64_t body_hash(const scv_buf *b) {
+  uint64_t h = 1469598103934665603ULL;
+  size_t i = 0, n = b->data ? b->len : 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, b->data + i, 8);
+    h = (h ^ w) * 1099511628211ULL;
+  }
+  for (; i < n; i++) h = (h ^ (unsigned char)b->data[i]) * 1099511628211ULL;
+  h ^= (uint64_t)n;
+  return h ? h : 1;
+}
 
 /* The prefetch handle, made on first use; NULL when out of memory. */
 static scv_prefetch *prefetch_handle(scv_client *c) {
@@ -1042,6 +1114,9 @@ static int l_prefetch(lua_State *L) {
   double settle = (double)luaL_optnumber(L, 5, 0);
   if (!scv_header_value_ok(url, n) || strchr(url, ' ')) return luaL_error(L, "scravio: bad URL");
   int started = prefetch_start(c, url, timeout, settle);
+  /* Called right after the pager received a page through send(): c->body
+   * holds that page. */
+  if (started && c->pf) c->pf->page_hash = c->body.len ? body_hash(&c->body) : 0;
   lua_pushboolean(L, started);
   lua_pushboolean(L, started && c->pf && c->pf->x.paused); /* (tests: the answer's first bytes are held) */
   return 2;
@@ -1116,7 +1191,11 @@ static int l_collect(lua_State *L) {
   close_if_needed(p->easy, &p->x);
   prefetch_stop(p); /* done: the connection goes back to the multi's cache */
   int started = 0;
-  if (next && r.status >= 200 && r.status < 300) started = prefetch_start(c, next, p->timeout, 0);
+  uint64_t h = body_hash(&c->body);
+  if (next && r.status >= 200 && r.status < 300 && h != p->page_hash) {
+    started = prefetch_start(c, next, p->timeout, 0);
+    if (started && c->pf) c->pf->page_hash = h;
+  }
   /* From here on Lua allocates (finalizers may run): no more libcurl state is read. */
   int nret = push_classified(L, &r);
   p = c->pf; /* (a finalizer that closed the client would have freed it) */

@@ -43,16 +43,27 @@ describe("API foundation", function()
       assert.equals("ws_42", req.headers["x-workspace-id"])
     end)
 
-    it("uses the access token (Bearer) and ignores api_key when both are given", function()
-      for _, key in ipairs({ srv.api_key, "sk_live_wrong_key_0000000000" }) do
-        local c, err = scravio.new({ base_url = srv.base_url, api_key = key, access_token = srv.access_token })
-        assert.is_nil(err)
-        assert.equals("access_token", c:info().auth)
-        assert(c:me())
-        local req = last_request("GET", "/api/auth/me")
-        assert.equals("Bearer " .. srv.access_token, req.headers["authorization"])
-        assert.is_nil(req.headers["x-api-key"])
+    it("refuses api_key and access_token given together (pass one); SCRAVIO_API_KEY plus a token uses the token",
+      function()
+      local c, err = scravio.new({ base_url = srv.base_url, api_key = srv.api_key, access_token = srv.access_token })
+      assert.is_nil(c) -- before: the key was silently dropped
+      assert.equals("invalid", err.kind)
+      assert.equals("api_key", err.errors[1].param)
+      assert.truthy(err.message:find("pass one", 1, true), err.message)
+      assert.is_nil(tostring(err):find(srv.api_key, 1, true))
+      local real_getenv = os.getenv
+      os.getenv = function(name) -- luacheck: ignore 122
+        if name == "SCRAVIO_API_KEY" then return srv.api_key end
+        return real_getenv(name)
       end
+      c, err = scravio.new({ base_url = srv.base_url, access_token = srv.access_token })
+      os.getenv = real_getenv -- luacheck: ignore 122
+      assert.is_nil(err)
+      assert.equals("access_token", c:info().auth)
+      assert(c:me())
+      local req = last_request("GET", "/api/auth/me")
+      assert.equals("Bearer " .. srv.access_token, req.headers["authorization"])
+      assert.is_nil(req.headers["x-api-key"])
     end)
 
     describe("environment variables", function()
@@ -201,6 +212,35 @@ describe("API foundation", function()
         assert.is_string(err.errors[1].param)
       end
       assert.equals(before, #srv:requests({}))
+    end)
+  end)
+
+  describe("kind = \"invalid\" errors (nothing sent)", function()
+    it("carry the method and path of the call when it maps to one endpoint", function()
+      local c = assert(client.campaigns:create({ type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "x" },
+        targetEmails = 10 }))
+      local before = #srv:requests({})
+      local cases = {
+        { "GET", "/campaigns/{id}", client.campaigns:get(nil) }, -- before: no method, no path
+        { "GET", "/campaigns/{id}", client.campaigns:get("x", { timeot = 5 }) },
+        { "POST", "/campaigns", client.campaigns:create({}) },
+        { "GET", "/validation-jobs", client.validation_jobs:list({ perPage = 5 }) },
+        { "GET", "/auth/me", client:me({ bogus = 1 }) },
+        { "GET", "/campaigns/" .. c.id, c:refresh({ bogus = 1 }) },
+        { "POST", "/campaigns/" .. c.id .. "/stop", c:stop({ bogus = 1 }) },
+        { "POST", "/list-exports", c:export({ fileFormat = "pdf" }) },
+        { "GET", "/auth/me", client:request("get", "/auth/me", { bogus = 1 }) },
+      }
+      for i, case in ipairs(cases) do
+        local v, err = case[3], case[4]
+        assert.is_nil(v, i)
+        assert.equals("invalid", err.kind, i)
+        assert.equals(case[1], err.method, i)
+        assert.equals(case[2], err.path, i)
+      end
+      assert.equals(before, #srv:requests({}))
+      -- a successful call's results pass through untouched, their count too
+      assert.equals(1, select("#", client:me()))
     end)
   end)
 

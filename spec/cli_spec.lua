@@ -217,31 +217,39 @@ describe("scravio command", function()
   end)
 
   describe("installation", function()
-    -- The rock builds the C core, so this runs once, under Lua 5.4 (the
-    -- other Luas run the same bin/scravio from the checkout above). Under
-    -- the other Luas the test is not defined at all: a pending test would be
-    -- reported as skipped, and the default run has none.
-    -- (luarocks is one of make deps' packages: its absence fails the test.)
-    local it_54 = LUA == "lua5.4" and it or function() end
-    it_54("luarocks make installs the scravio command, which then works from its tree", function()
+    -- The rock builds the C core for this run's Lua (luarocks --lua-version).
+    -- LuaJIT has no luarocks tree of its own: it uses 5.1 rocks (as
+    -- OpenResty does), so that run installs the 5.1 rock and runs the
+    -- installed command's script with luajit instead of the 5.1 wrapper.
+    -- Every Lua of the matrix runs it (no skips in the default run);
+    -- luarocks is one of make deps' packages: its absence fails the test.
+    local version = LUA == "luajit" and "5.1" or LUA:match("^lua(5%.%d)$")
+    it("luarocks make installs the scravio command, which then works from its tree", function()
       local src = H.tmpdir()
       local tree = src .. "/tree"
       -- (the checkout less build/: the rockspec installs docs and spec/support too)
       assert(os.execute("tar --exclude=./build --exclude=./.git -cf - . | (cd " .. q(src) .. " && tar -xf -)"))
-      local p = io.popen("cd " .. q(src) .. " && luarocks --lua-version=5.4 make --deps-mode=none --tree "
+      local p = io.popen("cd " .. q(src) .. " && luarocks --lua-version=" .. version .. " make --deps-mode=none --tree "
         .. q(tree) .. " scravio-0.1.0-1.rockspec 2>&1; echo rc=$?")
       local log = p:read("*a")
       p:close()
       assert.truthy(log:find("rc=0", 1, true), log)
-      local share, lib = tree .. "/share/lua/5.4", tree .. "/lib/lua/5.4"
-      local cmd = string.format("cd %s && LUA_PATH=%s LUA_CPATH=%s SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s "
-        .. "%s/bin/scravio --fields credits --format csv me 2>&1", q(src), q(share .. "/?.lua;" .. share
-        .. "/?/init.lua;;"), q(lib .. "/?.so;;"), q(srv.base_url), q(srv.api_key), tree)
+      local share, lib = tree .. "/share/lua/" .. version, tree .. "/lib/lua/" .. version
+      -- the wrapper luarocks wrote, or (LuaJIT) the script it wraps
+      local scravio_cmd = tree .. "/bin/scravio"
+      if LUA == "luajit" then
+        scravio_cmd = "luajit " .. tree .. "/lib/luarocks/rocks-5.1/scravio/0.1.0-1/bin/scravio"
+      end
+      local cmd = string.format("cd %s && export LUA_PATH=%s LUA_CPATH=%s SCRAVIO_BASE_URL=%s SCRAVIO_API_KEY=%s; "
+        .. "%s --fields credits --format csv me 2>&1; %s --version", q(src), q(share .. "/?.lua;"
+        .. share .. "/?/init.lua;;"), q(lib .. "/?.so;;"), q(srv.base_url), q(srv.api_key), scravio_cmd, scravio_cmd)
       local r = io.popen(cmd)
       local out = r:read("*a")
       r:close()
       H.rmdir(src)
-      assert.truthy(out:match("^credits\r\n%d+\r\n$"), out)
+      assert.truthy(out:match("^credits\r\n%d+\r\n"), out)
+      -- the installed command runs under this run's Lua
+      assert.truthy(out:find(LUA == "luajit" and "(LuaJIT " or "(Lua " .. version .. ")", 1, true), out)
     end)
   end)
 
@@ -287,6 +295,16 @@ describe("scravio command", function()
       assert.equals("ws_2", rs[2].headers["x-workspace-id"])
     end)
 
+    it("-v logs every request on stderr, the key masked, stdout unchanged", function()
+      local code, out, err = run({ "-v", "me" })
+      assert.equals(0, code)
+      assert.truthy(json.decode(out).credits)
+      assert.truthy(err:find("GET", 1, true) and err:find("/auth/me", 1, true), err)
+      assert.falsy(err:find(srv.api_key, 1, true), err)
+      local _, _, quiet = run({ "me" })
+      assert.equals("", quiet)
+    end)
+
     it("a refused key is an API error: exit 1, one line on stderr, nothing on stdout", function()
       local code, out, err = run({ "me" }, { env = { SCRAVIO_API_KEY = "sk_live_not_a_real_key" } })
       assert.equals(1, code)
@@ -305,6 +323,18 @@ describe("scravio command", function()
       assert.equals(1, code)
       assert.equals("", out)
       assert.equals(tostring(expected) .. "\n", err)
+    end)
+
+    it("output that cannot be written (a full disk) is exit 1, never a silent 0", function()
+      local id = srv:seed_campaign({ leads = 2000 })
+      for _, argv in ipairs({ { "me" }, { "leads", id, "--format", "csv" } }) do
+        local p = assert(io.popen(command(argv, default_env()) .. " >/dev/full 2>" .. q(dir .. "/full-err") .. "; echo $?"))
+        local code = tonumber(p:read("*a"):match("(%d+)"))
+        p:close()
+        local err = H.read_file(dir .. "/full-err")
+        assert.equals(1, code, err)
+        assert.truthy(err:match("^scravio io error: cannot write the output"), err)
+      end
     end)
 
     it("a missing campaign is exit 1 with the API's 404", function()
@@ -568,6 +598,20 @@ describe("scravio command", function()
       os.remove(out_path)
     end)
 
+    it("run that fails after the campaign exists says how to get its leads without launching again", function()
+      srv:fault({ method = "POST", path = "/api/list-exports", kind = "status", status = 500, count = -1 })
+      local out_path = dir .. "/failed-run.csv"
+      local code, out, err = run(with({ "--max-retries", "0", "campaigns", "run" }, HASHTAG, "--max-credits", "5000",
+        "--out", out_path))
+      assert.equals(1, code, err)
+      assert.equals("", out)
+      local _, listed = run({ "campaigns", "list", "--fields", "_id", "--format", "tsv" })
+      local id = lines(listed)[2]
+      assert.truthy(err:find("scravio exports create " .. id .. " --out " .. out_path, 1, true), err)
+      assert.truthy(lines(err)[#lines(err)]:match("^scravio api error 500"), err)
+      assert.equals(1, posts("/api/campaigns"))
+    end)
+
     it("run refuses without --max-credits, and before anything when --out exists (without --force)", function()
       srv:clear_requests()
       local code = run(with({ "campaigns", "run" }, HASHTAG, "--out", dir .. "/none.csv"))
@@ -660,6 +704,19 @@ describe("scravio command", function()
       assert.equals(130, code, err)
       assert.equals("", out)
       assert.truthy(err:find("scravio campaigns stop " .. live, 1, true), err)
+    end)
+
+    it("Ctrl-C during jobs wait exits 130 and says how to pick the job up again", function()
+      srv:configure({ job_seconds = 100000 })
+      local _, out = run({ "validate", "ada@example.com" })
+      local id = json.decode(out).jobId
+      local pid, finish = spawn({ "jobs", "wait", id })
+      eventually(function() return #srv:requests({ method = "GET", path = "/api/validation-jobs/" .. id }) >= 2 end,
+        "the wait polled")
+      os.execute("kill -INT " .. pid)
+      local code, _, err = finish()
+      assert.equals(130, code, err)
+      assert.truthy(err:find("scravio jobs wait " .. id, 1, true), err)
     end)
 
     it("Ctrl-C during run, once the campaign exists, names it and how to stop it", function()

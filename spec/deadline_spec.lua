@@ -92,6 +92,28 @@ describe("one deadline", function()
       c:close()
     end)
 
+    it("timeout bounds the refresh in flight too, and a sub-second one reads as such in the message", function()
+      local c = client_with({ timeout = 30 })
+      local camp = assert(c.campaigns:create(PARAMS))
+      local seen = {}
+      local t = c._transport
+      c._transport = setmetatable({ send = function(_, ...)
+        seen[#seen + 1] = select(5, ...) -- the attempt's timeout
+        return t:send(...)
+      end }, { __index = t })
+      local got, err = camp:wait{ timeout = 0.3, interval = 0.1 }
+      assert.is_nil(got)
+      assert.equals("timeout", err.kind)
+      assert.is_true(#seen >= 1)
+      for _, s in ipairs(seen) do assert.is_true(s <= 0.3 + 1e-9, tostring(s)) end -- not the client's 30
+      assert.truthy(err.message:find("after 0.3 s", 1, true), err.message) -- before: "after 0 s"
+      assert.equals("0.3", wait.seconds(0.3))
+      assert.equals("0.05", wait.seconds(0.05))
+      assert.equals("12", wait.seconds(12.4))
+      assert.equals("3", wait.seconds(3))
+      c:close()
+    end)
+
     it("a refresh's retries end by the wait's deadline", function()
       local c = client_with({ max_retries = 10, max_retry_wait = 60 })
       local camp = assert(c.campaigns:create(PARAMS))
@@ -120,6 +142,126 @@ describe("one deadline", function()
     assert.is_true(clock.total <= 5 + 1e-9, tostring(clock.total))
     assert.is_true(#srv:requests({ method = "GET", path = "/api/campaigns" }) >= 1)
     c:close()
+  end)
+
+  describe("the per-call deadline of the workflow methods (download, submit_file, run)", function()
+    local function finished_export(c)
+      local camp = assert(c.campaigns:create(PARAMS))
+      srv:advance(3600)
+      assert(camp:refresh())
+      local e = assert(camp:export{ fileFormat = "csv" })
+      srv:advance(3600)
+      assert(e:wait{ timeout = 0 })
+      return e
+    end
+
+    it("e:download{deadline=} bounds the URL lookups, transfers and retry waits together", function()
+      local c = client_with({ max_retries = 5, max_retry_wait = 60 })
+      local e = finished_export(c)
+      srv:fault({ target = "storage", method = "GET", kind = "rate_limit", retry_after = 4, count = -1 })
+      local dir = H.tmpdir()
+      finally(function() H.rmdir(dir) end)
+      local before = clock.total
+      local path, err = e:download(dir .. "/leads.csv", { deadline = 6 })
+      assert.is_nil(path)
+      assert.equals(429, err.status) -- before: refused as an unknown option (kind invalid)
+      assert.is_true(clock.total - before <= 6 + 1e-9, tostring(clock.total - before))
+      c:close()
+    end)
+
+    it("j:download{deadline=} too", function()
+      local c = client_with({ max_retries = 5, max_retry_wait = 60 })
+      local j = assert(c.validation_jobs:submit({ "a@example.com", "b@example.com" }))
+      srv:advance(3600)
+      assert(j:wait{ timeout = 0 })
+      srv:fault({ target = "storage", method = "GET", kind = "rate_limit", retry_after = 4, count = -1 })
+      local dir = H.tmpdir()
+      finally(function() H.rmdir(dir) end)
+      local before = clock.total
+      local path, err = j:download(dir .. "/v.csv", { deadline = 6 })
+      assert.is_nil(path)
+      assert.equals(429, err.status)
+      assert.is_true(clock.total - before <= 6 + 1e-9, tostring(clock.total - before))
+      c:close()
+    end)
+
+    it("submit_file{deadline=} bounds the API calls, the PUT and its retries together", function()
+      local c = client_with({ max_retries = 5, max_retry_wait = 60 })
+      local dir = H.tmpdir()
+      finally(function() H.rmdir(dir) end)
+      local path = H.write_file(dir .. "/c.csv", "email\na@example.com\n")
+      srv:fault({ target = "storage", method = "PUT", kind = "rate_limit", retry_after = 4, count = -1 })
+      local job, err = c.validation_jobs:submit_file(path, { deadline = 6 })
+      assert.is_nil(job)
+      assert.equals(429, err.status)
+      assert.is_true(clock.total <= 6 + 1e-9, tostring(clock.total))
+      assert.equals(0, #srv:requests({ path = "/api/validation-jobs/file/process" }))
+      c:close()
+    end)
+
+    it("run{deadline=} bounds the whole run, its waits included", function()
+      srv:configure({ campaign_seconds = 1000000 })
+      local c = client_with({})
+      local camp, err = c.campaigns:run(PARAMS, { max_credits = 100000, deadline = 90, interval = 5,
+        max_interval = 10 })
+      assert.is_nil(camp)
+      assert.equals("timeout", err.kind)
+      assert.is_true(clock.total <= 90 + 1e-9, tostring(clock.total))
+      assert.is_true(clock.total >= 80, tostring(clock.total))
+      c:close()
+    end)
+  end)
+
+  describe("the per-call timeout of download and submit_file is per attempt of every request", function()
+    -- Records the timeout each transport call was given.
+    local function recording(c)
+      local seen = {}
+      local t = c._transport
+      c._transport = setmetatable({}, { __index = function(_, k)
+        local v = t[k]
+        if type(v) ~= "function" then return v end
+        return function(_, ...)
+          local args = { ... }
+          if k == "send" then seen[#seen + 1] = { args[3], args[5] } end -- path, timeout
+          if k == "upload" then seen[#seen + 1] = { "(upload)", args[5] } end
+          if k == "download" then seen[#seen + 1] = { "(download)", args[4] } end
+          return v(t, ...)
+        end
+      end })
+      return seen
+    end
+
+    it("submit_file{timeout=}: the ticket, process and confirm attempts, and the PUT", function()
+      local c = client_with({ timeout = 30 })
+      local seen = recording(c)
+      local dir = H.tmpdir()
+      finally(function() H.rmdir(dir) end)
+      local path = H.write_file(dir .. "/c.csv", "email\na@example.com\n")
+      assert(c.validation_jobs:submit_file(path, { timeout = 7 }))
+      assert.equals(4, #seen)
+      for _, s in ipairs(seen) do
+        assert.equals(7, s[2], s[1]) -- before: the API calls got the client's 30
+      end
+      c:close()
+    end)
+
+    it("e:download{timeout=}: the GET .../download attempt and the transfer", function()
+      local c = client_with({ timeout = 30 })
+      local camp = assert(c.campaigns:create(PARAMS))
+      srv:advance(3600)
+      assert(camp:refresh())
+      local e = assert(camp:export{ fileFormat = "csv" })
+      srv:advance(3600)
+      assert(e:wait{ timeout = 0 })
+      local seen = recording(c)
+      local dir = H.tmpdir()
+      finally(function() H.rmdir(dir) end)
+      assert(e:download(dir .. "/x.csv", { timeout = 7 }))
+      assert.equals(2, #seen)
+      assert.same({ "/list-exports/" .. e.id .. "/download", 7 }, seen[1])
+      assert.same({ "(download)", 7 }, seen[2])
+      c:close()
+    end)
   end)
 
   it("storage retries of a download get only what is left of the deadline", function()

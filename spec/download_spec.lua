@@ -223,6 +223,13 @@ describe("download", function()
     before_each(function() real_download_url = Export.download_url end)
     after_each(function() Export.download_url = real_download_url end)
 
+    local function sh(cmd) -- its output, without the trailing newline; nil when empty
+      local p = io.popen(cmd)
+      local out = p:read("*a"):gsub("%s+$", "")
+      p:close()
+      return out ~= "" and out or nil
+    end
+
     local function mode_of(path)
       local p = io.popen("stat -c %a '" .. path .. "'")
       local m = p:read("*l")
@@ -270,6 +277,34 @@ describe("download", function()
       assert(e:download(path))
       assert.equals("640", mode_of(path))
       assert.is_true(#H.read_file(path) > 3)
+    end)
+
+    it("a read-only mode (0400), asked for or kept, is set once the file is complete", function()
+      -- The transports reopen the temporary file by name to write it: created
+      -- 0400 its owner could not (root can, so the check runs as nobody too).
+      local e = completed_export()
+      local path = dir .. "/ro.csv"
+      assert(e:download(path, { mode = "0400" }))
+      assert.equals("400", mode_of(path))
+      assert(e:download(path)) -- replaced: its mode is kept
+      assert.equals("400", mode_of(path))
+      if sh("id -u") ~= "0" or not sh("command -v runuser") then return end
+      local url = assert(e:download_url())
+      local shared = H.tmpdir()
+      finally(function() H.rmdir(shared) end)
+      os.execute("chmod 777 '" .. shared .. "'")
+      local script = H.write_file(shared .. "/child.lua", string.format([[
+        local c = assert(require("scravio").new{ base_url = %q, api_key = %q, max_retries = 0 })
+        local download = require("scravio.download")
+        local out = %q
+        local p, err = download.to_file(c, function() return %q end, out, { mode = "0400" })
+        if not p then io.write(tostring(err)) os.exit(1) end
+        p, err = download.to_file(c, function() return %q end, out, {})
+        io.write(p and "ok" or tostring(err))]], srv.base_url, srv.api_key, shared .. "/ro.csv", url, url))
+      os.execute("chmod 644 '" .. script .. "'")
+      local out = sh("runuser -u nobody -- " .. H.child_lua() .. " '" .. script .. "' 2>&1")
+      assert.equals("ok", out)
+      assert.equals("400", mode_of(shared .. "/ro.csv"))
     end)
 
     it("without a path, never replaces a file of the suggested name unless overwrite = true", function()

@@ -66,6 +66,15 @@ describe("options", function()
       for _, k in ipairs({ "timeout", "deadline", "max_retries", "headers" }) do
         assert.is_table(options.schemas.launch[k], k) -- launch takes the per-call options too
       end
+      -- API.md: every method that makes a request takes timeout, deadline and
+      -- max_retries at least (before: download, submit_file and run lacked deadline)
+      for name, schema in pairs(options.schemas) do
+        if name ~= "new" then
+          for _, k in ipairs({ "timeout", "deadline", "max_retries" }) do
+            assert.is_table(schema[k], name .. " lacks " .. k)
+          end
+        end
+      end
     end)
 
     it("suggest by letter case first, then by a small edit distance", function()

@@ -145,6 +145,27 @@ describe("prefetching list iteration (libcurl transport)", function()
     assert.same({ 2, 3 }, pages_requested(srv, "/api/campaigns"))
   end)
 
+  it("core: a page with the same bytes as the one before starts no prefetch (a server ignoring ?page=)", function()
+    -- Such a list ends with a decode error on the repeated page (pagination.lua):
+    -- a prefetch started for the page after it would be a request for nothing.
+    srv:fault({ method = "GET", path = "/api/campaigns", kind = "status", status = 200, count = -1,
+      content_type = "application/json",
+      body = '{"success":true,"data":{"items":[{"_id":"a"}],"pagination":{"totalPages":9}}}' })
+    local h = client._core
+    local function url(p)
+      return (assert(h:prepare("/campaigns", { page = p })))
+    end
+    assert.is_true(h:prefetch(url(1), "/campaigns", 10))
+    local _, status1, _, started1 = h:collect(url(1), "/campaigns", 10, url(2))
+    assert.equals(200, status1)
+    assert.is_true(started1)                     -- page 2 may differ: fetched ahead
+    local _, status2, _, started2 = h:collect(url(2), "/campaigns", 10, url(3))
+    assert.equals(200, status2)
+    assert.is_false(started2)                    -- the same bytes again: page 3 is not asked for
+    assert.is_false(h:cancel_prefetch())
+    assert.same({ 1, 2 }, pages_requested(srv, "/api/campaigns"))
+  end)
+
   it("core: a prefetched answer fails exactly like send (max_response_bytes, status errors)", function()
     local small = H.client(srv, { max_response_bytes = 512 })
     seed_campaigns(srv, 5)

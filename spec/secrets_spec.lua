@@ -74,6 +74,16 @@ describe("secrets", function()
       end
     end)
 
+    it("a Bearer token's hint is its last 4 characters only; an API key keeps its sk_live_/sk_test_ prefix", function()
+      local t = H.scravio.new({ base_url = srv.base_url, access_token = "my_secret_token_1234567890" })
+      assert.equals("...7890", t:info().key_hint) -- before: my_secret_...7890
+      assert.is_nil(tostring(t):find("my_secret", 1, true), tostring(t))
+      local k = H.scravio.new({ base_url = srv.base_url, api_key = "sk_test_abcdefghijkl7890" })
+      assert.equals("sk_test_...7890", k:info().key_hint)
+      t:close()
+      k:close()
+    end)
+
     it("error objects, their fields and tostring hold no secret", function()
       local c = H.client(srv, { max_retries = 0, timeout = 1 })
       local errs = {}

@@ -101,9 +101,7 @@ describe("validation_jobs:submit_file", function()
     assert.equals(2, job.totalEmails)
   end)
 
-  it("refuses a column the file does not have, before confirming (nothing charged), naming the columns",
-    function()
-    local before = assert(client:me()).credits
+  it("refuses a column the file's header does not have before sending anything, naming the columns", function()
     local path = write(dir .. "/contacts.csv", CSV)
     local job, err = client.validation_jobs:submit_file(path, { column = "mail" })
     assert.is_nil(job)
@@ -112,9 +110,57 @@ describe("validation_jobs:submit_file", function()
     for _, k in ipairs({ '"name"', '"email"', '"notes"' }) do
       assert.truthy(err.message:find(k, 1, true), err.message)
     end
+    -- before: the ticket, the PUT and process went out first
+    assert.equals(0, #srv:requests({}))
+    assert.equals(0, #srv:storage_requests({}))
+    -- a label in another case, or a key made of a label, is not refused
+    assert.is_true(upload.header_has({ "Work E-mail", "Mail", "Mail" }, "work_e_mail"))
+    assert.is_true(upload.header_has({ "Work E-mail", "Mail", "Mail" }, " WORK E-MAIL "))
+    assert.is_true(upload.header_has({ "Work E-mail", "Mail", "Mail" }, "mail_3"))
+    assert.is_true(upload.header_has({ "a", "b" }, "column_2"))
+    assert.is_false(upload.header_has({ "a", "b" }, "c"))
+    -- a file whose first line is data has no header to check against
+    assert.is_nil(upload.csv_header(write(dir .. "/plain.csv", "a@example.com,b@example.com\n")))
+    assert.same({ "x,y", "z" }, upload.csv_header(write(dir .. "/q.csv", '\239\187\191"x,y", z\r\n1,2\r\n')))
+  end)
+
+  it("a column only the server's review can refuse ends as cancelled with sent = true, nothing charged",
+    function()
+    local before = assert(client:me()).credits
+    local path = write(dir .. "/contacts.csv", CSV)
+    local job, err = client.validation_jobs:submit_file(path, { column = function() return "mail" end })
+    assert.is_nil(job)
+    assert.equals("cancelled", err.kind) -- not "invalid" (nothing was sent): requests went out
+    assert.is_true(err.sent)
+    assert.equals("column", err.errors[1].param)
+    assert.equals("POST", err.method)
+    assert.equals("/validation-jobs/file/process", err.path)
+    for _, k in ipairs({ '"name"', '"email"', '"notes"' }) do
+      assert.truthy(err.message:find(k, 1, true), err.message)
+    end
     assert.is_table(err.review)
     assert.equals(0, #srv:requests({ path = "/validation-jobs/file/confirm" }))
     assert.equals(before, assert(client:me()).credits)
+  end)
+
+  it("a file over the ticket's maxSizeBytes: cancelled with sent = true, and refused locally from then on",
+    function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    srv:fault{ method = "POST", path = "/validation-jobs/file", kind = "status", status = 201,
+      content_type = "application/json", body = '{"success":true,"data":{"uploadId":"upl_x","key":"k",' ..
+        '"uploadUrl":"' .. srv.storage_url .. '/up","maxSizeBytes":10}}' }
+    local job, err = client.validation_jobs:submit_file(path)
+    assert.is_nil(job)
+    assert.equals("cancelled", err.kind) -- before: "invalid", after the ticket POST
+    assert.is_true(err.sent)
+    assert.equals("path", err.errors[1].param)
+    assert.equals(0, #srv:storage_requests({}))
+    srv:clear_requests()
+    job, err = client.validation_jobs:submit_file(path)
+    assert.is_nil(job)
+    assert.equals("invalid", err.kind)
+    assert.truthy(err.message:find("at most 10", 1, true), err.message)
+    assert.equals(0, #srv:requests({}))
   end)
 
   it("turns a column function that raises into an error value, confirming nothing", function()
@@ -209,6 +255,30 @@ describe("validation_jobs:submit_file", function()
     local job, err = client.validation_jobs:submit_file(path)
     assert.is_truthy(job, err and tostring(err))
     assert.equals(2, #srv:storage_requests({ method = "PUT" }))
+  end)
+
+  it("follows a storage 307/308 on the PUT (a region redirect), sending the file again, no credentials", function()
+    local path = write(dir .. "/contacts.csv", CSV)
+    srv:fault{ target = "storage", method = "PUT", kind = "redirect", status = 307, location = "same", count = 1 }
+    local job, err = client.validation_jobs:submit_file(path)
+    assert.is_truthy(job, err and tostring(err)) -- before: api error 307
+    assert.equals(2, job.totalEmails)
+    local puts = srv:storage_requests({ method = "PUT" })
+    assert.equals(2, #puts)
+    assert.equals(#CSV, puts[2].bytes)
+    -- a 308 elsewhere: the whole body arrives there too
+    srv:reset()
+    srv:fault{ target = "storage", method = "PUT", kind = "redirect", status = 308, count = 1 }
+    client.validation_jobs:submit_file(path) -- /capture stores nothing: what matters is what it got
+    local captured = srv:storage_requests({ path = "/capture" })
+    assert.equals(1, #captured)
+    assert.equals("PUT", captured[1].method)
+    assert.equals(CSV, captured[1].body)
+    for _, r in ipairs(srv:storage_requests()) do
+      for name in pairs(r.headers) do
+        assert.is_nil(({ ["x-api-key"] = 1, authorization = 1, ["x-workspace-id"] = 1 })[name:lower()], name)
+      end
+    end
   end)
 
   it("returns a storage failure that persists, without processing or confirming", function()

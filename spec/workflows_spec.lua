@@ -40,11 +40,17 @@ describe("workflows", function()
   end)
 
   describe("reservation()", function()
-    it("is the caller's maxCreditCap when given, else the preview's creditReserved", function()
-      assert.equals(70, (workflows.reservation({ maxCreditCap = 70 }, { creditReserved = 240 })))
-      local r, src = workflows.reservation({}, { creditReserved = 240, recommendedMaxCreditCap = 300 })
+    it("is the caller's maxCreditCap when given, else the largest default cap the preview names", function()
+      assert.equals(70, (workflows.reservation({ maxCreditCap = 70 }, { creditReserved = 240, estimatedCredits = 900 })))
+      local r, src = workflows.reservation({}, { creditReserved = 240, recommendedMaxCreditCap = 200 })
       assert.equals(240, r)
       assert.equals("creditReserved", src)
+      -- estimatedCredits is the reference's "Recommended/default hard cap", recommendedMaxCreditCap
+      -- its "recommended reservation": either may be the cap applied (before: creditReserved only)
+      r, src = workflows.reservation({}, { creditReserved = 240, estimatedCredits = 300, recommendedMaxCreditCap = 280 })
+      assert.equals(300, r)
+      assert.equals("estimatedCredits", src)
+      assert.equals(310, (workflows.reservation({}, { creditReserved = 240, recommendedMaxCreditCap = 310 })))
       assert.equals(300, (workflows.reservation({}, { recommendedMaxCreditCap = 300, estimatedCredits = 9 })))
       assert.is_nil(workflows.reservation({}, { warnings = {} }))
     end)
@@ -122,6 +128,24 @@ describe("workflows", function()
       -- the caller's table is untouched
       assert.is_nil(PARAMS.maxCreditCap)
       assert.is_nil(PARAMS.enableEmailValidation)
+    end)
+
+    it("checks the largest default cap when params carry no maxCreditCap (money never exceeds max_credits)",
+      function()
+      srv:fault({ method = "POST", path = "/api/campaigns/reserve-preview", kind = "malformed", count = -1,
+        body = '{"success":true,"requestId":"req_x","data":{"type":"INSTAGRAM_HASHTAG","creditReserved":240,' ..
+          '"estimatedCredits":600,"recommendedMaxCreditCap":600}}' })
+      local c, err = client.campaigns:launch(params(), { max_credits = 500 })
+      assert.is_nil(c) -- before: 240 <= 500 passed, and the server could cap (and charge) at 600
+      assert.equals("budget", err.kind)
+      assert.equals(600, err.reserve)
+      assert.truthy(err.message:find("estimatedCredits", 1, true), err.message)
+      assert.truthy(err.message:find("maxCreditCap <= 500", 1, true), err.message)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
+      -- the caller's own cap is what binds: params go unchanged
+      c = assert(client.campaigns:launch(params({ maxCreditCap = 500 }), { max_credits = 500 }))
+      assert.equals(500, decode(srv:requests({ method = "POST", path = "/campaigns" })[1].body).maxCreditCap)
+      assert.is_string(c.id)
     end)
 
     it("refuses when the preview names no reservation, unless params carry a maxCreditCap", function()

@@ -391,7 +391,7 @@ function Export:data() end
 
 --- Options of `c:wait`, `j:wait` and `e:wait`.
 ---@class scravio.WaitOptions
----@field timeout? number seconds for the whole wait (default: the client's deadline if set, else 24 h)
+---@field timeout? number seconds for the whole wait, the refresh in flight included (default: the client's deadline if set, else 24 h)
 ---@field interval? number first pause between refreshes (default 2)
 ---@field max_interval? number the pause grows x1.5 per poll up to this (default 30)
 ---@field max_errors? integer consecutive retryable failures tolerated while polling (default 5)
@@ -404,7 +404,8 @@ function Export:data() end
 --- Options of `e:download` and `j:download`.
 ---@class scravio.DownloadOptions
 ---@field progress? boolean a progress bar on stderr (terminals only)
----@field timeout? number bound (seconds) on the whole transfer; less than 1 KB/s for the client's timeout ends it anyway (stalled)
+---@field timeout? number seconds per attempt of each request: the GET .../download attempts and each transfer attempt (a transfer moving less than 1 KB/s for the client's timeout ends as stalled)
+---@field deadline? number seconds for the whole call: URL lookups, transfers, retries and their waits
 ---@field max_retries? integer retries with a fresh URL (default: the client's)
 ---@field overwrite? boolean without a path: replace an existing file of the suggested name (refused otherwise)
 ---@field mode? integer|string permissions of a new file: tonumber("644", 8) or "0644" (default 0600; a replaced file keeps its own)

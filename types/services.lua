@@ -153,6 +153,7 @@ function CampaignsService:each(query, call) end
 ---@field fileFormat? "csv"|"xlsx" the export's file format (default "csv")
 ---@field progress? boolean progress lines on stderr (terminals only)
 ---@field timeout? number seconds for the two waits together (default: each wait's own bound)
+---@field deadline? number seconds for the whole run: every request, wait, pause and the download
 ---@field interval? number first pause between refreshes (default 2)
 ---@field max_interval? number longest pause (default 30)
 ---@field on_progress? fun(obj: scravio.Campaign|scravio.Export) on every change of status or progress
@@ -258,7 +259,8 @@ function ValidationJobsService:each(query, call) end
 ---@field column? string|fun(review: scravio.ParseReview): string? the email column (key or label), or a chooser
 ---@field content_type? string MIME type (default from the extension)
 ---@field progress? boolean an upload progress bar on stderr (terminals only)
----@field timeout? number bound (seconds) on the whole upload; less than 1 KB/s for the client's timeout ends it anyway (stalled)
+---@field timeout? number seconds per attempt of each request: the three API calls and each PUT attempt (a PUT moving less than 1 KB/s for the client's timeout ends as stalled)
+---@field deadline? number seconds for the whole call: the API calls, the PUT, every retry and its wait
 ---@field idempotency_key? string reuse a key (to resume)
 ---@field max_retries? integer retries of each step (default: the client's)
 ---@field headers? table<string, string|number> extra request headers (API requests only)

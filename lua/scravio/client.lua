@@ -15,8 +15,9 @@ Client.__index = Client
 local DEFAULT_BASE_URL = "https://api.scravio.com/api"
 
 -- Credentials: api_key (X-API-Key; default SCRAVIO_API_KEY) or access_token
--- (Authorization: Bearer, instead of api_key). When both are given the access
--- token is used and api_key is ignored (the key is not even handed to C).
+-- (Authorization: Bearer, instead of api_key). Both given explicitly is
+-- refused (which one was meant is the caller's to say); SCRAVIO_API_KEY in
+-- the environment with an explicit access_token is fine: the token is used.
 -- pace: true (default: short waits only, the server decides the rest),
 -- "strict" (refuse locally rather than risk a 429) or false (off).
 -- Every option, its type and its rule: scravio.options.schemas.new.
@@ -77,8 +78,12 @@ function Client.new(opts)
   if log == true then log = "debug" end
   if log == "off" then log = false end
   local api_key = opts.api_key
+  if api_key ~= nil and opts.access_token ~= nil then
+    return bad_option("api_key", "both api_key and access_token were given: pass one (api_key sends X-API-Key, " ..
+      "access_token sends Authorization: Bearer)")
+  end
   if opts.access_token ~= nil then
-    api_key = nil -- the Bearer token wins; C refuses to be given both
+    api_key = nil -- only SCRAVIO_API_KEY's default could be here: the explicit token wins
   elseif api_key == nil then
     api_key = env("SCRAVIO_API_KEY")
   end

@@ -1,6 +1,6 @@
 --- Streaming downloads of finished exports and validation results:
 --
---   e:download(path, {progress=, timeout=, max_retries=, headers=, overwrite=, mode=})
+--   e:download(path, {progress=, timeout=, deadline=, max_retries=, headers=, overwrite=, mode=})
 --                                                         --> path, bytes | nil, err
 --   j:download(path, {...})                               --> path, bytes | nil, err
 --
@@ -22,6 +22,11 @@
 -- or http to loopback) and fetched with no credentials. A transfer that fails
 -- in a retryable way (network error, stall, storage 5xx/429) is tried again
 -- with a fresh URL, up to max_retries more times (default: the client's).
+--
+-- timeout is per attempt, as for every method: it bounds each attempt of
+-- the GET .../download (the URL) and each transfer attempt. deadline bounds
+-- the whole call (URL lookups, transfers, retries, their waits), computed
+-- once (request.deadline / request.within).
 --
 -- No waiting here: an export that is not completed yet answers 400 and that
 -- error is returned as is. Call e:wait() first (campaigns:run() does).
@@ -166,15 +171,16 @@ local function fetch_to_file(client, get_url, path, opts, state, keep_existing)
 
     local tmp = M.temp_name(path)
     state.tmp = tmp
-    -- The transports write into this file (opened "wb": its mode stays):
-    -- 0600, or the mode the caller asked for, or the existing file's.
+    -- The transports write into this file (opened "wb": its mode stays,
+    -- owner-writable while written); it is put in place with exactly 0600,
+    -- or the mode the caller asked for, or the existing file's (`made`).
     local made, merr = core.create_file(tmp, file_mode(opts.mode), opts.mode == nil and path or nil)
     if not made then return nil, io_error(merr, path) end
     request.emit(client, { type = "download", path = "(download)", file = path, attempt = attempt })
     local bytes, err = transport:download(url, tmp, opts.progress == true,
       request.transfer_timeout(client, opts.timeout, deadline))
     if bytes ~= nil then
-      local renamed, rerr, why = core.place_file(tmp, path, not keep_existing)
+      local renamed, rerr, why = core.place_file(tmp, path, not keep_existing, made)
       if renamed then
         state.tmp = nil
         request.emit(client, { type = "downloaded", path = "(download)", file = path, bytes = bytes,
@@ -233,7 +239,7 @@ function export_steps(e, client, path, o)
     if not ok then return nil, werr end
   end
   -- The first answer also names the file when no path was given.
-  local call = options.call_part(o, { "max_retries", "headers" })
+  local call = options.call_part(o, { "timeout", "max_retries", "headers" })
   local asked, first, info = pcall(e.download_url, e, call)
   if not asked then
     if runtime.is_interrupt(first) then return nil, interrupted(path or "the export's file") end
@@ -277,7 +283,7 @@ function M.job(j, path, opts)
   end
   local ok, werr = writable(path)
   if not ok then return nil, werr end
-  local call = options.call_part(o, { "max_retries", "headers" })
+  local call = options.call_part(o, { "timeout", "max_retries", "headers" })
   return request.within(client, deadline, M.to_file, client, function() return j:download_url(call) end, path, o,
     chosen and not o.overwrite)
 end

@@ -253,7 +253,7 @@ M.schemas.launch = extend(M.schemas.call, {
 
 M.schemas.wait = {
   timeout = { type = "number", check = not_negative("timeout"),
-    doc = "seconds for the whole wait (default: the client's deadline if set, else 24 h)" },
+    doc = "seconds for the whole wait, the refresh in flight included (default: the client's deadline if set, else 24 h)" },
   interval = { type = "number", check = not_negative("interval"), doc = "first pause between refreshes (default 2)" },
   max_interval = { type = "number", check = not_negative("max_interval"), doc = "longest pause (default 30)" },
   max_errors = { type = "number", check = not_negative("max_errors"), doc = "consecutive retryable failures tolerated (default 5)" },
@@ -265,10 +265,20 @@ M.schemas.wait = {
   headers = M.schemas.call.headers,
 }
 
+-- `timeout` of the workflows that make several requests (download,
+-- submit_file) is per attempt, as everywhere: it bounds each attempt of each
+-- API request they make and each storage transfer attempt. `deadline` bounds
+-- the whole call: every request, transfer, retry and pause (request.within).
+local PER_ATTEMPT_OF_EACH = "seconds per attempt of each request: every API request's attempt, and every storage " ..
+  "transfer attempt (default: the client's timeout for API requests; transfers: none, but one moving less than " ..
+  "1 KB/s for the client's timeout ends as stalled)"
+local WHOLE_CALL = "seconds for the whole call: every request, transfer, retry and pause (default: the client's " ..
+  "deadline if one was set, else none)"
+
 M.schemas.download = {
   progress = { type = "boolean", doc = "a progress bar on stderr (terminals only)" },
-  timeout = { type = "number", check = positive("timeout"),
-    doc = "bound (seconds) on the whole transfer; less than 1 KB/s for the client's timeout ends it anyway (stalled)" },
+  timeout = { type = "number", check = positive("timeout"), doc = PER_ATTEMPT_OF_EACH },
+  deadline = { type = "number", check = positive("deadline"), doc = WHOLE_CALL },
   max_retries = M.schemas.call.max_retries,
   overwrite = { type = "boolean", doc = "without a path: replace an existing file of the suggested name" },
   mode = { type = "number|string", doc = "permissions of a new file (default 0600; a replaced file keeps its own)" },
@@ -280,8 +290,8 @@ M.schemas.submit_file = {
     doc = "the email column (key or label), or function(review) -> key|label|nil" },
   content_type = { type = "string", check = nonempty("content_type"), doc = "MIME type (default from the extension)" },
   progress = { type = "boolean", doc = "an upload progress bar on stderr (terminals only)" },
-  timeout = { type = "number", check = positive("timeout"),
-    doc = "bound (seconds) on the whole upload; less than 1 KB/s for the client's timeout ends it anyway (stalled)" },
+  timeout = { type = "number", check = positive("timeout"), doc = PER_ATTEMPT_OF_EACH },
+  deadline = { type = "number", check = positive("deadline"), doc = WHOLE_CALL },
   idempotency_key = { type = "string", check = nonempty("idempotency_key"), doc = "reuse a key (to resume)" },
   max_retries = M.schemas.call.max_retries,
   headers = M.schemas.call.headers,
@@ -297,6 +307,8 @@ M.schemas.run = {
   progress = M.schemas.wait.progress,
   timeout = { type = "number", check = not_negative("timeout"),
     doc = "seconds for the two waits together (default: each wait's own bound)" },
+  deadline = { type = "number", check = positive("deadline"), doc = "seconds for the whole run: every request, " ..
+    "wait, pause and the download (default: the client's deadline if one was set, else none)" },
   interval = M.schemas.wait.interval,
   max_interval = M.schemas.wait.max_interval,
   on_progress = M.schemas.wait.on_progress,

@@ -32,6 +32,45 @@ M.SIGNATURES = {
   Export = { refresh = "", wait = "opts", download_url = "", download = "path, opts", data = "" },
 }
 
+-- The one endpoint behind each method that maps to one ("{id}": the
+-- object's id for resource methods). A kind = "invalid" error such a method
+-- returns (nothing was sent) carries it as err.method / err.path, like the
+-- errors of requests that went out. Workflows (launch, run, wait, download,
+-- submit_file) make several requests and are left out; client:request
+-- names its own method and path.
+M.ENDPOINTS = {
+  ["client"] = { me = "GET /auth/me" },
+  ["client.campaigns"] = { preview = "POST /campaigns/reserve-preview", create = "POST /campaigns",
+    get = "GET /campaigns/{id}", list = "GET /campaigns", each = "GET /campaigns" },
+  ["client.validation_jobs"] = { submit = "POST /validation-jobs/text", request_upload = "POST /validation-jobs/file",
+    process_upload = "POST /validation-jobs/file/process", confirm_upload = "POST /validation-jobs/file/confirm",
+    get = "GET /validation-jobs/{id}", list = "GET /validation-jobs", each = "GET /validation-jobs" },
+  ["client.exports"] = { create = "POST /list-exports", list = "GET /list-exports", each = "GET /list-exports" },
+  ["client.credit_transactions"] = { list = "GET /credit-transactions", each = "GET /credit-transactions" },
+  Campaign = { refresh = "GET /campaigns/{id}", stop = "POST /campaigns/{id}/stop",
+    leads = "GET /campaigns/{id}/leads", leads_page = "GET /campaigns/{id}/leads",
+    validation_preview = "GET /campaigns/{id}/validate/preview", validate = "POST /campaigns/{id}/validate",
+    export = "POST /list-exports" },
+  ValidationJob = { refresh = "GET /validation-jobs/{id}", download_url = "GET /validation-jobs/{id}/download" },
+  Export = { refresh = "GET /list-exports/{id}", download_url = "GET /list-exports/{id}/download" },
+}
+
+-- Fill err.method / err.path of a kind = "invalid" answer from the method's
+-- endpoint; the results pass through unchanged (count included).
+local function annotate(endpoint, self, ...)
+  local a, err = ...
+  if a == nil and type(err) == "table" and err.kind == "invalid" and err.method == nil then
+    local method, path = endpoint:match("^(%u+) (.*)$")
+    if not method then return ... end
+    if path:find("{id}", 1, true) then
+      local id = type(self) ~= "table" and core.kind(self) and self.id or nil
+      if type(id) == "string" then path = path:gsub("{id}", (id:gsub("%%", "%%%%"))) end
+    end
+    err.method, err.path = method, path
+  end
+  return ...
+end
+
 -- How the docs name an object of each kind in an example call.
 local VARIABLE = { Campaign = "c", ValidationJob = "j", Export = "e" }
 
@@ -65,9 +104,27 @@ function M.guard(methods, owner, is_self, except)
   for _, name in ipairs(names) do
     local fn = methods[name]
     local iterator = ITERATORS[name]
-    local wrapper = function(self, ...)
-      if not is_self(self) then return misuse(owner, name, iterator) end
-      return fn(self, ...)
+    local endpoint = M.ENDPOINTS[owner] and M.ENDPOINTS[owner][name]
+    local wrapper
+    if endpoint and not iterator then
+      wrapper = function(self, ...)
+        if not is_self(self) then return misuse(owner, name, iterator) end
+        return annotate(endpoint, self, fn(self, ...))
+      end
+    elseif owner == "client" and name == "request" then
+      wrapper = function(self, ...)
+        if not is_self(self) then return misuse(owner, name, iterator) end
+        local method, path = ...
+        if type(method) == "string" and method:match("^%a+$") and type(path) == "string" then
+          return annotate(method:upper() .. " " .. path, self, fn(self, ...))
+        end
+        return fn(self, ...)
+      end
+    else
+      wrapper = function(self, ...)
+        if not is_self(self) then return misuse(owner, name, iterator) end
+        return fn(self, ...)
+      end
     end
     WRAPPERS[wrapper] = true
     methods[name] = wrapper

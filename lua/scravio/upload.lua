@@ -15,12 +15,18 @@
 --                   (review) -> key|label|nil that sees the parse review
 --                   (columns, recommendedColumn, totalRows ...) before the
 --                   job is confirmed (nil: the default); default the
---                   review's recommendedColumn, or the only column. The
---                   columns are only known from the process answer, so a
---                   column matching none of them, or several columns and no
---                   recommendation, is err.kind "invalid" after process and
---                   before confirm (the message names the columns,
---                   err.review holds them): nothing is charged.
+--                   review's recommendedColumn, or the only column. A
+--                   column name the CSV file's own header line cannot have
+--                   (by label, or a key made of one) is refused before
+--                   anything is sent (kind "invalid"). What only the server
+--                   knows (the review's columns: a column matching none of
+--                   them, or several columns and no recommendation; a file
+--                   over the ticket's maxSizeBytes) ends the call before
+--                   confirm with err.kind "cancelled" and err.sent = true
+--                   (requests went out; nothing was confirmed or charged;
+--                   err.errors names the param, err.review holds the review).
+--                   The ticket's maxSizeBytes is remembered on the client, so
+--                   a later file over it is refused before sending.
 --   content_type    default from the extension: .csv text/csv, .txt text/plain;
 --                   text/csv when the name has no extension (the reference
 --                   accepts CSV/TXT files and calls contentType advisory).
@@ -29,8 +35,14 @@
 --                   the file name's extension, so a name without .csv/.txt
 --                   is sent with one added (M.api_filename).
 --   progress        upload progress bar on stderr (drawn by C, TTY only)
---   timeout         bound (seconds) on the whole PUT; whatever it is, one moving
---                   less than 1 KB/s for the client's timeout ends as stalled
+--   timeout         seconds per attempt, as for every method: each attempt of the
+--                   three API calls and each PUT attempt (default: the client's
+--                   timeout for the API calls, none for the PUT); whatever it
+--                   is, a PUT moving less than 1 KB/s for the client's timeout
+--                   ends as stalled
+--   deadline        seconds for the whole call: the three API calls, the PUT,
+--                   every retry and its wait (default: the client's deadline
+--                   if one was set)
 --   idempotency_key reuse a key (to resume after an unknown outcome)
 --   max_retries     retries on retryable failures, of the PUT and of the three
 --                   API calls (default: the client's)
@@ -50,6 +62,18 @@ M.DEFAULT_CONTENT_TYPE = "text/csv"
 
 local function invalid(param, msg)
   return nil, errors.invalid({ { param = param, location = "argument", msg = msg } }, "submit_file")
+end
+
+-- A refusal that only a server answer made possible (the ticket's
+-- maxSizeBytes, the parse review's columns): requests were sent, so it is
+-- not kind "invalid" ("nothing was sent") but "cancelled", like a confirm()
+-- that says no, with sent = true. Nothing was confirmed, so nothing is charged.
+local function stopped(err, fields)
+  -- method/path: the request whose answer decided (default: process)
+  local out = { errors = err.errors, sent = true, retryable = false, method = "POST",
+    path = "/validation-jobs/file/process" }
+  for k, v in pairs(fields or {}) do out[k] = v end
+  return nil, errors.new("cancelled", err.message .. "; stopped before confirming: nothing was charged", out)
 end
 
 function M.basename(path)
@@ -186,6 +210,77 @@ local function put(client, url, path, content_type, opts)
   end
 end
 
+-- ---- What can be checked before anything is sent ----------------------------
+
+M.HEADER_LIMIT = 65536 -- bytes read to find a CSV file's header line
+
+-- The cells of a CSV line (quotes honoured, "" inside quotes is a quote).
+local function csv_cells(line)
+  local cells, i, n = {}, 1, #line
+  while i <= n + 1 do
+    if line:sub(i, i) == '"' then
+      local buf, j = {}, i + 1
+      while j <= n do
+        local ch = line:sub(j, j)
+        if ch == '"' then
+          if line:sub(j + 1, j + 1) == '"' then buf[#buf + 1] = '"'; j = j + 2 else j = j + 1 break end
+        else buf[#buf + 1] = ch; j = j + 1 end
+      end
+      cells[#cells + 1] = table.concat(buf)
+      local comma = line:find(",", j, true)
+      if not comma then break end
+      i = comma + 1
+    else
+      local comma = line:find(",", i, true)
+      cells[#cells + 1] = line:sub(i, (comma or n + 1) - 1)
+      if not comma then break end
+      i = comma + 1
+    end
+  end
+  return cells
+end
+
+--- The header cells of a CSV file, when it has a readable header line (a
+-- first line none of whose cells is an email address); nil otherwise.
+function M.csv_header(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local head = f:read(M.HEADER_LIMIT) or ""
+  f:close()
+  local line = head:match("^([^\r\n]*)[\r\n]") or (#head < M.HEADER_LIMIT and head or nil)
+  if not line then return nil end
+  line = line:gsub("^\239\187\191", "") -- a UTF-8 byte order mark
+  local cells = csv_cells(line)
+  for i, c in ipairs(cells) do
+    c = trim(c)
+    if c:find("@", 1, true) then return nil end -- a data row: the file has no header
+    cells[i] = c
+  end
+  return cells
+end
+
+-- A column name as servers make keys of labels: lower case, every run of
+-- other characters one "_" ("Work E-mail" -> "work_e_mail").
+local function slug(s)
+  return (s:lower():gsub("[^%w]+", "_"):gsub("^_+", ""):gsub("_+$", ""))
+end
+
+--- Is `wanted` one of the header's columns, by label (ignoring case and
+-- blanks) or by a key made from a label (its slug, or the slug with a
+-- "_<n>" suffix for repeated labels, or "column_<n>")? Deliberately loose:
+-- only a column that cannot be any of them is refused locally.
+function M.header_has(cells, wanted)
+  local w = slug(wanted)
+  if w:match("^column_%d+$") then return true end
+  for _, c in ipairs(cells) do
+    local k = slug(c)
+    if trim(c):lower() == trim(wanted):lower() or k == w or (k ~= "" and w:match("^" .. k:gsub("%p", "%%%0") .. "_%d+$")) then
+      return true
+    end
+  end
+  return false
+end
+
 --- Service:submit_file(path, opts) -> ValidationJob | nil, err
 function M.submit_file(service, path, opts)
   if type(path) ~= "string" or path == "" then
@@ -207,6 +302,24 @@ function M.submit_file(service, path, opts)
   if size == 0 then return invalid("path", filename .. " is empty") end
 
   local client = service.client
+  -- Known here, before any request: a size over the limit the last ticket
+  -- named (the reference documents no fixed one: it comes with each ticket),
+  -- and a column the CSV file's own header cannot have.
+  local known_max = client._upload_max_bytes
+  if known_max and size > known_max then
+    return invalid("path", string.format("%s is %d bytes; the API accepts at most %d (its last upload ticket's " ..
+      "maxSizeBytes)", filename, size, known_max))
+  end
+  if type(opts.column) == "string" and content_type == "text/csv" then
+    local cells = M.csv_header(path)
+    if cells and not M.header_has(cells, opts.column) then
+      local shown = {}
+      for i, c in ipairs(cells) do shown[i] = string.format("%q", c) end
+      return invalid("column", string.format("column %q is not one of the file's columns (its header: %s); " ..
+        "pass one of them, or column = function(review) to choose from the server's parse review",
+        opts.column, table.concat(shown, ", ")))
+    end
+  end
   -- One deadline for the ticket, the upload (and its retries), process and confirm.
   local deadline, derr = request.deadline(client, opts, true)
   if not deadline then return nil, derr end
@@ -215,7 +328,7 @@ end
 
 --- The four steps of submit_file, inside its deadline.
 function M.submit_steps(service, client, path, opts, filename, content_type, size)
-  local call = options.call_part(opts, { "max_retries", "headers" })
+  local call = options.call_part(opts, { "timeout", "max_retries", "headers" })
   local key = opts.idempotency_key or core.uuid()
 
   local ticket, err = service:request_upload({
@@ -226,8 +339,13 @@ function M.submit_steps(service, client, path, opts, filename, content_type, siz
     return nil, errors.new("decode", "the upload ticket lacks uploadUrl, uploadId or key", { retryable = false })
   end
   local max = present(ticket.maxSizeBytes)
-  if type(max) == "number" and size > max then
-    return invalid("path", string.format("%s is %d bytes; the API accepts at most %d", filename, size, max))
+  if type(max) == "number" then
+    client._upload_max_bytes = max -- the next call knows it before sending anything
+    if size > max then
+      local _, ierr = invalid("path", string.format("%s is %d bytes; the API accepts at most %d (the upload " ..
+        "ticket's maxSizeBytes)", filename, size, max))
+      return stopped(ierr, { method = "POST", path = "/validation-jobs/file" })
+    end
   end
 
   local _, perr = put(client, ticket.uploadUrl, path, content_type, opts)
@@ -247,14 +365,12 @@ function M.submit_steps(service, client, path, opts, filename, content_type, siz
     end
     wanted = picked
     if wanted ~= nil and (type(wanted) ~= "string" or wanted == "") then
-      return invalid("column", "the column function must return a column key or label, or nil")
+      local _, ierr = invalid("column", "the column function must return a column key or label, or nil")
+      return stopped(ierr, { review = review })
     end
   end
   local column, cerr = choose_column(review, wanted)
-  if cerr then
-    cerr.review = review
-    return nil, cerr
-  end
+  if cerr then return stopped(cerr, { review = review }) end
   if type(review.parseId) ~= "string" then
     return nil, errors.new("decode", "the parse review has no parseId", { retryable = false })
   end

@@ -156,6 +156,19 @@ local FIELDS = {
   ["GET /credit-transactions"] = words "page perPage type campaignId from to sortBy order",
 }
 
+-- Names that are documented for a neighbouring endpoint but not this one,
+-- with the field this endpoint has for the same thing: a field a caller
+-- carries over from another list (GET /validation-jobs pages with `limit`,
+-- the other lists with `perPage`) would otherwise be sent and ignored.
+-- Refused with that field as the hint (validate.fields / check_fields).
+local ALIASES = {
+  ["GET /validation-jobs"] = { perPage = "limit", per_page = "limit", pageSize = "limit" },
+  ["GET /campaigns"] = { limit = "perPage" },
+  ["GET /campaigns/{id}/leads"] = { limit = "perPage" },
+  ["GET /list-exports"] = { limit = "perPage" },
+  ["GET /credit-transactions"] = { limit = "perPage" },
+}
+
 -- The list kinds (validate.query) and the endpoint each one is.
 local QUERY_ENDPOINT = {
   campaigns = "GET /campaigns", leads = "GET /campaigns/{id}/leads", validation_jobs = "GET /validation-jobs",
@@ -218,6 +231,9 @@ do
   local copy = {}
   for k, v in pairs(FIELDS) do copy[k] = readonly(v, "FIELDS") end
   validate.FIELDS = readonly(copy, "FIELDS")
+  copy = {}
+  for k, v in pairs(ALIASES) do copy[k] = readonly(v, "ALIASES") end
+  validate.ALIASES = readonly(copy, "ALIASES")
 end
 
 ---------------------------------------------------------------------------
@@ -336,8 +352,9 @@ local function check_fields(P, endpoint, t, loc, prefix)
   end
   if not unknown[1] then return end
   table.sort(unknown)
+  local aliases = ALIASES[endpoint]
   for _, k in ipairs(unknown) do
-    local near = options.nearest(k, FIELDS[endpoint])
+    local near = aliases and aliases[k] and { aliases[k] } or options.nearest(k, FIELDS[endpoint])
     local option = misplaced and ((k == misplaced[1] or k == misplaced[2]) and k
       or options.nearest(k, misplaced, options.loose_limit)[1])
     if option then

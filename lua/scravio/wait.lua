@@ -2,7 +2,9 @@
 -- j:wait{...}, e:wait{...}.
 --
 --   obj:wait{
---     timeout     = nil,   -- seconds; nil: the client's `deadline`, else
+--     timeout     = nil,   -- seconds for the whole wait, the refresh in flight
+--                          -- included (its request gets what is left);
+--                          -- nil: the client's `deadline`, else
 --                          -- DEFAULT_TIMEOUT (24 h), so a forgotten
 --                          -- campaign cannot keep a script polling forever;
 --                          -- 0: one refresh, no pause
@@ -94,6 +96,13 @@ M.KINDS = {
 local function number_or_nil(v)
   if type(v) == "number" then return v end
   return nil
+end
+
+--- Seconds as a message shows them: whole from 10 up, else with up to two
+-- decimals, so a sub-second bound never reads "after 0 s" (0.3 -> "0.3").
+function M.seconds(x)
+  if x >= 10 or x == math.floor(x) then return string.format("%.0f", x) end
+  return (string.format("%.2f", x):gsub("0+$", ""):gsub("%.$", ""))
 end
 
 --- The pause before poll number n (1-based): interval * 1.5^(n-1), capped.
@@ -206,8 +215,8 @@ function wait_for(kind, obj, opts, state)
     line:done()
     local pct = number_or_nil(spec.progress(obj))
     return nil, errors.new("timeout", string.format(
-      "gave up waiting for %s %s after %.0f s (%s): status is still %s%s%s",
-      spec.label, tostring(obj.id), now - started, bound, tostring(obj.status),
+      "gave up waiting for %s %s after %s s (%s): status is still %s%s%s",
+      spec.label, tostring(obj.id), M.seconds(now - started), bound, tostring(obj.status),
       pct and string.format(" (%s%%)", tostring(pct)) or "",
       bound == "wait's default bound" and "; pass wait{timeout = seconds} to wait longer" or ""), {
       last_status = obj.status, object = obj, retryable = true, waited = now - started,

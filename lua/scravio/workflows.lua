@@ -35,24 +35,40 @@ local function fmt(n)
   return string.format("%.2f", n)
 end
 
---- The credits POST /campaigns will reserve for these params, given their
--- reserve-preview. The reference: "If maxCreditCap is omitted, the backend
--- uses the reserved credit estimate as the cap" and the preview's
--- creditReserved is "Credits to reserve on launch". So: the caller's
--- maxCreditCap when given, else creditReserved; older answers without it fall
--- back to maxCreditCap, then recommendedMaxCreditCap, then estimatedCredits
--- (the "recommended/default hard cap"). nil when the preview names none.
+--- The most credits the campaign POST /campaigns creates for these params
+-- can be charged, given their reserve-preview: what launch checks against
+-- max_credits and the balance.
+--   * The caller's maxCreditCap when given: a "hard stop cap" the server
+--     enforces, so no more can be charged.
+--   * Without one the server picks the cap, and the reference names that
+--     default several ways: "the reserved credits become the cap"
+--     (creditReserved, "Credits to reserve on launch"), "defaults the cap to
+--     the recommended reservation" (recommendedMaxCreditCap), and
+--     estimatedCredits is the "Recommended/default hard cap". Any of them may
+--     be the one applied, so the bound is the largest of those the preview
+--     names (with its maxCreditCap and summary.maxCreditSpend): money never
+--     exceeds a max_credits that passed the check.
+-- -> credits, source (the field it came from) | nil when the preview names none.
+M.DEFAULT_CAP_FIELDS = { "creditReserved", "estimatedCredits", "recommendedMaxCreditCap", "maxCreditCap" }
 function M.reservation(params, preview)
   local cap = number(params.maxCreditCap)
   if cap then return cap, "maxCreditCap" end
   if type(preview) ~= "table" then return nil end
-  for _, k in ipairs({ "creditReserved", "maxCreditCap", "recommendedMaxCreditCap", "estimatedCredits" }) do
-    local v = number(preview[k])
-    if v then return v, k end
+  -- A negative figure is no reservation at all: checked against max_credits
+  -- it would let any real reservation through.
+  local function credits(v)
+    v = number(v)
+    if v and v >= 0 then return v end
+  end
+  local best, source
+  for _, k in ipairs(M.DEFAULT_CAP_FIELDS) do
+    local v = credits(preview[k])
+    if v and (best == nil or v > best) then best, source = v, k end
   end
   local s = preview.summary
-  if type(s) == "table" and number(s.maxCreditSpend) then return s.maxCreditSpend, "summary.maxCreditSpend" end
-  return nil
+  local spend = type(s) == "table" and credits(s.maxCreditSpend) or nil
+  if spend and (best == nil or spend > best) then best, source = spend, "summary.maxCreditSpend" end
+  return best, source
 end
 
 local function budget(msg, fields)
@@ -69,7 +85,8 @@ end
 -- the per-call options apply to each of the three requests, deadline to the
 -- three together (each request gets what is left of it).
 -- 1. POST /campaigns/reserve-preview with params (nothing is reserved).
--- 2. The reservation (see M.reservation) is checked against max_credits and
+-- 2. The most it can be charged (M.reservation: the caller's maxCreditCap,
+--    else the largest default cap the preview names) is checked against max_credits and
 --    against the balance (GET /auth/me credits); either one exceeded ->
 --    err.kind "budget" (err.reserve, err.max_credits, err.balance).
 -- 3. confirm(preview, {reserve=, balance=, max_credits=}) when given; a
@@ -77,8 +94,8 @@ end
 -- 4. POST /campaigns with the caller's params unchanged: the same type,
 --    inputs, targetEmails, maxCreditCap and validation flags as the preview
 --    (plus title and the other create fields), as the reference asks. No
---    maxCreditCap is added: without one "the backend uses the reserved credit
---    estimate as the cap", i.e. the reservation checked in step 2.
+--    maxCreditCap is added: without one the backend applies its default
+--    cap, which step 2 checked at its largest possible value.
 --    max_credits is a client-side gate only and is never sent; pass
 --    maxCreditCap in params for a cap the server itself enforces.
 -- Any refusal happens before step 4: nothing is created, nothing is spent.
@@ -87,13 +104,17 @@ function M.launch(service, params, opts)
   if not o then return nil, oerr end
   opts = o
   local client = service.client
-  local clock = client._runtime or runtime
-  local ends = opts.deadline and clock.now() + opts.deadline or nil
-  local function call()
-    local c = options.call_part(opts)
-    if ends then c.deadline = math.max(ends - clock.now(), 0.001) end
-    return c
-  end
+  -- One deadline for the three requests together (request.within): each
+  -- request ends by then, whatever is left of it.
+  local deadline, derr = request.deadline(client, opts, true)
+  if not deadline then return nil, derr end
+  return request.within(client, deadline, M.launch_steps, service, client, params, opts)
+end
+
+--- The steps of launch, inside its deadline.
+function M.launch_steps(service, client, params, opts)
+  local per_call = options.call_part(opts, { "timeout", "max_retries", "headers" })
+  local function call() return per_call end
   -- The create rules (title included) up front: a launch that would fail at
   -- the last step is refused before the first.
   local valid, problems = validate.campaign(params)
@@ -113,9 +134,13 @@ function M.launch(service, params, opts)
   end
 
   if max_credits and reserve > max_credits then
+    local why = source == "maxCreditCap" and "its maxCreditCap" or string.format(
+      "%s: without a maxCreditCap the server's default cap may be any of the preview's creditReserved, " ..
+      "estimatedCredits and recommendedMaxCreditCap, so the largest counts; pass maxCreditCap <= %s in params " ..
+      "to launch within max_credits", source, fmt(max_credits))
     return nil, budget(string.format(
-      "launching reserves %s credits (%s), more than max_credits %s; nothing was created",
-      fmt(reserve), source, fmt(max_credits)), {
+      "launching can charge up to %s credits (%s), more than max_credits %s; nothing was created",
+      fmt(reserve), why, fmt(max_credits)), {
       reserve = reserve, max_credits = max_credits, preview = preview }), preview
   end
 
@@ -124,8 +149,9 @@ function M.launch(service, params, opts)
   local balance = number(me.credits)
   if balance and reserve > balance then
     return nil, budget(string.format(
-      "launching reserves %s credits but the balance is %s; nothing was created",
-      fmt(reserve), fmt(balance)), {
+      "launching can charge up to %s credits (%s) but the balance is %s; nothing was created%s",
+      fmt(reserve), source, fmt(balance), source == "maxCreditCap" and "" or
+        "; pass a maxCreditCap within the balance in params to cap it"), {
       reserve = reserve, balance = balance, max_credits = max_credits, preview = preview }), preview
   end
 
@@ -153,7 +179,7 @@ end
 
 --- client.campaigns:run(params, {max_credits=, confirm=, out="leads.csv",
 --   emailOnly=, onlyValidEmails=, fileFormat=, progress=, timeout=,
---   interval=, max_interval=, on_progress=, max_retries=, headers=})
+--   interval=, max_interval=, on_progress=, deadline=, max_retries=, headers=})
 --   --> Campaign, path, bytes | nil, err, campaign-or-preview
 --
 -- launch -> c:wait -> c:export -> e:wait -> e:download(out). max_credits and
@@ -167,7 +193,9 @@ end
 -- "api", code "CAMPAIGN_FAILED"); a "stopped" one still has leads and is
 -- exported. Once the campaign exists every error carries it (err.campaign,
 -- and the third return value), so a caller can resume from there.
--- max_retries and headers apply to every API request of the run. Unknown
+-- deadline bounds the whole run (every request, both waits, every pause and
+-- the download), computed once. max_retries and headers apply to every API
+-- request of the run. Unknown
 -- options are refused (kind "invalid", options.schemas.run): a misspelt
 -- max_credits must not silently lift the budget.
 local run_steps

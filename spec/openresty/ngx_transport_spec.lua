@@ -600,6 +600,50 @@ describe("ngx transport (scripted sockets)", function()
       assert.is_false(err.sent)
     end)
 
+    it("follows a 307/308 (a region redirect): the whole file again, to the new URL, no credentials", function()
+      local text = "email\na@example.com\n"
+      scripts[1] = { data = response("HTTP/1.1 307 Temporary Redirect",
+        { "Location: http://127.0.0.1:9001/other/up?sig=3", "Content-Length: 0" }) }
+      scripts[2] = { data = response("HTTP/1.1 308 Permanent Redirect", { "Location: /third", "Content-Length: 0" }) }
+      scripts[3] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 0" }) }
+      assert.equals(200, t:upload("http://127.0.0.1:9000/up?sig=2", file_with(text), "text/csv", false, 10))
+      assert.equals(3, #sockets)
+      assert.matches("^PUT /other/up%?sig=3 HTTP/1%.1\r\n", sockets[2].sent[1])
+      assert.matches("^PUT /third HTTP/1%.1\r\n", sockets[3].sent[1])
+      for i = 2, 3 do
+        local head = sockets[i].sent[1]
+        assert.is_nil(head:find("X-API-Key", 1, true))
+        assert.is_nil(head:lower():find("authorization", 1, true))
+        assert.equals(text, table.concat(sockets[i].sent, "", 2))
+      end
+    end)
+
+    it("refuses an upload redirect to plain http on a public host, and ends a redirect loop", function()
+      scripts[1] = { data = response("HTTP/1.1 307 Temporary Redirect", { "Location: http://evil.example.com/x",
+        "Content-Length: 0" }) }
+      local _, err = t:upload("http://127.0.0.1:9000/up", file_with("x"), nil, false, 10)
+      assert.equals("invalid", err.kind)
+      assert.equals("(upload)", err.path)
+      assert.equals(1, #sockets)
+      for i = 1, 7 do
+        scripts[i] = { data = response("HTTP/1.1 307 Temporary Redirect", { "Location: /again", "Content-Length: 0" }) }
+      end
+      local status
+      status, err = t:upload("http://127.0.0.1:9000/up", file_with("x"), nil, false, 10)
+      assert.is_nil(status)
+      assert.equals("api", err.kind)
+      assert.is_false(err.retryable)
+      assert.truthy(err.message:find("redirect loop", 1, true))
+    end)
+
+    it("does not follow a 302 on an upload (it does not promise to keep the PUT)", function()
+      scripts[1] = { data = response("HTTP/1.1 302 Found", { "Location: /elsewhere", "Content-Length: 0" }) }
+      local status, err = t:upload("http://127.0.0.1:9000/up", file_with("x"), nil, false, 10)
+      assert.is_nil(status)
+      assert.equals(302, err.status)
+      assert.equals(1, #sockets)
+    end)
+
     it("turns a storage refusal into an error object", function()
       scripts[1] = { data = response("HTTP/1.1 403 Forbidden", { "Content-Length: 9" }, "Forbidden") }
       local status, err = t:upload("http://127.0.0.1:9000/up", file_with("x"), nil, false, 10)

@@ -76,6 +76,19 @@ function M.stop_hint(id)
   return string.format("stopped waiting; campaign %s keeps running. To stop it: scravio campaigns stop %s", id, id)
 end
 
+--- What to say when Ctrl-C ends a wait for this SDK object (nil: nothing to add).
+function M.resume_hint(obj)
+  local kind = scravio.kind(obj)
+  if kind == "Campaign" then return M.stop_hint(obj.id) end
+  if kind == "ValidationJob" then
+    return string.format("stopped waiting; validation job %s keeps running: scravio jobs wait %s", obj.id, obj.id)
+  end
+  if kind == "Export" then
+    return string.format("stopped waiting; export %s keeps running: scravio exports download %s --out FILE " ..
+      "once it is completed", obj.id, obj.id)
+  end
+end
+
 --- Options for obj:wait.
 function M.wait_opts(ctx)
   local a = ctx.args
@@ -119,7 +132,6 @@ function M.campaigns.wait(ctx)
   if not c then return nil, err end
   ctx.interrupt_hint = M.stop_hint(id)
   local done, werr = c:wait(opts)
-  ctx.interrupt_hint = nil
   if not done then
     if werr.kind == "timeout" then
       ctx:notice("campaign %s keeps running; to stop it: scravio campaigns stop %s", id, id)

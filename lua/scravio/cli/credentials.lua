@@ -1,5 +1,5 @@
---- Where the `scravio` command gets its credentials and endpoint, turned into
--- scravio.new options. Secrets come from the environment or a file, never
+--- Where the `scravio` command gets its credentials and endpoint (and the
+-- other client settings of the global flags), turned into scravio.new options. Secrets come from the environment or a file, never
 -- from the command line (shell history, `ps`): --api-key exists for quick
 -- tries only and warns every time.
 --
@@ -66,6 +66,9 @@ function M.options(args, getenv, warn)
   opts.base_url = args.base_url or env(getenv, "SCRAVIO_BASE_URL")
   opts.timeout = args.request_timeout
   opts.max_retries = args.max_retries
+  -- -v: the SDK's debug log (one line per request on stderr, secrets masked);
+  -- SCRAVIO_LOG=debug does the same, read by the SDK itself.
+  if args.verbose then opts.log = "debug" end
   return opts
 end
 

@@ -78,9 +78,8 @@ local function parse(argv)
   error(parsed, 0)
 end
 
---- main(argv, env) -> exit status. env.getenv replaces os.getenv (tests).
-function M.main(argv, env)
-  env = env or {}
+--- main(argv) -> exit status.
+function M.main(argv)
   local stdout_tty = term.isatty(1)
   io.stdout:setvbuf(stdout_tty and "line" or "full")
   local parsed, code = parse(argv or {})
@@ -97,12 +96,15 @@ function M.main(argv, env)
     fields = output.parse_fields(parsed.fields) }, Context)
 
   local ok, result, err = xpcall(function()
-    local opts, cerr = credentials.options(parsed, env.getenv, function(line) term.note("scravio: " .. line) end)
+    local opts, cerr = credentials.options(parsed, os.getenv, function(line) term.note("scravio: " .. line) end)
     if not opts then return nil, cerr end
     local client, nerr = scravio.new(opts)
     if not client then return nil, nerr end
     ctx.client = client
-    return handler(ctx)
+    local done, herr = handler(ctx)
+    -- What is still buffered must reach its file too (a full disk shows here).
+    if done then output.checked(io.stdout):flush() end
+    return done, herr
   end, function(e)
     -- Iterators raise scravio.Error values; a usage error from the flags is
     -- raised too. Anything else is a bug: keep where it happened.
@@ -115,15 +117,19 @@ function M.main(argv, env)
   if ok and result then return status.OK end
   local e = ok and err or result
   if status.is_interrupt(e) then
-    -- The SDK's own answer to Ctrl-C (kind "cancelled") names the campaign
-    -- it was waiting for: say how to stop it from a shell.
+    -- The SDK's own answer to Ctrl-C (kind "cancelled") names what it was
+    -- waiting for: say how to stop it or pick it up again from a shell.
     local obj = type(e) == "table" and (e.campaign or e.object)
-    if obj and scravio.kind(obj) == "Campaign" then ctx.interrupt_hint = commands.stop_hint(obj.id) end
+    local hint = obj and commands.resume_hint(obj)
+    if hint then ctx.interrupt_hint = hint end
     print_error("interrupted" .. (ctx.interrupt_hint and (": " .. ctx.interrupt_hint) or ""))
     return status.INTERRUPTED
   end
   if not scravio.is_error(e) then
-    io.stderr:write("scravio: internal error: ", tostring(e), "\n")
+    -- A bug: one line, and where it happened with -v.
+    local msg = tostring(e)
+    print_error("scravio: internal error: " .. msg:match("^[^\n]*"))
+    if parsed.verbose then io.stderr:write(msg, "\n") end
     return status.ERROR
   end
   print_error(e)

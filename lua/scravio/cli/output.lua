@@ -88,6 +88,19 @@ function M.get(obj, path)
   return v
 end
 
+--- A getter for one field: function(obj) -> value (what M.get answers),
+-- with the path split once rather than on every row of a long stream.
+function M.getter(path)
+  if not path:find(".", 1, true) then
+    return function(obj)
+      local v = obj[path]
+      if v == null then return nil end
+      return v
+    end
+  end
+  return function(obj) return M.get(obj, path) end
+end
+
 --- A value as text for CSV/TSV/table: "" for nil/null, numbers exactly,
 -- nested objects and arrays as compact JSON.
 function M.text(v)
@@ -151,6 +164,32 @@ local function pad(s, w)
   return s .. string.rep(" ", w - width(s))
 end
 
+--- stream, with every write and flush checked: a full disk or a closed
+-- file must not end as exit 0 with half the data (kind "io", raised).
+local Checked = {}
+Checked.__index = Checked
+
+local function io_failed(err)
+  error(scravio.error("io", "cannot write the output: " .. tostring(err), { retryable = false }), 0)
+end
+
+function Checked:write(...)
+  local ok, err = self.stream:write(...)
+  if not ok then io_failed(err) end
+  return self
+end
+
+function Checked:flush()
+  local ok, err = self.stream:flush()
+  if not ok then io_failed(err) end
+  return self
+end
+
+function M.checked(stream)
+  if getmetatable(stream) == Checked then return stream end
+  return setmetatable({ stream = stream or io.stdout }, Checked)
+end
+
 -- ---- list writers ------------------------------------------------------------
 
 local List = {}
@@ -159,7 +198,11 @@ List.__index = List
 --- M.list(fmt, fields, stream) -> writer with :row(obj) and :finish()
 -- fields: the columns (required for csv/tsv/table; optional for json/jsonl).
 function M.list(fmt, fields, stream)
-  local w = setmetatable({ fmt = fmt, fields = fields, out = stream or io.stdout, n = 0, batch = {} }, List)
+  local w = setmetatable({ fmt = fmt, fields = fields, out = M.checked(stream), n = 0, batch = {} }, List)
+  if fields then
+    w.getters = {}
+    for i, f in ipairs(fields) do w.getters[i] = M.getter(f) end
+  end
   if fmt == "csv" or fmt == "tsv" then
     local cell = fmt == "csv" and M.csv_cell or M.tsv_cell
     local sep = fmt == "csv" and "," or "\t"
@@ -182,12 +225,12 @@ function List:row(obj)
   elseif fmt == "json" then
     self.out:write(self.n > 1 and ",\n" or "\n", encode(obj, self.fields))
   elseif fmt == "csv" or fmt == "tsv" then
-    local cells = {}
-    for i, f in ipairs(self.fields) do cells[i] = self.cell(M.text(M.get(obj, f))) end
+    local cells, cell, text = {}, self.cell, M.text
+    for i, get in ipairs(self.getters) do cells[i] = cell(text(get(obj))) end
     self.out:write(table.concat(cells, self.sep), fmt == "csv" and "\r\n" or "\n")
   else -- table
     local cells = {}
-    for i, f in ipairs(self.fields) do cells[i] = M.text(M.get(obj, f)) end
+    for i, get in ipairs(self.getters) do cells[i] = M.text(get(obj)) end
     if self.widths then
       self:draw(cells)
     else
@@ -241,7 +284,7 @@ end
 -- (every top-level field, sorted, when --fields is not given).
 function M.object(fmt, obj, fields, stream)
   obj = M.plain(obj)
-  local out = stream or io.stdout
+  local out = M.checked(stream)
   if type(obj) ~= "table" then
     if fmt == "table" then out:write(M.text(obj), "\n") else out:write(json_encode(obj) or "null", "\n") end
     out:flush()

@@ -13,6 +13,7 @@
 local scravio = require("scravio")
 local commands = require("scravio.cli.commands")
 local params = require("scravio.cli.params")
+local status = require("scravio.cli.status")
 local term = require("scravio.cli.term")
 local workflows = require("scravio.workflows")
 
@@ -127,12 +128,15 @@ function M.run(ctx)
       end
     end,
   })
-  ctx.interrupt_hint = nil
   if not c then
     local err = mark(ctx, path_or_err)
     local made = type(err) == "table" and err.campaign or (scravio.kind(bytes_or_obj) == "Campaign" and bytes_or_obj)
     if made and err.kind == "timeout" then
       ctx:notice("campaign %s keeps running; to stop it: scravio campaigns stop %s", made.id, made.id)
+    elseif made and not status.is_interrupt(err) then
+      -- The campaign exists (and has spent): say how to get its leads without launching again.
+      ctx:notice("campaign %s exists (status %s); its leads: scravio exports create %s --out %s", made.id,
+        tostring(made.status), made.id, out)
     end
     return nil, err
   end

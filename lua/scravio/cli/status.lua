@@ -14,7 +14,8 @@ M.INTERRUPTED = 130 -- Ctrl-C (128 + SIGINT, as shells report it)
 M.HELP = [[
 Exit status:
   0    done
-  1    the request failed (API error, network, timeout, a parameter the SDK refused)
+  1    the request failed (API error, network, timeout, a parameter the SDK refused),
+       or the output could not be written
   2    usage: the command line is wrong, nothing was sent
   3    a spend was refused (no --max-credits, over budget or balance, declined): nothing was created
   4    unknown outcome: a credit-spending request may have taken effect; check before retrying

@@ -883,8 +883,11 @@ end
 
 --- upload(url, file, content_type, progress, timeout) -> status | nil, err
 -- PUT a file to a presigned storage URL, streamed from disk in CHUNK pieces,
--- with no credentials (storage_head). No redirects. Bounded like
--- a download.
+-- with no credentials (storage_head). A 307/308 (S3's region redirect: the
+-- method and body are kept) is followed like a download's redirect: the file
+-- is sent again from its start to the new URL, which allows_url must accept,
+-- at most MAX_REDIRECTS times, within the same timeout; any other 3xx is an
+-- error (301/302/303 do not promise to keep a PUT). Bounded like a download.
 function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ignore 212/progress
   local method, path = "PUT", "(upload)"
   local perr = phase_error(method, path)
@@ -898,22 +901,51 @@ function Ngx:upload(url, file, content_type, progress, timeout) -- luacheck: ign
     return nil, errors.new(size and "invalid" or "io", size and "unsupported upload URL" or "cannot size the file",
       { method = method, path = path, sent = false })
   end
-  local head = self.handle:storage_head("PUT", url, size, content_type or "application/octet-stream")
+  local ctype = content_type or "application/octet-stream"
+  local head = self.handle:storage_head("PUT", url, size, ctype)
   local deadline = monotime() + ((timeout and timeout > 0) and timeout or M.LONG_TIMEOUT)
   local retried = false
+  local redirects = 0
   while true do
     f:seek("set", 0)
     local x, again, xerr = self:storage_exchange(scheme, host, port, retried, head, f, deadline, method, path)
-    if x then
+    local loc = x and (x.status == 307 or x.status == 308) and x.headers.location
+    if loc then
+      if redirects >= M.MAX_REDIRECTS then
+        x.sock:close()
+        f:close()
+        return nil, errors.new("api", format("storage redirected more than %d times (a redirect loop); " ..
+          "not followed further", M.MAX_REDIRECTS),
+          { method = method, path = path, status = x.status, sent = true, retryable = false })
+      end
+      local sink = memory_sink(M.ERROR_BODY_LIMIT)
+      local rok = read_body(x.reader, x.mode, x.length, sink)
+      finish(self, x.sock, rok and x.sent_all and x.keep and x.mode ~= "close" and not x.reader:leftover())
+      local nexturl = resolve_location(url, loc)
+      local allowed, aerr = self.handle:allows_url(nexturl)
+      if allowed then
+        scheme, host, port = target(nexturl)
+        if not scheme then allowed, aerr = nil, errors.new("invalid", "unsupported upload URL", { sent = false }) end
+      end
+      if not allowed then
+        f:close()
+        aerr.method, aerr.path = method, path
+        return nil, aerr
+      end
+      url = nexturl
+      head = self.handle:storage_head("PUT", url, size, ctype)
+      redirects = redirects + 1
+      retried = false
+    elseif x then
       f:close()
       return small_answer(self, x.sock, x.reader, method, path, x.status, x.headers, x.mode, x.length,
         x.sent_all and x.keep, x.sent_all)
-    end
-    if not again then
+    elseif not again then
       f:close()
       return nil, xerr
+    else
+      retried = true
     end
-    retried = true
   end
 end
 

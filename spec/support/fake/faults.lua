@@ -21,7 +21,8 @@
 --   truncated_body processed; Content-Length of the full body, half sent, closed
 --   malformed      200, Content-Type application/json, a non-JSON body
 --   huge           200 with a `bytes` (default 20 MiB) valid-JSON body, streamed
---   redirect       `status` (302) to `location` (default <storage>/capture)
+--   redirect       `status` (302) to `location` (default <storage>/capture; "same": the
+--                  URL that was asked for, so the followed request succeeds)
 local config = require "fake.config"
 local json = require "fake.json"
 local util = require "fake.util"
@@ -182,7 +183,11 @@ function M.apply_simple(f, entry)
     huge(f)
     return true
   elseif k == "redirect" then
-    local h = { Location = f.location or (M.storage_base .. "/capture") }
+    -- location = "same": back to the URL asked for (a region redirect that
+    -- lands where it started: with count = 1 the next try goes through)
+    local loc = f.location == "same" and ((f.target == "storage" and M.storage_base or "") .. ngx.var.request_uri)
+      or f.location or (M.storage_base .. "/capture")
+    local h = { Location = loc }
     if rid then h["X-Request-Id"] = rid end
     send_plain(f.status or 302, "", "text/html", h)
     return true
