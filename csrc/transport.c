@@ -15,6 +15,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -730,6 +731,25 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_por
 }
 #endif
 
+/* The download's file, opened for writing from its start, created if absent.
+ * Not with O_TRUNC (fopen "wb"): ext4 flushes a file that was truncated at
+ * open when it is closed (auto_da_alloc), which made the close of a 1 GiB
+ * download take 0.7 s; the Lua layer hands over an empty temporary file, so
+ * only a file that has bytes is truncated here. NULL with errno on failure. */
+static FILE *open_for_download(const char *file) {
+  int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return NULL;
+  struct stat st;
+  FILE *f = NULL;
+  if (fstat(fd, &st) == 0 && (st.st_size == 0 || ftruncate(fd, 0) == 0)) f = fdopen(fd, "wb");
+  if (f == NULL) {
+    int e = errno;
+    close(fd);
+    errno = e;
+  }
+  return f;
+}
+
 /* client:download(url, file_path, progress, timeout) -> bytes, status | nil, err
  * The body streams to the file as it arrives (memory stays flat); an error
  * status's body is kept in memory instead, for the error object. The caller
@@ -740,7 +760,7 @@ static int l_download(lua_State *L) {
   const char *file = luaL_checkstring(L, 3);
   int progress = lua_toboolean(L, 4);
   double timeout = (double)luaL_optnumber(L, 5, 0);
-  FILE *f = fopen(file, "wb");
+  FILE *f = open_for_download(file);
   if (f == NULL) {
     lua_pushnil(L);
     scv_push_error(L, "io", strerror(errno), "GET", "(download)");
