@@ -64,6 +64,7 @@ local core = require("scravio.core")
 local errors = require("scravio.errors")
 local options = require("scravio.options")
 local request = require("scravio.request")
+local runtime = require("scravio.runtime")
 
 local M = {}
 
@@ -216,6 +217,8 @@ local function put(client, url, path, content_type, opts)
     local status, err = client._transport:upload(url, path, content_type, opts.progress == true,
       request.transfer_timeout(client, opts.timeout, deadline))
     if status then return status end
+    -- A Ctrl-C during the PUT: submit_file answers it (below), as for a sleep.
+    if type(err) == "table" and err.interrupted then error(runtime.INTERRUPTED, 0) end
     -- A PUT of the same object is safe to resend.
     local again, gerr = request.transfer_retry(client, err, attempt, max_retries, "PUT", "(upload)", deadline)
     if not again then return nil, gerr end
@@ -335,13 +338,28 @@ function M.submit_file(service, path, opts)
   -- One deadline for the ticket, the upload (and its retries), process and confirm.
   local deadline, derr = request.deadline(client, opts, true)
   if not deadline then return nil, derr end
-  return request.within(client, deadline, M.submit_steps, service, client, path, opts, filename, content_type, size)
+  -- A Ctrl-C in any step (a transfer, a retry's wait) answers kind
+  -- "cancelled", saying whether anything may have been charged.
+  local state = { step = "ticket", key = opts.idempotency_key or core.uuid() }
+  local ok, job, jerr = pcall(request.within, client, deadline, M.submit_steps, service, client, path, opts,
+    filename, content_type, size, state)
+  if ok then return job, jerr end
+  if not runtime.is_interrupt(job) then error(job, 0) end
+  if state.step ~= "confirm" then
+    return nil, errors.interrupted(string.format("interrupted (Ctrl-C) during submit_file of %s (at the %s step); " ..
+      "no job was confirmed, nothing was charged", filename, state.step), { file = path })
+  end
+  return nil, errors.interrupted(string.format("interrupted (Ctrl-C) while confirming submit_file of %s: the job " ..
+    "may exist and its credits be reserved; check client.validation_jobs:list() before submitting again, or " ..
+    "call submit_file again with idempotency_key = %q (the server answers the same job)", filename, state.key),
+    { file = path, sent = true, idempotency_key = state.key })
 end
 
 --- The four steps of submit_file, inside its deadline.
-function M.submit_steps(service, client, path, opts, filename, content_type, size)
+-- state.step names the step under way (ticket, upload, process, confirm).
+function M.submit_steps(service, client, path, opts, filename, content_type, size, state)
   local call = options.call_part(opts, { "timeout", "max_retries", "headers" })
-  local key = opts.idempotency_key or core.uuid()
+  local key = state.key
 
   local ticket, err = service:request_upload({
     filename = filename, contentType = content_type, sizeBytes = size, idempotencyKey = key,
@@ -360,9 +378,11 @@ function M.submit_steps(service, client, path, opts, filename, content_type, siz
     end
   end
 
+  state.step = "upload"
   local _, perr = put(client, ticket.uploadUrl, path, content_type, opts)
   if perr then return nil, perr end
 
+  state.step = "process"
   local review, rerr = service:process_upload({
     uploadId = ticket.uploadId, key = ticket.key, filename = filename, idempotencyKey = key,
   }, call)
@@ -411,6 +431,7 @@ function M.submit_steps(service, client, path, opts, filename, content_type, siz
     "stopped before confirming: nothing was charged", { estimate = estimate, review = review, sent = true })
   if not yes then return nil, cancelled end
 
+  state.step = "confirm"
   local job, jerr = service:confirm_upload({
     parseId = review.parseId, selectedColumn = column, idempotencyKey = key,
   }, call)
