@@ -45,6 +45,9 @@
 ---@field waited? number seconds waited (timeout)
 ---@field review? scravio.ParseReview the parse review when submit_file stopped before confirming
 ---@field estimate? number the parse review's estimatedCredits (submit_file: budget, cancelled)
+---@field interrupted? boolean a Ctrl-C ended the call (cancelled)
+---@field file? string the file a download or submit_file was working on (cancelled, io)
+---@field idempotency_key? string the key that resumes a submit_file interrupted while confirming (cancelled)
 
 --- One problem of `err.errors`.
 ---@class scravio.ErrorDetail
