@@ -16,7 +16,6 @@ struct scv_client {
   long timeout_ms, connect_timeout_ms;
   size_t max_response_bytes;
   int allow_http;
-  int insecure_tls;       /* tests only; never the default */
   int head_taken;         /* api_head_builder was handed out (once per client) */
   CURL *easy;             /* one handle, so connections are kept alive across calls */
   struct curl_slist *api_headers;      /* auth, workspace, accept */
