@@ -6,8 +6,10 @@ local errors = require("scravio.errors")
 
 local M = {}
 
---- A credit figure as people read it: whole numbers without decimals.
+--- A credit figure as people read it: whole numbers without decimals
+-- (anything that is not a number, as tostring shows it).
 function M.fmt(n)
+  if type(n) ~= "number" then return tostring(n) end
   if n == math.floor(n) and n < 2 ^ 53 and n > -2 ^ 53 then return string.format("%d", n) end
   return string.format("%.2f", n)
 end

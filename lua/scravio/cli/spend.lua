@@ -17,20 +17,12 @@ local params = require("scravio.cli.params")
 local status = require("scravio.cli.status")
 local term = require("scravio.cli.term")
 local workflows = require("scravio.workflows")
+local sdk_budget = require("scravio.budget")
 
 local M = {}
 
-local function fmt(n)
-  if type(n) ~= "number" then return tostring(n) end
-  if n == math.floor(n) and n < 2 ^ 53 and n > -2 ^ 53 then return string.format("%d", n) end
-  return string.format("%.2f", n)
-end
-
-local function budget(msg, fields)
-  fields = fields or {}
-  fields.retryable = false
-  return scravio.error("budget", msg, fields)
-end
+-- The SDK's money guard: one figure format, one refusal shape.
+local fmt, budget = sdk_budget.fmt, sdk_budget.refuse
 
 --- The reservation notice: "launching reserves N credits (balance B; --max-credits M)".
 function M.describe(what, reserve, info)
