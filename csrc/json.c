@@ -127,10 +127,37 @@ SCV_INLINE uint64_t swar_special(uint64_t w)
 #define SCV_SWAR_FIRST(m) (__builtin_ctzll(m) >> 3) /* index of first flag */
 #endif
 
+/* SSE2 is part of the x86-64 baseline: 16 bytes per step (the SWAR loop
+   below does 8, and stays the portable path and the tail). */
+#if defined(__SSE2__) && defined(SCV_SWAR_FIRST)
+#include <emmintrin.h>
+#define SCV_SSE2 1
+
+/* Bit i set when byte i of the 16 at p is '"', '\\' or < 0x20. */
+SCV_INLINE unsigned sse2_special(const unsigned char *p)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x22));
+    const __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x5c));
+    /* unsigned x <= 0x1f  <=>  max(x, 0x1f) == 0x1f */
+    const __m128i c = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)),
+                                     _mm_set1_epi8(0x1f));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), c));
+}
+#endif
+
 /* First byte in [p, end) that is special, or end. */
 SCV_INLINE const unsigned char *scan_plain(const unsigned char *p,
                                            const unsigned char *end)
 {
+#ifdef SCV_SSE2
+    while (end - p >= 16) {
+        unsigned m = sse2_special(p);
+        if (m != 0)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
     while (end - p >= 8) {
         uint64_t w, m;
         memcpy(&w, p, 8);
@@ -189,17 +216,24 @@ static char locale_decimal_point(void)
    again: it hashes all its bytes, walks the string table and, when the
    previous response's strings were collected, allocates it anew.  Decoding
    keeps the last key seen per slot of a small direct-mapped cache, keyed by
-   a hash of the first and last 8 bytes; a hit is checked byte for byte
-   against the cached string, then pushed from the anchor table.  The cache
+   a hash of the first and last 8 bytes; a hit (same length and the same
+   two words, and for keys past KEY_WORDS_EXACT bytes the same bytes) is
+   pushed from the anchor table.  The cache
    lives in the registry (one per Lua state, nothing global) and its strings
    are anchored there, so they stay interned. */
 #define KEY_CACHE_SLOTS 512 /* power of two */
 #define KEY_CACHE_MAX_LEN 40 /* Lua's short strings */
 #define KEY_CACHE_REG "scravio.json.keys"
 
+/* A key of at most KEY_WORDS_EXACT bytes is determined by its length and
+   the two words key_words reads (they cover all of it), so a slot whose
+   words and length match holds that key: no byte comparison (nor a
+   lua_tolstring) is needed. Longer keys are compared byte for byte. */
+#define KEY_WORDS_EXACT 16
+
 typedef struct {
-    uint64_t h[KEY_CACHE_SLOTS];
-    uint32_t len[KEY_CACHE_SLOTS];
+    uint64_t a[KEY_CACHE_SLOTS], b[KEY_CACHE_SLOTS];
+    uint32_t len[KEY_CACHE_SLOTS]; /* 0: empty (keys in the cache are not empty) */
 } key_cache;
 
 static void key_cache_init(lua_State *L)
@@ -218,18 +252,24 @@ static void key_cache_init(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, KEY_CACHE_REG ".strings");
 }
 
-SCV_INLINE uint64_t key_hash(const unsigned char *s, size_t n)
+/* The first and last 8 bytes of a key (a shorter key packed into a). */
+SCV_INLINE void key_words(const unsigned char *s, size_t n, uint64_t *a,
+                          uint64_t *b)
 {
-    uint64_t a = 0, b = 0, h;
+    *a = *b = 0;
     if (n >= 8) {
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
+        memcpy(a, s, 8);
+        memcpy(b, s + n - 8, 8);
     } else {
         size_t i;
         for (i = 0; i < n; i++)
-            a = (a << 8) | s[i];
+            *a = (*a << 8) | s[i];
     }
-    h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
+}
+
+SCV_INLINE uint64_t key_hash(uint64_t a, uint64_t b, size_t n)
+{
+    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
     return h ^ (h >> 29);
 }
 
@@ -535,21 +575,28 @@ static int dec_key(dec_t *d, const unsigned char **pp)
 {
     const unsigned char *s = *pp, *p;
     size_t n, got;
-    uint64_t h;
+    uint64_t h, a, b;
     unsigned i;
     const char *str;
+    key_cache *kc = d->kc;
 
-    if (d->kc == NULL)
+    if (kc == NULL)
         return dec_string(d, pp);
     p = scan_plain(s, d->end);
     n = (size_t)(p - s);
-    if (p >= d->end || *p != '"' || n > KEY_CACHE_MAX_LEN)
-        return dec_string(d, pp); /* escapes, an error, or a long key */
-    h = key_hash(s, n);
+    if (p >= d->end || *p != '"' || n > KEY_CACHE_MAX_LEN || n == 0)
+        return dec_string(d, pp); /* escapes, an error, a long or empty key */
+    key_words(s, n, &a, &b);
+    h = key_hash(a, b, n);
     if (d->fp_on)
         d->fp = scv_fp_bytes(s, n);
     i = (unsigned)(h & (KEY_CACHE_SLOTS - 1));
-    if (d->kc->h[i] == h && d->kc->len[i] == n) {
+    if (kc->len[i] == n && kc->a[i] == a && kc->b[i] == b) {
+        if (n <= KEY_WORDS_EXACT) { /* the words are the whole key */
+            lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
+            *pp = p + 1;
+            return 1;
+        }
         lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
         str = lua_tolstring(d->L, -1, &got);
         if (str != NULL && got == n && memcmp(str, s, n) == 0) {
@@ -560,9 +607,11 @@ static int dec_key(dec_t *d, const unsigned char **pp)
     }
     lua_pushlstring(d->L, (const char *)s, n);
     lua_pushvalue(d->L, -1);
+    kc->len[i] = 0; /* empty until the slot's string is in place */
     lua_rawseti(d->L, d->kc_slot, (scv_idx_t)i + 1);
-    d->kc->h[i] = h;
-    d->kc->len[i] = (uint32_t)n;
+    kc->a[i] = a;
+    kc->b[i] = b;
+    kc->len[i] = (uint32_t)n;
     *pp = p + 1;
     return 1;
 }
@@ -703,6 +752,32 @@ static int dec_number(dec_t *d, const unsigned char **pp)
     numtok t;
     double v;
 
+    {
+        /* Fast path: an integer of at most 18 digits (no overflow, exact),
+           not "-0" (a float), the byte after it not continuing a number.
+           Anything else (errors included) goes through the full grammar. */
+        const unsigned char *q = s, *end = d->end, *d0;
+        uint64_t m = 0;
+        int neg = *q == '-';
+        q += neg;
+        d0 = q;
+        if (q < end && *q == '0')
+            q++;
+        else
+            while (q < end && IS_DIGIT(*q) && q - d0 < 19)
+                m = m * 10 + (unsigned)(*q++ - '0');
+        if (q > d0 && q - d0 <= 18 && !(neg && m == 0) &&
+            (q >= end || (!IS_DIGIT(*q) && *q != '.' && (*q | 0x20) != 'e'))) {
+#if SCV_HAS_INT
+            lua_pushinteger(d->L, neg ? -(lua_Integer)m : (lua_Integer)m);
+#else
+            v = (double)m;
+            lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
+#endif
+            *pp = q;
+            return 1;
+        }
+    }
     if ((bad = lex_number(pp, d->end, &t)) != NULL)
         return dec_fail(d, s, bad);
 
