@@ -502,7 +502,7 @@ static int dec_string(dec_t *d, const unsigned char **pp)
     p = scan_plain(p, end);
     if (SCV_LIKELY(p < end && *p == '"')) {
         lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
-        if (d->fp_on)
+        if (SCV_UNLIKELY(d->fp_on))
             d->fp = scv_fp_bytes(s, (size_t)(p - s));
         *pp = p + 1;
         return 1;
@@ -563,7 +563,7 @@ static int dec_string(dec_t *d, const unsigned char **pp)
         p = scan_plain(p, end);
     }
     lua_pushlstring(d->L, d->buf, len);
-    if (d->fp_on)
+    if (SCV_UNLIKELY(d->fp_on))
         d->fp = scv_fp_bytes((const unsigned char *)d->buf, len);
     *pp = p + 1;
     return 1;
@@ -588,7 +588,7 @@ static int dec_key(dec_t *d, const unsigned char **pp)
         return dec_string(d, pp); /* escapes, an error, a long or empty key */
     key_words(s, n, &a, &b);
     h = key_hash(a, b, n);
-    if (d->fp_on)
+    if (SCV_UNLIKELY(d->fp_on))
         d->fp = scv_fp_bytes(s, n);
     i = (unsigned)(h & (KEY_CACHE_SLOTS - 1));
     if (kc->len[i] == n && kc->a[i] == a && kc->b[i] == b) {
@@ -1029,7 +1029,7 @@ value:
     case '5': case '6': case '7': case '8': case '9':
         if (!dec_number(d, &p))
             return 0;
-        if (d->fp_on)
+        if (SCV_UNLIKELY(d->fp_on))
             d->fp = scv_fp_number((double)lua_tonumber(L, -1));
         goto value_done;
     default:
@@ -1110,7 +1110,8 @@ close_arr:
     }
     lua_pushvalue(L, d->mt_slot);
     lua_setmetatable(L, -2);
-    d->fp = scv_fp_mix(f->fp_sum);
+    if (SCV_UNLIKELY(d->fp_on))
+        d->fp = scv_fp_mix(f->fp_sum);
     /* A non-empty array near the top (a list envelope's items) keeps its
        hash for the pager: it need not walk the page again. */
     if (depth - 1 >= 1 && depth - 1 <= 2 && f->fp_n > 0 && d->fp_ok && d->fp_on)
@@ -1122,7 +1123,8 @@ close_obj:
     f = &d->fr[depth - 1];
     if (!f->tbl)
         dec_materialize(d, f, 0, 1);
-    d->fp = scv_fp_mix(f->fp_sum);
+    if (SCV_UNLIKELY(d->fp_on))
+        d->fp = scv_fp_mix(f->fp_sum);
     depth--;
     goto value_done;
 
