@@ -235,6 +235,9 @@ typedef struct {
     uint64_t a[KEY_CACHE_SLOTS], b[KEY_CACHE_SLOTS];
     uint32_t len[KEY_CACHE_SLOTS]; /* 0: empty (keys in the cache are not empty) */
 } key_cache;
+/* A key is looked for in its home slot i, then in i ^ 1: two keys of one
+   response that hash to the same slot no longer evict each other on every
+   decode once the pair has room. */
 
 static void key_cache_init(lua_State *L)
 {
@@ -577,6 +580,7 @@ static int dec_key(dec_t *d, const unsigned char **pp)
     size_t n, got;
     uint64_t h, a, b;
     unsigned i;
+    int hit;
     const char *str;
     key_cache *kc = d->kc;
 
@@ -591,13 +595,22 @@ static int dec_key(dec_t *d, const unsigned char **pp)
     if (SCV_UNLIKELY(d->fp_on))
         d->fp = scv_fp_bytes(s, n);
     i = (unsigned)(h & (KEY_CACHE_SLOTS - 1));
-    if (kc->len[i] == n && kc->a[i] == a && kc->b[i] == b) {
+#define KEY_AT(x) (kc->len[x] == n && kc->a[x] == a && kc->b[x] == b)
+    hit = KEY_AT(i);
+    if (!hit) {
+        unsigned j = i ^ 1u;
+        if ((hit = KEY_AT(j)) != 0)
+            i = j;
+        else if (kc->len[i] != 0 && kc->len[j] == 0)
+            i = j; /* a miss: fill an empty way first, else replace home */
+    }
+#undef KEY_AT
+    if (hit) {
+        lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
         if (n <= KEY_WORDS_EXACT) { /* the words are the whole key */
-            lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
             *pp = p + 1;
             return 1;
         }
-        lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
         str = lua_tolstring(d->L, -1, &got);
         if (str != NULL && got == n && memcmp(str, s, n) == 0) {
             *pp = p + 1;

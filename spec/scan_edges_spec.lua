@@ -113,6 +113,20 @@ describe("the key cache", function()
     end
   end)
 
+  it("gives every key its own value when far more keys than slots pass through it", function()
+    -- 1,500 distinct keys (the cache has 512 slots): hits, misses, both ways of
+    -- a set evicted in turn; each decode must map every key to its own value
+    local parts = {}
+    for i = 1, 1500 do parts[i] = string.format('"%s%d":%d', plain(i % 23 + 1), i, i) end
+    local body = "{" .. table.concat(parts, ",") .. "}"
+    for _ = 1, 3 do
+      local t = assert(eager(body))
+      for i = 1, 1500 do assert.equals(i, t[plain(i % 23 + 1) .. i], i) end
+      local m = assert(lazy_get('{"m":' .. body .. "}", "m"))
+      for i = 1, 1500, 7 do assert.equals(i, m[plain(i % 23 + 1) .. i], i) end
+    end
+  end)
+
   it("tells apart short keys of the same words but another length", function()
     -- "ab" and "\0ab" pack into the same word: only the length differs
     local t = assert(eager('{"ab":1,"\\u0000ab":2}'))
