@@ -379,6 +379,7 @@ typedef struct {
     int tbl;     /* nonzero: the table exists at base + 1 */
     int obj;     /* object (1) or array (0) */
     long long n; /* array items already stored in the table */
+    int pend;    /* pending mode: items (arrays) or members (objects) so far */
     uint64_t fp_sum;  /* the structural hash so far (fingerprint.h) */
     uint64_t fp_key;  /* objects: the hash of the key being read */
     long long fp_n;   /* arrays: items seen */
@@ -922,6 +923,7 @@ static int dec_open(dec_t *d, dframe *f, int obj, const unsigned char *at)
     f->base = lua_gettop(L);
     f->obj = obj;
     f->n = 0;
+    f->pend = 0;
     f->fp_sum = SCV_FP_TABLE;
     f->fp_n = 0;
     if (SCV_LIKELY(lua_checkstack(L, DEC_RESERVE))) {
@@ -1078,7 +1080,7 @@ value_done:
     if (!f->obj) {
         if (f->tbl)
             lua_rawseti(L, f->base + 1, (scv_idx_t)++f->n);
-        else if (lua_gettop(L) - f->base > DEC_PEND_ARR)
+        else if (++f->pend > DEC_PEND_ARR) /* (no lua_gettop per value) */
             dec_materialize(d, f, 0, 2);
         SKIP_WS(p, end);
         if (SCV_LIKELY(p < end)) {
@@ -1095,7 +1097,7 @@ value_done:
     } else {
         if (f->tbl)
             lua_rawset(L, f->base + 1);
-        else if (lua_gettop(L) - f->base > 2 * DEC_PEND_OBJ)
+        else if (++f->pend > DEC_PEND_OBJ)
             dec_materialize(d, f, 0, 2);
         SKIP_WS(p, end);
         if (SCV_LIKELY(p < end)) {

@@ -182,3 +182,39 @@ describe("JSON integers", function()
     end
   end)
 end)
+
+describe("containers around the decoder's pending limits", function()
+  -- Up to 64 array items / 32 object members wait on the Lua stack and the
+  -- table is made at the close; past that they go straight into a table.
+  it("keep every array item, nulls included, at every length to 200", function()
+    for n = 0, 200 do
+      local parts = {}
+      for i = 1, n do parts[i] = (i % 5 == 0) and "null" or tostring(i) end
+      local doc = "[" .. table.concat(parts, ",") .. "]"
+      for _, v in ipairs({ eager(doc), lazy_get('{"a":' .. doc .. "}", "a") }) do
+        assert.equals(n, #v, n)
+        for i = 1, n do
+          assert.equals(i % 5 == 0 and core.null or i, v[i], i)
+        end
+      end
+    end
+  end)
+
+  it("let a later duplicate win and a later null remove, at every size to 100", function()
+    for n = 1, 100 do
+      local parts = {}
+      for i = 1, n do parts[#parts + 1] = string.format('"k%d":%d', i, i) end
+      parts[#parts + 1] = '"k1":"again"'          -- a later duplicate wins
+      parts[#parts + 1] = string.format('"k%d":null', n) -- a later null removes
+      local doc = "{" .. table.concat(parts, ",") .. "}"
+      for _, v in ipairs({ eager(doc), lazy_get('{"o":' .. doc .. "}", "o") }) do
+        if n > 1 then assert.equals("again", v.k1, n) end
+        assert.is_nil(v["k" .. n], n)
+        for i = 2, n - 1 do assert.equals(i, v["k" .. i], n) end
+        local count = 0
+        for _ in pairs(v) do count = count + 1 end
+        assert.equals(n > 1 and n - 1 or 0, count, n)
+      end
+    end
+  end)
+end)
