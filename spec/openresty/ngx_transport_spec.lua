@@ -451,6 +451,7 @@ describe("ngx transport (scripted sockets)", function()
       assert.equals(200, status)
       assert.is_false(keep) -- HTTP/1.0 closes unless it says keep-alive
       status, _, keep = head_of("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n")
+      assert.equals(200, status)
       assert.is_true(keep)
       status = head_of("HTTP/1.1 2000 OK\r\n\r\n") -- the first three digits, as the pattern read them
       assert.equals(200, status)
