@@ -208,6 +208,17 @@ local function header_lines(headers)
 end
 M.header_lines = header_lines
 
+-- pacing's events with the request's method and path. Made here, not in
+-- M.call: a closure over M.call's locals would make every return of M.call
+-- close upvalues, which LuaJIT does not compile (the whole call would run
+-- interpreted).
+local function pace_reporter(client, method, path)
+  return function(ev)
+    ev.method, ev.path = method, path
+    M.emit(client, ev)
+  end
+end
+
 --- request.call(client, method, template, opts, ...) -> body, status, request_id | nil, err
 -- template: an API path with "{}" for each id in `...` (encoded as one segment).
 -- opts: query, body, safe (resending is harmless; default: GET/HEAD only),
@@ -255,10 +266,7 @@ function M.call(client, method, template, opts, ...)
   local started_wall = clock.time()
   local hook = client._on_event -- events are only built when someone listens
   local log = client._log
-  local on_pace = pace and hook and function(ev)
-    ev.method, ev.path = method, path
-    M.emit(client, ev)
-  end or nil
+  local on_pace = pace and hook and pace_reporter(client, method, path) or nil
 
   local attempt, last_err = 0, nil
   while true do
