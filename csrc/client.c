@@ -158,6 +158,19 @@ static struct curl_slist *append(struct curl_slist *l, const char *h, int *ok) {
   return n ? n : l;
 }
 
+/* A credential (an sk_live_ key, a token68 Bearer token) is printable ASCII
+ * with no whitespace: a tab, a space, a control byte or a non-ASCII byte
+ * (a non-breaking space pasted from a web page) in it is a paste error the
+ * server would only answer with a 401, and a tab is legal inside an HTTP
+ * header value, so the header check alone lets it through. */
+static int credential_ok(const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c <= 0x20 || c >= 0x7f) return 0;
+  }
+  return 1;
+}
+
 /* core.client(opts) -> Client | nil, err */
 static int l_client_new(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -183,17 +196,21 @@ static int l_client_new(lua_State *L) {
     return invalid(L, "base_url",
                    "plain http:// is refused for non-loopback hosts (the key would travel in clear); "
                    "use https:// or set allow_http = true");
-  if (!scv_header_value_ok(base, strlen(base)) || strchr(base, ' ') || strchr(base, '?') || strchr(base, '#'))
+  if (!scv_header_value_ok(base, strlen(base)) || strchr(base, ' ') || strchr(base, '\t') || strchr(base, '?') ||
+      strchr(base, '#'))
     return invalid(L, "base_url", "base_url must be a plain URL without spaces, query or fragment");
   if (key && token) return invalid(L, "api_key", "give api_key or access_token, not both");
   const char *secret = key ? key : token;
   const char *which = key ? "api_key" : "access_token";
   if (secret == NULL || secret[0] == '\0')
     return invalid(L, "api_key", "no credentials: pass api_key (or access_token), or set SCRAVIO_API_KEY");
-  if (!scv_header_value_ok(secret, strlen(secret)) || strchr(secret, ' '))
-    return invalid(L, which, "the credential contains spaces or control characters (CR/LF are refused)");
-  if (ws && (ws[0] == '\0' || !scv_header_value_ok(ws, strlen(ws))))
-    return invalid(L, "workspace_id", "workspace_id is empty or contains control characters (CR/LF are refused)");
+  if (!credential_ok(secret))
+    return invalid(L, which,
+                   "the credential contains spaces, tabs, control characters or non-ASCII bytes (CR/LF are "
+                   "refused; a key read from a file keeps its newline: trim it)");
+  if (ws && (ws[0] == '\0' || !credential_ok(ws)))
+    return invalid(L, "workspace_id",
+                   "workspace_id is empty or contains spaces, tabs or control characters (CR/LF are refused)");
   if (luaver && !scv_header_value_ok(luaver, strlen(luaver))) luaver = NULL;
 
   scv_client *c = scv_newuserdata(L, sizeof *c);
