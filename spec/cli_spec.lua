@@ -637,6 +637,21 @@ describe("scravio command", function()
       assert.equals(0, posts("/api/campaigns"))
     end)
 
+    it("run refuses an --out it cannot write before anything is spent; --force replaces a file", function()
+      srv:clear_requests()
+      local code, _, err = run(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out",
+        dir .. "/no/such/dir/leads.csv"))
+      assert.equals(1, code, err)
+      assert.truthy(err:find("scravio invalid error", 1, true), err)
+      assert.equals(0, posts("/api/campaigns"))
+      local existing = H.write_file(dir .. "/forced.csv", "old")
+      local code2, _, err2 = run(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", existing,
+        "--force"))
+      assert.equals(0, code2, err2)
+      assert.truthy(H.read_file(existing):find("email", 1, true))
+      os.remove(existing)
+    end)
+
     it("campaigns validate: --preview is free; spending needs --max-credits and stays within it", function()
       local id = srv:seed_campaign({ leads = 20, emails = 10 })
       local code, out = run({ "campaigns", "validate", id, "--preview" })
