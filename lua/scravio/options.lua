@@ -150,6 +150,10 @@ M.RESERVED_HEADERS = {
   cookie = true, host = true, ["content-length"] = true, ["transfer-encoding"] = true,
   connection = true, ["keep-alive"] = true, te = true, trailer = true, upgrade = true, expect = true,
   ["content-type"] = true, accept = true, ["user-agent"] = true,
+  -- the bodies' encodings: the SDK sends Accept-Encoding: identity and
+  -- reads (and streams to disk) bodies as sent; a second Accept-Encoding
+  -- went out beside it and a server honouring it would compress.
+  ["accept-encoding"] = true, ["content-encoding"] = true,
 }
 
 --- headers = {["X-Trace-Id"] = "abc", ...}: extra request headers for the
