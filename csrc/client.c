@@ -192,6 +192,13 @@ static int l_client_new(lua_State *L) {
   /* Schemes are case-insensitive (RFC 3986); the copy below is lowercased. */
   int https = strncasecmp(base, "https://", 8) == 0, http = strncasecmp(base, "http://", 7) == 0;
   if (!https && !http) return invalid(L, "base_url", "base_url must start with https://");
+  /* user:password@ in base_url is a second credential: libcurl would send
+   * it as Basic auth beside X-API-Key, and the URL is shown in
+   * tostring(client), client:info() and messages. */
+  if (scv_url_has_userinfo(base))
+    return invalid(L, "base_url",
+                   "base_url must not carry a user name or password (user:password@host): pass the "
+                   "credential as api_key or access_token");
   if (http && !allow_http && !scv_url_is_loopback(base))
     return invalid(L, "base_url",
                    "plain http:// is refused for non-loopback hosts (the key would travel in clear); "

@@ -206,6 +206,14 @@ int scv_url_authority(const char *url, char *out, size_t outlen) {
   return n > 0;
 }
 
+int scv_url_has_userinfo(const char *url) {
+  const char *p = strstr(url, "://");
+  if (p == NULL) return 0;
+  for (p += 3; *p && *p != '/' && *p != '?' && *p != '#'; p++)
+    if (*p == '@') return 1;
+  return 0;
+}
+
 /* 127.0.0.0/8 written as a plain dotted quad: four decimal parts 0..255,
  * no leading zeros. Anything else is refused, because resolvers read "0127"
  * as octal (87.0.0.1) and "127.1" or "2130706433" as other forms: only the

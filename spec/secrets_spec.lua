@@ -289,6 +289,25 @@ describe("secrets", function()
       assert.equals(0, #srv:requests())
     end)
 
+    it("refuses a base_url carrying user:password@ (a second credential, shown wherever the URL is)", function()
+      -- It was accepted: libcurl sent it as Basic auth beside X-API-Key,
+      -- and tostring(client) and client:info() showed the password.
+      for _, base in ipairs({
+        "http://user:s3cretpw@127.0.0.1:" .. srv.api_port .. "/api",
+        "http://s3cretpw@127.0.0.1:" .. srv.api_port .. "/api",
+        "https://user:s3cretpw@api.scravio.com/api",
+      }) do
+        local c, err = scravio.new({ base_url = base, api_key = srv.api_key })
+        assert.is_nil(c, base)
+        assert.equals("invalid", err.kind)
+        assert.equals("base_url", err.errors[1].param)
+        assert.is_nil(tostring(err):find("s3cretpw", 1, true), tostring(err))
+      end
+      assert.equals(0, #srv:requests())
+      -- an @ after the authority is a path character, not userinfo
+      assert(H.client(srv, { base_url = srv.base_url .. "/@x/.." }))
+    end)
+
     it("refuses a NUL byte in a credential or header value (C would cut the value there)", function()
       for _, bad in ipairs({
         { param = "api_key", opts = { api_key = srv.api_key .. "\0tail" } },
