@@ -395,6 +395,17 @@ static int l_prepare(lua_State *L) {
       snprintf(msg, sizeof msg, "the request body cannot be sent as JSON: %s", err);
       return prepare_fail(L, "invalid", "body", msg);
     }
+    /* JSON is UTF-8 (RFC 8259 §8.1) and its escapes are ASCII, so the
+     * encoded body is valid UTF-8 exactly when every string in it is. A
+     * Latin-1 "caf\xe9" would be refused as "invalid JSON" after sending,
+     * or stored by a lenient server as "caf\ufffd": a hashtag that is not
+     * the one meant, scraped at the caller's cost. */
+    size_t blen;
+    const char *body = lua_tolstring(L, -1, &blen);
+    if (!scv_utf8_valid(body, blen))
+      return prepare_fail(L, "invalid", "body",
+                          "a string in the request body is not valid UTF-8 (bytes of another encoding, such "
+                          "as Latin-1?): convert it to UTF-8 before sending");
   }
   return 3;
 }
