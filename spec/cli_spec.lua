@@ -658,6 +658,14 @@ describe("scravio command", function()
       assert.equals(1, code, err)
       assert.truthy(err:find("scravio invalid error", 1, true), err)
       assert.equals(0, posts("/api/campaigns"))
+      -- a directory for --out: said so (not "exists; pass --force"), with or without --force
+      for _, force in ipairs({ {}, { "--force" } }) do
+        local argv = with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", dir, force)
+        local c3, _, err3 = run(argv)
+        assert.equals(2, c3, err3)
+        assert.truthy(err3:find("is a directory", 1, true), err3)
+      end
+      assert.equals(0, posts("/api/campaigns"))
       local existing = H.write_file(dir .. "/forced.csv", "old")
       local code2, _, err2 = run(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", existing,
         "--force"))

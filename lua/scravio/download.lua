@@ -165,6 +165,7 @@ local function writable(path, param, location)
   return true
 end
 M.writable = writable
+M.is_directory = is_directory
 
 --- Where campaigns:run will write its file, checked before it spends
 -- anything: a destination that cannot be written, or an existing file not

@@ -79,6 +79,10 @@ end
 --- Refuse to replace an existing file unless --force (before anything is
 -- sent or spent). -> true | nil, err
 function M.check_out(ctx, path)
+  if path ~= nil and require("scravio.download").is_directory(path) then
+    return usage(string.format("--out %s is a directory: pass the file's path (such as %s/leads.csv); " ..
+      "nothing was sent", path, (path:gsub("/+$", ""))))
+  end
   if path == nil or ctx.args.force then return true end
   local f = io.open(path, "rb")
   if f then
