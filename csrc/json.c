@@ -1342,13 +1342,17 @@ int scv_json_index_page(const char *str, size_t len, int max_depth,
         return -1;
 
 value:
-    SKIP_WS(p, end);
+    /* (compact JSON has no whitespace: test the byte before looping) */
+    if (SCV_UNLIKELY(p < end && ws_tab[*p]))
+        SKIP_WS(p, end);
     if (p >= end)
         return -1;
-    if (depth == 1)
-        vstart = p;
-    else if (depth == 2 && !is_obj[1])
-        estart = p; /* an element of a top-level member's array */
+    if (SCV_UNLIKELY(depth <= 2)) {
+        if (depth == 1)
+            vstart = p;
+        else if (!is_obj[1])
+            estart = p; /* an element of a top-level member's array */
+    }
     switch (*p) {
     case '"':
         if ((p = skip_string(p + 1, end, &escaped)) == NULL)
@@ -1401,7 +1405,7 @@ obj_key:
         escaped = 0;
         if ((p = skip_string(k, end, &escaped)) == NULL)
             return -1;
-        if (depth == 1) {
+        if (SCV_UNLIKELY(depth == 1)) {
             if (escaped || n >= cap)
                 return -1;
             out[n].koff = (uint32_t)(k - start);
@@ -1409,20 +1413,21 @@ obj_key:
             first[n] = (uint32_t)ne;
         }
     }
-    SKIP_WS(p, end);
+    if (SCV_UNLIKELY(p < end && *p != ':'))
+        SKIP_WS(p, end);
     if (p >= end || *p != ':')
         return -1;
     p++;
     goto value;
 
 value_done:
-    if (depth == 0)
-        goto finish;
-    if (depth == 1) {
+    if (SCV_UNLIKELY(depth <= 1)) {
+        if (depth == 0)
+            goto finish;
         out[n].voff = (uint32_t)(vstart - start);
         out[n].vlen = (uint32_t)(p - vstart);
         n++;
-    } else if (depth == 2 && !is_obj[1]) {
+    } else if (SCV_UNLIKELY(depth == 2) && !is_obj[1]) {
         if (ne == *elem_cap) {
             size_t cap2 = ne ? ne * 2 : 128;
             scv_json_span *g = realloc(*elems, cap2 * sizeof *g);
@@ -1435,13 +1440,15 @@ value_done:
         (*elems)[ne].len = (uint32_t)(p - estart);
         ne++;
     }
-    SKIP_WS(p, end);
+    if (SCV_UNLIKELY(p < end && ws_tab[*p]))
+        SKIP_WS(p, end);
     if (p >= end)
         return -1;
     if (*p == ',') {
         p++;
         if (is_obj[depth - 1]) {
-            SKIP_WS(p, end);
+            if (SCV_UNLIKELY(p < end && *p != '"'))
+                SKIP_WS(p, end);
             goto obj_key;
         }
         goto value;
