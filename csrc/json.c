@@ -1251,13 +1251,17 @@ SCV_INLINE const unsigned char *skip_string(const unsigned char *p,
     }
 }
 
+static const unsigned char *skip_number_slow(const unsigned char *p,
+                                             const unsigned char *end);
+
 /* Number grammar and range, as dec_number.  Returns the byte after the
-   number, or NULL (invalid, out of range, or too long to check here). */
-static const unsigned char *skip_number(const unsigned char *p,
-                                        const unsigned char *end)
+   number, or NULL (invalid, out of range, or too long to check here).
+   Inlined into both scanners (scv_json_members, scv_json_index_page): the
+   integer fast path; the rest of the grammar is out of line. */
+SCV_INLINE const unsigned char *skip_number(const unsigned char *p,
+                                            const unsigned char *end)
 {
-    const unsigned char *s = p, *q = p, *d0;
-    numtok t;
+    const unsigned char *q = p, *d0;
 
     /* Fast path: an integer of at most 19 digits (always finite). */
     if (*q == '-')
@@ -1271,6 +1275,15 @@ static const unsigned char *skip_number(const unsigned char *p,
     if (q > d0 && q - d0 <= 19 &&
         (q >= end || (!IS_DIGIT(*q) && *q != '.' && *q != 'e' && *q != 'E')))
         return q;
+    return skip_number_slow(p, end);
+}
+
+static const unsigned char *skip_number_slow(const unsigned char *p,
+                                             const unsigned char *end)
+{
+    const unsigned char *s = p;
+    numtok t;
+
     if (lex_number(&p, end, &t) != NULL)
         return NULL;
     if (num_needs_strtod(&t)) {
