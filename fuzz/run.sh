@@ -37,7 +37,7 @@ fi
 sources_for() {
   case "$1" in
     fuzz_url) echo "fuzz/fuzz_url.c csrc/url.c csrc/json.c csrc/buf.c -llua5.4 -lm" ;;
-    fuzz_errors) echo "fuzz/fuzz_errors.c csrc/errors.c csrc/client.c csrc/transport.c csrc/interrupt.c csrc/terminal.c csrc/lazydoc.c csrc/mask.c csrc/files.c csrc/json.c csrc/url.c csrc/buf.c -llua5.4 -lcurl -lm" ;;
+    fuzz_errors) echo "fuzz/fuzz_errors.c csrc/errors.c csrc/client.c csrc/transport.c csrc/interrupt.c csrc/terminal.c csrc/lazydoc.c csrc/lazypage.c csrc/mask.c csrc/files.c csrc/json.c csrc/url.c csrc/buf.c -llua5.4 -lcurl -lm" ;;
     fuzz_json) echo "fuzz/fuzz_json.c csrc/json.c -llua5.4 -lm" ;;
   esac
 }
