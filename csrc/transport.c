@@ -283,38 +283,44 @@ static int push_interrupted(lua_State *L, const char *method, const char *what) 
   return 2;
 }
 
-/* Find a header's value in a header block: *len bytes at the pointer
- * returned (into hdr), or NULL. Nothing is cut here: see header_value. */
-static const char *find_header(const scv_buf *hdr, const char *name, size_t *len) {
-  size_t nl = strlen(name);
+/* The response headers classification reads (fill_response), in the order
+ * of its hv slots, with their lengths. */
+static const struct {
+  const char *name;
+  size_t len;
+} RESPONSE_HEADER_NAMES[RESPONSE_HEADERS] = {
+    {"content-type", 12},      {"x-request-id", 12},          {"retry-after", 11},      {"location", 8},
+    {"x-ratelimit-limit", 17}, {"x-ratelimit-remaining", 21}, {"x-ratelimit-reset", 17},
+};
+
+/* One pass over a header block: for each of RESPONSE_HEADER_NAMES, the value
+ * of its first field line (lens[i] bytes at vals[i], into hdr), or NULL.
+ * Nothing is cut here: see fill_response. */
+static void find_headers(const scv_buf *hdr, const char *vals[RESPONSE_HEADERS], size_t lens[RESPONSE_HEADERS]) {
+  int left = RESPONSE_HEADERS;
+  for (int i = 0; i < RESPONSE_HEADERS; i++) vals[i] = NULL;
   const char *p = hdr->data, *end = hdr->data + hdr->len;
-  if (p == NULL) return NULL;
-  while (p < end) {
+  if (p == NULL) return;
+  while (p < end && left > 0) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     if (eol == NULL) eol = end;
-    if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
-      const char *v = p + nl + 1;
+    /* a field name has no ':', so the first one on the line ends it */
+    const char *colon = memchr(p, ':', (size_t)(eol - p));
+    size_t nl = colon ? (size_t)(colon - p) : 0;
+    for (int i = 0; colon && i < RESPONSE_HEADERS; i++) {
+      if (vals[i] || RESPONSE_HEADER_NAMES[i].len != nl || strncasecmp(p, RESPONSE_HEADER_NAMES[i].name, nl) != 0)
+        continue;
+      const char *v = colon + 1;
       while (v < eol && (*v == ' ' || *v == '\t')) v++;
       const char *ve = eol;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      *len = (size_t)(ve - v);
-      return v;
+      vals[i] = v;
+      lens[i] = (size_t)(ve - v);
+      left--;
+      break;
     }
     p = eol + 1;
   }
-  return NULL;
-}
-
-/* A header's value copied into out (SCV_HEADER_VALUE_MAX bytes) with the
- * client's credential masked first and only then cut (mask.c), exactly as
- * core.classify does for the cosocket transport. NULL when absent. */
-static const char *header_value(const scv_buf *hdr, const char *name, const char *secret, const char *hint,
-                                char *out) {
-  size_t n;
-  const char *v = find_header(hdr, name, &n);
-  if (v == NULL) return NULL;
-  scv_mask(secret, hint, v, n, out, SCV_HEADER_VALUE_MAX + 1);
-  return out;
 }
 
 /* Options that never change for a handle: set once, when the handle is made
@@ -566,13 +572,25 @@ static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, con
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
   r->body = body->data ? body->data : "";
   r->body_len = body->len;
-  r->content_type = header_value(hdr, "content-type", r->secret, r->secret_hint, hv[0]);
-  r->request_id = header_value(hdr, "x-request-id", r->secret, r->secret_hint, hv[1]);
-  r->retry_after = header_value(hdr, "retry-after", r->secret, r->secret_hint, hv[2]);
-  r->location = header_value(hdr, "location", r->secret, r->secret_hint, hv[3]);
-  r->rate_limit[0] = header_value(hdr, "x-ratelimit-limit", r->secret, r->secret_hint, hv[4]);
-  r->rate_limit[1] = header_value(hdr, "x-ratelimit-remaining", r->secret, r->secret_hint, hv[5]);
-  r->rate_limit[2] = header_value(hdr, "x-ratelimit-reset", r->secret, r->secret_hint, hv[6]);
+  /* Each value is copied into hv with the client's credential masked first
+     and only then cut (mask.c), exactly as core.classify does for the
+     cosocket transport. */
+  const char *vals[RESPONSE_HEADERS], *out[RESPONSE_HEADERS];
+  size_t lens[RESPONSE_HEADERS];
+  find_headers(hdr, vals, lens);
+  for (int i = 0; i < RESPONSE_HEADERS; i++) {
+    out[i] = NULL;
+    if (vals[i] == NULL) continue;
+    scv_mask(r->secret, r->secret_hint, vals[i], lens[i], hv[i], SCV_HEADER_VALUE_MAX + 1);
+    out[i] = hv[i];
+  }
+  r->content_type = out[0];
+  r->request_id = out[1];
+  r->retry_after = out[2];
+  r->location = out[3];
+  r->rate_limit[0] = out[4];
+  r->rate_limit[1] = out[5];
+  r->rate_limit[2] = out[6];
   r->method = method;
   r->path = path;
   r->max_depth = 256;
@@ -631,13 +649,43 @@ fail:
   return NULL;
 }
 
+/* lazy = "page" (the iterator's page GETs): answer a LazyPage. */
+static int is_page_mode(lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TSTRING && strcmp(lua_tostring(L, idx), "page") == 0;
+}
+
+/* Push a LazyPage over the client's body buffer, which it takes (r->body
+ * stays valid: the page owns those bytes now). -> 1, or 0 with nothing
+ * pushed and the buffer left where it was (not a page to stream). The client
+ * userdata is at stack index 1. */
+static int push_page(lua_State *L, scv_client *c, const scv_response *r) {
+  return scv_lazypage_push(L, r->body, r->body_len, r->max_depth, 1, &c->body);
+}
+
+void scv_client_body_return(lua_State *L, int idx, scv_buf *b) {
+  scv_client *c = scv_testudata(L, idx, SCV_CLIENT_MT);
+  if (c && !c->closed && b->cap > c->body.cap) {
+    scv_buf_free(&c->body);
+    c->body = *b;
+    c->body.len = 0;
+    scv_buf_init(b);
+    return;
+  }
+  scv_buf_free(b);
+}
+
+static uint64_t body_hash(const scv_buf *b);
+
 /* client:send(method, url, path, body, timeout, fresh, lazy, headers)
  *   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
  * `headers`: nil, or an array of extra "Name: value" lines for this call.
  * `fresh` asks for a new connection: libcurl silently resends a request once
  * when a reused connection dies before answering, which must never happen to
  * a POST that spends credits. With `lazy`, a 2xx JSON object comes back as a
- * LazyDoc (validated, decoded field by field when read) instead of a table. */
+ * LazyDoc (validated, decoded field by field when read) instead of a table;
+ * with lazy = "page", a 2xx list page comes back as a LazyPage (validated,
+ * its items decoded one at a time: csrc/lazypage.c) that takes the client's
+ * body buffer until it is released. */
 static int l_send(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
   size_t mlen;
@@ -655,7 +703,8 @@ static int l_send(lua_State *L) {
   const char *body = luaL_optlstring(L, 5, NULL, &blen);
   double timeout = (double)luaL_optnumber(L, 6, 0);
   int fresh = lua_toboolean(L, 7);
-  int lazy = lua_toboolean(L, 8);
+  int page = is_page_mode(L, 8);
+  int lazy = !page && lua_toboolean(L, 8);
   struct curl_slist *extra = NULL;
   if (lua_type(L, 9) == LUA_TTABLE && scv_rawlen(L, 9) > 0) {
     int bad;
@@ -697,6 +746,15 @@ static int l_send(lua_State *L) {
   fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth))
     return 1 + push_answer_meta(L, &r);
+  if (page && r.status >= 200 && r.status < 300) {
+    /* (the prefetch that follows compares the next answer with this body,
+     * which the page is about to take: see l_prefetch) */
+    uint64_t h = body_hash(&c->body);
+    if (push_page(L, c, &r)) {
+      c->taken_body_hash = h;
+      return 1 + push_answer_meta(L, &r);
+    }
+  }
   return push_classified(L, &r);
 }
 
@@ -1116,19 +1174,20 @@ static int l_prefetch(lua_State *L) {
   int started = prefetch_start(c, url, timeout, settle);
   /* Called right after the pager received a page through send(): c->body
    * holds that page. */
-  if (started && c->pf) c->pf->page_hash = c->body.len ? body_hash(&c->body) : 0;
+  if (started && c->pf) c->pf->page_hash = c->body.len ? body_hash(&c->body) : c->taken_body_hash;
   lua_pushboolean(L, started);
   lua_pushboolean(L, started && c->pf && c->pf->x.paused); /* (tests: the answer's first bytes are held) */
   return 2;
 }
 
-/* client:collect(url, path, timeout, next_url)
+/* client:collect(url, path, timeout, next_url, lazy)
  *   -> value, status, request_id, next_started, rate_limit, rate_remaining, rate_reset
  *      | nil, err | nil, nil
  * nil, nil when no prefetch of exactly this url is in flight (the caller
  * sends the request itself). Otherwise waits for it (at most timeout seconds)
  * and answers exactly like send(). With next_url, and a 2xx answer, the
- * prefetch of next_url starts before this answer is decoded. On any failure
+ * prefetch of next_url starts before this answer is decoded. lazy = "page":
+ * a 2xx list page comes back as a LazyPage, as from send. On any failure
  * the prefetch handle is left idle. */
 static int l_collect(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
@@ -1138,6 +1197,7 @@ static int l_collect(lua_State *L) {
   size_t nlen = 0;
   const char *next = luaL_optlstring(L, 5, NULL, &nlen);
   if (next && (!scv_header_value_ok(next, nlen) || strchr(next, ' '))) return luaL_error(L, "scravio: bad URL");
+  int page = is_page_mode(L, 6);
   scv_prefetch *p = c->pf;
   if (p == NULL || !p->active || strcmp(p->url, url) != 0) {
     prefetch_stop(p); /* a stale one (an abandoned iteration) goes */
@@ -1197,7 +1257,8 @@ static int l_collect(lua_State *L) {
     if (started && c->pf) c->pf->page_hash = h;
   }
   /* From here on Lua allocates (finalizers may run): no more libcurl state is read. */
-  int nret = push_classified(L, &r);
+  int nret = page && r.status >= 200 && r.status < 300 && push_page(L, c, &r) ? 1 + push_answer_meta(L, &r)
+                                                                               : push_classified(L, &r);
   p = c->pf; /* (a finalizer that closed the client would have freed it) */
   if (nret == 2) {
     if (started) prefetch_stop(p); /* failed: the caller refetches this page the normal way */

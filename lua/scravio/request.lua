@@ -210,6 +210,17 @@ local function header_lines(headers)
 end
 M.header_lines = header_lines
 
+-- pacing's events with the request's method and path. Made here, not in
+-- M.call: a closure over M.call's locals would make every return of M.call
+-- close upvalues, which LuaJIT does not compile (the whole call would run
+-- interpreted).
+local function pace_reporter(client, method, path)
+  return function(ev)
+    ev.method, ev.path = method, path
+    M.emit(client, ev)
+  end
+end
+
 --- request.call(client, method, template, opts, ...) -> body, status, request_id | nil, err
 -- template: an API path with "{}" for each id in `...` (encoded as one segment).
 -- opts: query, body, safe (resending is harmless; default: GET/HEAD only),
@@ -217,7 +228,8 @@ M.header_lines = header_lines
 --       headers (extra request headers {name = value}, checked by
 --         scravio.options: never credentials or framing headers),
 --       pace = {name, scope}, fresh (new connection),
---       lazy (a 2xx object may come back as a LazyDoc, for core.wrap/replace),
+--       lazy (a 2xx object may come back as a LazyDoc, for core.wrap/replace;
+--         "page": a list page may come back as a LazyPage, for pagination.each),
 --       answer = {value, status, request_id, t0}: the first attempt's outcome,
 --         already received (a prefetched page: pagination.lua); later attempts
 --         are sent as usual and every event says prefetched = true for it,
@@ -257,10 +269,7 @@ function M.call(client, method, template, opts, ...)
   local started_wall = clock.time()
   local hook = client._on_event -- events are only built when someone listens
   local log = client._log
-  local on_pace = pace and hook and function(ev)
-    ev.method, ev.path = method, path
-    M.emit(client, ev)
-  end or nil
+  local on_pace = pace and hook and pace_reporter(client, method, path) or nil
 
   local attempt, last_err = 0, nil
   while true do
@@ -307,7 +316,7 @@ function M.call(client, method, template, opts, ...)
     end
     if pace then stamp = pacing.settle(client, pace[1], pace[2], stamp) end
     if value ~= nil and not (type(value) == "table" and getmetatable(value) ~= core.array_mt)
-      and not (opts.lazy and getmetatable(value) == core.lazydoc_mt) then
+      and not (opts.lazy and getmetatable(value) == (opts.lazy == "page" and core.lazypage_mt or core.lazydoc_mt)) then
       -- Every Scravio answer is a JSON object: an array, a bare string or a
       -- number is a broken response, handled like any other unreadable 2xx.
       local what = type(value) == "table" and "array" or type(value)
