@@ -13,11 +13,13 @@
 -- a fresh connection (libcurl would otherwise resend them by itself when a
 -- kept-alive connection turns out dead), they are retried only when the server
 -- certainly did not act on them (no connection, 429, 408). When there was no
--- answer at all (reset or timeout after sending, an unreadable 2xx, a 502/504)
--- the outcome is reconciled by looking for the result (created since the call
--- began, and not one this client created before); failing that the caller
--- gets kind "unknown_outcome". A definite 5xx answer (500, 503) is returned as
--- it is, with retryable = false: never resent, never reconciled.
+-- answer at all (reset or timeout after sending, an unreadable 2xx, a 502/504,
+-- a 5xx page from a proxy rather than the API's error envelope) the outcome
+-- is reconciled by looking for the result (created since the call began, and
+-- not one this client created before); failing that the caller gets kind
+-- "unknown_outcome". A definite 5xx answer (a 500 or 503 in the API's
+-- envelope, with a code) is returned as it is, with retryable = false: never
+-- resent, never reconciled.
 --
 -- Time comes from client._runtime (now, time, sleep, random) when set, else
 -- scravio.runtime: tests inject a fake clock there and never really wait.
