@@ -32,7 +32,7 @@ build = {
     ["scravio.core"] = {
       sources = {
         "csrc/buf.c", "csrc/client.c", "csrc/core.c", "csrc/errors.c", "csrc/files.c", "csrc/interrupt.c", "csrc/json.c",
-        "csrc/lazydoc.c", "csrc/mask.c", "csrc/pager.c", "csrc/resources.c", "csrc/terminal.c", "csrc/transport.c", "csrc/url.c",
+        "csrc/lazydoc.c", "csrc/lazypage.c", "csrc/mask.c", "csrc/pager.c", "csrc/resources.c", "csrc/terminal.c", "csrc/transport.c", "csrc/url.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl" },

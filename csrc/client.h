@@ -22,6 +22,7 @@ struct scv_client {
   struct curl_slist *api_json_headers; /* the same plus Content-Type: application/json */
   struct curl_slist *storage_headers;  /* no credentials at all */
   scv_buf body;           /* last response body, reused between calls */
+  uint64_t taken_body_hash; /* body_hash of the last body a LazyPage took (l_prefetch) */
   scv_buf hdr;            /* last response's header block */
   scv_buf scratch;        /* URL building */
   struct scv_prefetch *pf; /* the list-page prefetch handle (transport.c), made on first use */

@@ -140,6 +140,7 @@ SCV_EXPORT int luaopen_scravio_core(lua_State *L) {
   scv_client_open(L);
   scv_pager_open(L);
   scv_lazydoc_open(L);
+  scv_lazypage_open(L);
   scv_resources_open(L);
   return 1;
 }

@@ -366,7 +366,9 @@ static int l_is_error(lua_State *L) {
 /* core.classify(status, headers, body, method, path, client, lazy): for Lua
  * transports (cosockets) that read the response themselves. headers:
  * lowercase names; client (optional) lets an echo of its credential be
- * masked; lazy: a 2xx JSON object comes back as a LazyDoc, as client:send's. */
+ * masked; lazy: a 2xx JSON object comes back as a LazyDoc, as client:send's;
+ * lazy = "page": a 2xx list page comes back as a LazyPage that keeps the body
+ * string itself (anchored, never copied: csrc/lazypage.c). */
 static int l_classify(lua_State *L) {
   scv_response r;
   memset(&r, 0, sizeof r);
@@ -379,11 +381,15 @@ static int l_classify(lua_State *L) {
   /* The client only lends its credential for masking: a closed one (another
    * light thread closed it) lends none, and classify never raises for it.
    * It stays at slot 6 so the credential outlives the classification. */
-  int lazy = lua_toboolean(L, 7);
+  int page = lua_type(L, 7) == LUA_TSTRING && strcmp(lua_tostring(L, 7), "page") == 0;
+  int lazy = !page && lua_toboolean(L, 7);
   lua_settop(L, 6);
-  /* A 2xx object asked for lazily needs none of the header values (they only
-   * go into error objects): it is indexed before any of them is masked. */
+  /* A 2xx object (or streamed page) asked for lazily needs none of the header
+   * values (they only go into error objects): it is indexed before any of
+   * them is masked. */
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) return 1;
+  if (page && r.status >= 200 && r.status < 300 && scv_lazypage_push(L, r.body, r.body_len, r.max_depth, 3, NULL))
+    return 1;
   const scv_client *owner = lua_isnoneornil(L, 6) ? NULL : scv_testudata(L, 6, SCV_CLIENT_MT);
   scv_client_secret(owner, &r.secret, &r.secret_hint);
   /* Header values are masked, then cut, exactly as the libcurl transport's

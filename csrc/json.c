@@ -1407,6 +1407,158 @@ finish:
     return p == end ? n : -1;
 }
 
+/* scv_json_members' grammar, plus the spans of the elements of every array
+   that is the value of a top-level member (a list page's items), so that a
+   page can be validated whole in one pass and its items decoded one at a
+   time later (csrc/lazypage.c).  A separate function rather than a flag on
+   scv_json_members: a GET's LazyDoc pays nothing for the element checks. */
+int scv_json_index_page(const char *str, size_t len, int max_depth,
+                        scv_json_member *out, uint32_t *first, int cap,
+                        scv_json_span **elems, size_t *elem_cap)
+{
+    const unsigned char *start = (const unsigned char *)str;
+    const unsigned char *p = start, *end = start + len, *vstart = NULL;
+    const unsigned char *estart = NULL;
+    unsigned char is_obj[SCV_JSON_SCAN_MAX_DEPTH];
+    int depth = 0, n = 0, escaped = 0;
+    size_t ne = 0;
+
+    if (str == NULL || len > 0xFFFFFFFFu)
+        return -1;
+    if (max_depth <= 0)
+        max_depth = SCV_JSON_DEFAULT_MAX_DEPTH;
+    if (end - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        p += 3;
+    SKIP_WS(p, end);
+    if (p >= end || *p != '{')
+        return -1;
+
+value:
+    /* (compact JSON has no whitespace: test the byte before looping) */
+    if (SCV_UNLIKELY(p < end && ws_tab[*p]))
+        SKIP_WS(p, end);
+    if (p >= end)
+        return -1;
+    if (SCV_UNLIKELY(depth <= 2)) {
+        if (depth == 1)
+            vstart = p;
+        else if (!is_obj[1])
+            estart = p; /* an element of a top-level member's array */
+    }
+    switch (*p) {
+    case '"':
+        if ((p = skip_string(p + 1, end, &escaped)) == NULL)
+            return -1;
+        goto value_done;
+    case '{':
+    case '[':
+        if (depth >= max_depth || depth >= SCV_JSON_SCAN_MAX_DEPTH)
+            return -1;
+        is_obj[depth++] = (unsigned char)(*p == '{');
+        p++;
+        SKIP_WS(p, end);
+        if (p < end && *p == (is_obj[depth - 1] ? '}' : ']')) {
+            p++;
+            depth--;
+            goto value_done;
+        }
+        if (is_obj[depth - 1])
+            goto obj_key;
+        goto value;
+    case 't':
+        if (end - p < 4 || memcmp(p, "true", 4) != 0)
+            return -1;
+        p += 4;
+        goto value_done;
+    case 'f':
+        if (end - p < 5 || memcmp(p, "false", 5) != 0)
+            return -1;
+        p += 5;
+        goto value_done;
+    case 'n':
+        if (end - p < 4 || memcmp(p, "null", 4) != 0)
+            return -1;
+        p += 4;
+        goto value_done;
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        if ((p = skip_number(p, end)) == NULL)
+            return -1;
+        goto value_done;
+    default:
+        return -1;
+    }
+
+obj_key:
+    if (p >= end || *p != '"')
+        return -1;
+    {
+        const unsigned char *k = p + 1;
+        escaped = 0;
+        if ((p = skip_string(k, end, &escaped)) == NULL)
+            return -1;
+        if (SCV_UNLIKELY(depth == 1)) {
+            if (escaped || n >= cap)
+                return -1;
+            out[n].koff = (uint32_t)(k - start);
+            out[n].klen = (uint32_t)(p - 1 - k);
+            first[n] = (uint32_t)ne;
+        }
+    }
+    if (SCV_UNLIKELY(p < end && *p != ':'))
+        SKIP_WS(p, end);
+    if (p >= end || *p != ':')
+        return -1;
+    p++;
+    goto value;
+
+value_done:
+    if (SCV_UNLIKELY(depth <= 1)) {
+        if (depth == 0)
+            goto finish;
+        out[n].voff = (uint32_t)(vstart - start);
+        out[n].vlen = (uint32_t)(p - vstart);
+        n++;
+    } else if (SCV_UNLIKELY(depth == 2) && !is_obj[1]) {
+        if (ne == *elem_cap) {
+            size_t cap2 = ne ? ne * 2 : 128;
+            scv_json_span *g = realloc(*elems, cap2 * sizeof *g);
+            if (g == NULL)
+                return -1;
+            *elems = g;
+            *elem_cap = cap2;
+        }
+        (*elems)[ne].off = (uint32_t)(estart - start);
+        (*elems)[ne].len = (uint32_t)(p - estart);
+        ne++;
+    }
+    if (SCV_UNLIKELY(p < end && ws_tab[*p]))
+        SKIP_WS(p, end);
+    if (p >= end)
+        return -1;
+    if (*p == ',') {
+        p++;
+        if (is_obj[depth - 1]) {
+            if (SCV_UNLIKELY(p < end && *p != '"'))
+                SKIP_WS(p, end);
+            goto obj_key;
+        }
+        goto value;
+    }
+    if (*p != (is_obj[depth - 1] ? '}' : ']'))
+        return -1;
+    p++;
+    depth--;
+    goto value_done;
+
+finish:
+    SKIP_WS(p, end);
+    if (p != end)
+        return -1;
+    first[n] = (uint32_t)ne;
+    return n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Encoder                                                             */
 /* ------------------------------------------------------------------ */

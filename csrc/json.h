@@ -86,6 +86,24 @@ typedef struct {
 int scv_json_members(const char *s, size_t len, int max_depth,
                      scv_json_member *out, int cap);
 
+/* A byte span of the input: one element of an array. */
+typedef struct {
+    uint32_t off, len;
+} scv_json_span;
+
+/* scv_json_members (same acceptance, same members in out, cap of them),
+   which also stores the spans of the elements of every array that is the
+   value of a top-level member, in document order, into *elems (a malloc'd
+   array of *elem_cap spans, grown with realloc as needed; the caller frees
+   it, whatever the result).  first[i] is the index in *elems of member i's
+   first element and first[n] their total, so member i's elements are
+   first[i] .. first[i+1]-1 (none unless its value is an array); first has
+   room for cap + 1.  Returns the member count, or -1 (as scv_json_members,
+   or out of memory). */
+int scv_json_index_page(const char *str, size_t len, int max_depth,
+                        scv_json_member *out, uint32_t *first, int cap,
+                        scv_json_span **elems, size_t *elem_cap);
+
 /* Encode the value at stack index idx.  On success pushes the JSON string
    and returns 1; on failure pushes nothing, fills err, returns 0.
    - tables with the SCV_ARRAY_MT metatable -> array of t[1..#t] (empty ->

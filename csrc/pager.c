@@ -137,14 +137,31 @@ static int shape_error(lua_State *L, const char *msg) {
   return 2;
 }
 
+/* The pager's rules for one page fed: n items, the counters it says (the
+ * page number asked for when it says none), the items' fingerprint.
+ * -> 1, or 0 with nil, err pushed (the page is refused). */
+static int advance(lua_State *L, scv_pager *p, lua_Integer n, lua_Integer current, lua_Integer pages,
+                   lua_Integer total, lua_Integer per_page, uint64_t h);
+
 /* pager:feed(body) -> items | nil, err
- * Finds the items array and the page counters wherever the envelope keeps them. */
+ * Finds the items array and the page counters wherever the envelope keeps
+ * them. body may also be a LazyPage (csrc/lazypage.c), which has read its
+ * counters already: feed returns the page itself then. */
 static int l_pager_feed(lua_State *L) {
   scv_pager *p = luaL_checkudata(L, 1, SCV_PAGER_MT);
+  size_t lazy_n;
+  const scv_page_counts *pc = scv_lazypage_counts(L, 2, &lazy_n);
+  if (pc) {
+    if (!advance(L, p, (lua_Integer)lazy_n, pc->has_current ? pc->current : p->next, pc->pages, pc->total,
+                 pc->per_page, pc->fingerprint))
+      return 2;
+    lua_settop(L, 2);
+    return 1;
+  }
   if (!lua_istable(L, 2)) return shape_error(L, "a list response was not a JSON object");
   lua_settop(L, 2);
   int items = 0, meta = 0;
-  static const char *const top_lists[] = {"items", "transactions", NULL};
+  static const char *const top_lists[] = SCV_PAGE_TOP_LISTS;
   for (int i = 0; top_lists[i] && !items; i++) {
     lua_getfield(L, 2, top_lists[i]);
     if (lua_istable(L, -1)) {
@@ -195,16 +212,28 @@ static int l_pager_feed(lua_State *L) {
     total = field_int(L, meta, "totalCount", field_int(L, meta, "total", -1));
     per_page = field_int(L, meta, "perPage", field_int(L, meta, "limit", -1));
   }
+  if (!advance(L, p, n, current, pages, total, per_page, n > 0 ? page_fingerprint(L, items) : 0)) return 2;
+  lua_pushvalue(L, items);
+  return 1;
+}
+
+static int advance(lua_State *L, scv_pager *p, lua_Integer n, lua_Integer current, lua_Integer pages,
+                   lua_Integer total, lua_Integer per_page, uint64_t h) {
   int progressed = p->fed == 0 || current > p->page;
-  if (!progressed && n > 0)
-    return shape_error(L, "the server answered a page it had already sent (pagination would loop)");
+  if (!progressed && n > 0) {
+    shape_error(L, "the server answered a page it had already sent (pagination would loop)");
+    return 0;
+  }
   if (n > 0) {
-    uint64_t h = page_fingerprint(L, items);
-    if (p->last_n == n && p->last_hash == h)
-      return shape_error(L, "the server answered a page with the same items as the page before (it may "
-                            "ignore ?page=): pagination would loop");
-    if (total >= 0 && p->items_fed + n > total)
-      return shape_error(L, "the server sent more items than its own totalCount (pagination would loop)");
+    if (p->last_n == n && p->last_hash == h) {
+      shape_error(L, "the server answered a page with the same items as the page before (it may "
+                     "ignore ?page=): pagination would loop");
+      return 0;
+    }
+    if (total >= 0 && p->items_fed + n > total) {
+      shape_error(L, "the server sent more items than its own totalCount (pagination would loop)");
+      return 0;
+    }
     p->last_n = n;
     p->last_hash = h;
     p->items_fed += n;
@@ -218,13 +247,14 @@ static int l_pager_feed(lua_State *L) {
     p->empties = 0;
     p->next = (pages >= 0 && current >= pages) ? 0 : current + 1;
   } else if (progressed && pages >= 0 && current < pages) {
-    if (++p->empties > MAX_EMPTY)
-      return shape_error(L, "the server answered empty pages over and over before the last page it counts");
+    if (++p->empties > MAX_EMPTY) {
+      shape_error(L, "the server answered empty pages over and over before the last page it counts");
+      return 0;
+    }
     p->next = current + 1; /* skip it: later pages may still hold items */
   } else {
     p->next = 0;
   }
-  lua_pushvalue(L, items);
   return 1;
 }
 

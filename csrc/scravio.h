@@ -12,6 +12,7 @@
  *   pager.c      the pagination state machine over the API's list envelopes
  *   resources.c  the Campaign, ValidationJob and Export userdata
  *   lazydoc.c    a JSON object kept as bytes, decoded one field at a time
+ *   lazypage.c   a list page kept as bytes, its items decoded one at a time
  *   interrupt.c  Ctrl-C (SIGINT) during sleeps and file transfers
  *   terminal.c   the terminal's width, for progress lines
  */
@@ -20,6 +21,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <curl/curl.h>
 #include "compat.h"
 
@@ -149,6 +151,37 @@ void scv_lazydoc_table(lua_State *L, int idx, int cache);
 /* Register the LazyDoc metatable; adds core.lazydoc_mt and core.lazy_decode
  * to the module table on top. */
 void scv_lazydoc_open(lua_State *L);
+
+/* ---- lazypage.c ----------------------------------------------------- */
+#define SCV_LAZYPAGE_MT "scravio.LazyPage"
+/* What a list page's envelope says, as pager.c reads it from a decoded one. */
+typedef struct {
+  int has_current;        /* currentPage (else page) was a number */
+  lua_Integer current;
+  lua_Integer pages, total, per_page; /* -1 where the page did not say */
+  uint64_t fingerprint;   /* of the items, for the repeated-page guard */
+} scv_page_counts;
+/* Push a LazyPage for a list page in body and return 1, or return 0 with
+ * nothing pushed when body is not a top-level {items|transactions} page the
+ * pager would stream (invalid JSON, another envelope...): decode it eagerly
+ * then. The value at stack index anchor keeps the bytes alive (the body's
+ * Lua string), or, with take, is the client whose body buffer `take` is: the
+ * page takes that buffer and page:release() hands it back
+ * (scv_client_body_return). */
+int scv_lazypage_push(lua_State *L, const char *body, size_t len, int max_depth, int anchor, scv_buf *take);
+/* The counters and item count of the (unreleased) LazyPage at idx, or NULL
+ * when idx holds none. */
+const scv_page_counts *scv_lazypage_counts(lua_State *L, int idx, size_t *n);
+/* Adds core.lazypage_mt and core.lazy_page to the module table on top. */
+void scv_lazypage_open(lua_State *L);
+/* transport.c: a body buffer a LazyPage took goes back to the client at idx
+ * (kept when it is the bigger one, else freed; freed when idx holds no open
+ * client). Leaves b empty. */
+void scv_client_body_return(lua_State *L, int idx, scv_buf *b);
+
+/* The arrays a list envelope keeps its items in at its top, in the order the
+ * pager looks for them (pager.c, lazypage.c). */
+#define SCV_PAGE_TOP_LISTS {"items", "transactions", NULL}
 
 /* ---- pager.c / resources.c ----------------------------------------- */
 void scv_pager_open(lua_State *L);

@@ -649,13 +649,43 @@ fail:
   return NULL;
 }
 
+/* lazy = "page" (the iterator's page GETs): answer a LazyPage. */
+static int is_page_mode(lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TSTRING && strcmp(lua_tostring(L, idx), "page") == 0;
+}
+
+/* Push a LazyPage over the client's body buffer, which it takes (r->body
+ * stays valid: the page owns those bytes now). -> 1, or 0 with nothing
+ * pushed and the buffer left where it was (not a page to stream). The client
+ * userdata is at stack index 1. */
+static int push_page(lua_State *L, scv_client *c, const scv_response *r) {
+  return scv_lazypage_push(L, r->body, r->body_len, r->max_depth, 1, &c->body);
+}
+
+void scv_client_body_return(lua_State *L, int idx, scv_buf *b) {
+  scv_client *c = scv_testudata(L, idx, SCV_CLIENT_MT);
+  if (c && !c->closed && b->cap > c->body.cap) {
+    scv_buf_free(&c->body);
+    c->body = *b;
+    c->body.len = 0;
+    scv_buf_init(b);
+    return;
+  }
+  scv_buf_free(b);
+}
+
+static uint64_t body_hash(const scv_buf *b);
+
 /* client:send(method, url, path, body, timeout, fresh, lazy, headers)
  *   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
  * `headers`: nil, or an array of extra "Name: value" lines for this call.
  * `fresh` asks for a new connection: libcurl silently resends a request once
  * when a reused connection dies before answering, which must never happen to
  * a POST that spends credits. With `lazy`, a 2xx JSON object comes back as a
- * LazyDoc (validated, decoded field by field when read) instead of a table. */
+ * LazyDoc (validated, decoded field by field when read) instead of a table;
+ * with lazy = "page", a 2xx list page comes back as a LazyPage (validated,
+ * its items decoded one at a time: csrc/lazypage.c) that takes the client's
+ * body buffer until it is released. */
 static int l_send(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
   size_t mlen;
@@ -673,7 +703,8 @@ static int l_send(lua_State *L) {
   const char *body = luaL_optlstring(L, 5, NULL, &blen);
   double timeout = (double)luaL_optnumber(L, 6, 0);
   int fresh = lua_toboolean(L, 7);
-  int lazy = lua_toboolean(L, 8);
+  int page = is_page_mode(L, 8);
+  int lazy = !page && lua_toboolean(L, 8);
   struct curl_slist *extra = NULL;
   if (lua_type(L, 9) == LUA_TTABLE && scv_rawlen(L, 9) > 0) {
     int bad;
@@ -715,6 +746,15 @@ static int l_send(lua_State *L) {
   fill_response(c, e, &c->body, &c->hdr, &r, hv, method, path);
   if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth))
     return 1 + push_answer_meta(L, &r);
+  if (page && r.status >= 200 && r.status < 300) {
+    /* (the prefetch that follows compares the next answer with this body,
+     * which the page is about to take: see l_prefetch) */
+    uint64_t h = body_hash(&c->body);
+    if (push_page(L, c, &r)) {
+      c->taken_body_hash = h;
+      return 1 + push_answer_meta(L, &r);
+    }
+  }
   return push_classified(L, &r);
 }
 
@@ -1134,19 +1174,20 @@ static int l_prefetch(lua_State *L) {
   int started = prefetch_start(c, url, timeout, settle);
   /* Called right after the pager received a page through send(): c->body
    * holds that page. */
-  if (started && c->pf) c->pf->page_hash = c->body.len ? body_hash(&c->body) : 0;
+  if (started && c->pf) c->pf->page_hash = c->body.len ? body_hash(&c->body) : c->taken_body_hash;
   lua_pushboolean(L, started);
   lua_pushboolean(L, started && c->pf && c->pf->x.paused); /* (tests: the answer's first bytes are held) */
   return 2;
 }
 
-/* client:collect(url, path, timeout, next_url)
+/* client:collect(url, path, timeout, next_url, lazy)
  *   -> value, status, request_id, next_started, rate_limit, rate_remaining, rate_reset
  *      | nil, err | nil, nil
  * nil, nil when no prefetch of exactly this url is in flight (the caller
  * sends the request itself). Otherwise waits for it (at most timeout seconds)
  * and answers exactly like send(). With next_url, and a 2xx answer, the
- * prefetch of next_url starts before this answer is decoded. On any failure
+ * prefetch of next_url starts before this answer is decoded. lazy = "page":
+ * a 2xx list page comes back as a LazyPage, as from send. On any failure
  * the prefetch handle is left idle. */
 static int l_collect(lua_State *L) {
   scv_client *c = scv_check_client(L, 1);
@@ -1156,6 +1197,7 @@ static int l_collect(lua_State *L) {
   size_t nlen = 0;
   const char *next = luaL_optlstring(L, 5, NULL, &nlen);
   if (next && (!scv_header_value_ok(next, nlen) || strchr(next, ' '))) return luaL_error(L, "scravio: bad URL");
+  int page = is_page_mode(L, 6);
   scv_prefetch *p = c->pf;
   if (p == NULL || !p->active || strcmp(p->url, url) != 0) {
     prefetch_stop(p); /* a stale one (an abandoned iteration) goes */
@@ -1215,7 +1257,8 @@ static int l_collect(lua_State *L) {
     if (started && c->pf) c->pf->page_hash = h;
   }
   /* From here on Lua allocates (finalizers may run): no more libcurl state is read. */
-  int nret = push_classified(L, &r);
+  int nret = page && r.status >= 200 && r.status < 300 && push_page(L, c, &r) ? 1 + push_answer_meta(L, &r)
+                                                                               : push_classified(L, &r);
   p = c->pf; /* (a finalizer that closed the client would have freed it) */
   if (nret == 2) {
     if (started) prefetch_stop(p); /* failed: the caller refetches this page the normal way */

@@ -95,7 +95,8 @@ end
 local GC_EVERY = rawget(_G, "jit") and 1000 or 0
 
 -- Lua 5.4 closes the fourth value of a generic for when the loop is left by
--- break, return or an error: each() hands one back that drops its prefetch.
+-- break, return or an error: each() hands one back that drops its prefetch
+-- and releases its page.
 local CLOSES = _VERSION == "Lua 5.4" and rawget(_G, "jit") == nil
 
 --- An iterator over every item of every page; raises the error object on
@@ -115,6 +116,14 @@ local CLOSES = _VERSION == "Lua 5.4" and rawget(_G, "jit") == nil
 -- call: the caller's per-call options (checked), or nil: they apply to every
 -- page's request. Extra headers turn the prefetch off (the prefetching
 -- handle sends the client's own headers only).
+--
+-- Pages are streamed: the transport answers each page GET (lazy = "page")
+-- with a LazyPage (csrc/lazypage.c) that has validated the whole page and
+-- keeps its bytes, and each item is decoded only when the loop reaches it
+-- (the same plain table a whole-page decode would hold), so one page's items
+-- are never all alive at once. The page is released before the next one is
+-- asked for. A transport that answers decoded tables (a custom one, or a
+-- page the C side does not stream) is iterated as before.
 function M.each(client, kind, wrap, template, query, call, ...)
   assert(call == nil or type(call) == "table", "pagination.each: call must be the per-call options table or nil")
   local spec = M.KINDS[kind]
@@ -127,6 +136,7 @@ function M.each(client, kind, wrap, template, query, call, ...)
   local ahead = type(transport) == "table" and transport.prefetch ~= nil and transport.collect ~= nil
     and transport.cancel ~= nil and not (call and call.headers and next(call.headers))
   local per_attempt = call and call.timeout or client._timeout or 60
+  local page_opts = request.with({ query = q, lazy = "page" }, call)
   local pending = nil -- {page, url, path, t0}: this iteration's prefetch in flight
   local pages = nil   -- the page count the last page fed said
 
@@ -136,7 +146,17 @@ function M.each(client, kind, wrap, template, query, call, ...)
     if url then return url, path end -- (a bad query or id: the normal path reports it)
   end
 
+  local buf, i, n = nil, 0, 0 -- the page being handed out: a LazyPage or a decoded items array
+  local streamed = false        -- buf is a LazyPage
+
+  -- Drop the page being handed out (a libcurl client gets its body buffer back).
+  local function release()
+    if streamed then buf:release() end
+    buf, i, n, streamed = nil, 0, 0, false
+  end
+
   local function cancel()
+    release()
     if pending then
       local url = pending.url
       pending = nil
@@ -169,11 +189,11 @@ function M.each(client, kind, wrap, template, query, call, ...)
     local next_url, next_path
     if pages and page < pages then next_url, next_path = url_of(page + 1) end
     local value, status, request_id, started, rl_limit, rl_left, rl_reset =
-      transport:collect(p.url, p.path, per_attempt, next_url)
+      transport:collect(p.url, p.path, per_attempt, next_url, "page")
     if started then pending = { page = page + 1, url = next_url, path = next_path, t0 = request.clock(client).now() } end
     if value == nil and status == nil then return nil end -- none in flight for this page
     q.page = page
-    local body, err = request.call(client, "GET", template, request.with({ query = q,
+    local body, err = request.call(client, "GET", template, request.with({ query = q, lazy = "page",
       answer = { value = value, status = status, request_id = request_id, t0 = p.t0,
         rate_limit = { rl_limit, rl_left, rl_reset } } }, call),
       unpack(args, 1, args.n))
@@ -181,11 +201,11 @@ function M.each(client, kind, wrap, template, query, call, ...)
     return body
   end
 
-  local buf, i, n = nil, 0, 0
   local unswept = 0 -- items handed out since the last GC step
   -- Load the next page with items into buf; false at the end.
   local function refill()
     while i >= n do
+      release() -- before the next page arrives: never two pages held at once
       local page = pager:next()
       if not page then
         cancel() -- (a page turned out empty before the count said so)
@@ -195,15 +215,18 @@ function M.each(client, kind, wrap, template, query, call, ...)
       if body == nil then
         q.page = page
         local err
-        body, err = request.call(client, "GET", template, request.with({ query = q }, call), unpack(args, 1, args.n))
+        body, err = request.call(client, "GET", template, page_opts, unpack(args, 1, args.n))
         if body == nil then fail(err) end
       end
+      local lazy = getmetatable(body) == core.lazypage_mt
       local items, perr = pager:feed(body)
       if not items then
+        if lazy then body:release() end
         perr.method, perr.path = "GET", shown_path(template, unpack(args, 1, args.n))
         fail(perr)
       end
-      buf, i, n = items, 0, #items
+      streamed = lazy
+      buf, i, n = items, 0, lazy and items:count() or #items
       pages = select(2, pager:info())
       if ahead and not pending then
         -- Fetched the normal way (page 1, or after a failure): the next page
@@ -243,12 +266,17 @@ function M.each(client, kind, wrap, template, query, call, ...)
       if not more then return nil end
     end
     i = i + 1
-    local item = buf[i]
-    buf[i] = nil -- let a long iteration release what it has handed out
+    local item
+    if streamed then
+      item = buf:item(i)
+    else
+      item = buf[i]
+      buf[i] = nil -- let a long iteration release what it has handed out
+    end
     if wrap then return core.wrap(wrap, item, client) end
     return item
   end
-  if ahead and CLOSES then
+  if CLOSES then
     return iterate, nil, nil, setmetatable({}, { __close = cancel })
   end
   return iterate

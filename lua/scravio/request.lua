@@ -228,7 +228,8 @@ end
 --       headers (extra request headers {name = value}, checked by
 --         scravio.options: never credentials or framing headers),
 --       pace = {name, scope}, fresh (new connection),
---       lazy (a 2xx object may come back as a LazyDoc, for core.wrap/replace),
+--       lazy (a 2xx object may come back as a LazyDoc, for core.wrap/replace;
+--         "page": a list page may come back as a LazyPage, for pagination.each),
 --       answer = {value, status, request_id, t0}: the first attempt's outcome,
 --         already received (a prefetched page: pagination.lua); later attempts
 --         are sent as usual and every event says prefetched = true for it,
@@ -315,7 +316,7 @@ function M.call(client, method, template, opts, ...)
     end
     if pace then stamp = pacing.settle(client, pace[1], pace[2], stamp) end
     if value ~= nil and not (type(value) == "table" and getmetatable(value) ~= core.array_mt)
-      and not (opts.lazy and getmetatable(value) == core.lazydoc_mt) then
+      and not (opts.lazy and getmetatable(value) == (opts.lazy == "page" and core.lazypage_mt or core.lazydoc_mt)) then
       -- Every Scravio answer is a JSON object: an array, a bare string or a
       -- number is a broken response, handled like any other unreadable 2xx.
       local what = type(value) == "table" and "array" or type(value)

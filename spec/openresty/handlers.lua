@@ -160,19 +160,34 @@ routes["/percall"] = function(args)
   return reply(200, { ok = true, id = c.id })
 end
 
+-- (streamed: how many of the page GETs the transport answered with a
+-- LazyPage; inner=1 makes another call on the same client for every lead,
+-- while the page is being handed out.)
 routes["/leads"] = function(args)
-  local c, err = client().campaigns:get(args.id)
+  local cl = client()
+  local c, err = cl.campaigns:get(args.id)
   if not c then return fail(err) end
-  local count, first, last = 0, nil, nil
+  local count, first, last, ids, streamed = 0, nil, nil, {}, 0
+  local t = cl._transport
+  local own_send = rawget(t, "send")
+  local send = t.send
+  t.send = function(self, ...)
+    local r = { send(self, ...) }
+    if getmetatable(r[1]) == require("scravio.core").lazypage_mt then streamed = streamed + 1 end
+    return (table.unpack or unpack)(r, 1, 6) -- luacheck: ignore 143
+  end
   local ok, ierr = pcall(function()
     for lead in c:leads{ perPage = tonumber(args.perPage) or 25 } do
       count = count + 1
       first = first or lead
       last = lead
+      ids[count] = lead._id
+      if args.inner then assert(cl.campaigns:get(args.id)) end
     end
   end)
+  t.send = own_send
   if not ok then return fail(ierr) end
-  return reply(200, { ok = true, count = count, first = first, last = last })
+  return reply(200, { ok = true, count = count, first = first, last = last, ids = ids, streamed = streamed })
 end
 
 routes["/export"] = function(args)

@@ -170,6 +170,17 @@ describe("OpenResty (ngx_lua cosockets)", function()
       assert.equals(3, #srv:requests{ method = "GET", path = "/api/campaigns/" .. id .. "/leads" })
     end)
 
+    it("streams the pages (a LazyPage over the body string), undisturbed by calls inside the loop", function()
+      local id = srv:seed_campaign{ status = "fully_completed", leads = 45 }
+      local plain = expect_ok(call("/leads?id=" .. id .. "&perPage=20"))
+      assert.equals(3, plain.streamed)
+      local inner = expect_ok(call("/leads?id=" .. id .. "&perPage=20&inner=1"))
+      assert.equals(45, inner.count)
+      assert.same(plain.ids, inner.ids)
+      assert.same(plain.first, inner.first)
+      assert.same(plain.last, inner.last)
+    end)
+
     it("exports and streams the file to disk, without credentials to storage", function()
       local id = srv:seed_campaign{ status = "fully_completed", leads = 40 }
       local file = nginx.prefix .. "/files/export.csv"

@@ -80,7 +80,11 @@ end
 --   { op = "sdk", fn = "campaigns.create", args = {...} }       any SDK method
 --   { op = "each", fn = "campaigns.each", args = {...}, max = 50 }  iterate an SDK
 --                                  iterator: value = items handed out (an
---                                  error raised ends it, as its outcome)
+--                                  error raised ends it, as its outcome);
+--                                  collect = true: value = {count =, items =
+--                                  (plain copies), plain = every item a
+--                                  table without metatable (arrays: the
+--                                  array metatable)}
 --   { op = "download", path =, opts = {...} }  scravio.download.to_file of <base><path>
 --   { op = "upload", path =, data =, times =, content_type =, timeout = }
 --                                  transport:upload of data repeated `times` times
@@ -125,15 +129,27 @@ local function call(client, c, env, i)
   elseif c.op == "each" then
     local obj, fn = resolve(client, c.fn)
     local args = c.args or {}
-    local n = 0
+    local n, items, all_plain = 0, {}, true
+    local array_mt = require("scravio.core").array_mt
+    local function is_plain(t)
+      if type(t) ~= "table" then return true end
+      local mt = getmetatable(t)
+      if mt ~= nil and mt ~= array_mt then return false end
+      for _, v in pairs(t) do if not is_plain(v) then return false end end
+      return true
+    end
     local ok, err = pcall(function()
-      for _ in fn(obj, (table.unpack or unpack)(args, 1, c.nargs or #args)) do
+      for item in fn(obj, (table.unpack or unpack)(args, 1, c.nargs or #args)) do
         n = n + 1
+        if c.collect then
+          items[n] = plain(item)
+          all_plain = all_plain and type(item) == "table" and getmetatable(item) == nil and is_plain(item)
+        end
         if n >= (c.max or 50) then break end
       end
     end)
     local out = ok and { ok = true } or describe_error(err)
-    out.value = n
+    out.value = c.collect and { count = n, items = items, plain = all_plain } or n
     return out
   elseif c.op == "download" then
     local file = env.dir .. "/download-" .. i

@@ -8,7 +8,8 @@ function Curl.new(handle)
 end
 
 --- send(method, url, path, body, timeout, fresh, lazy, headers) -> value, status, request_id | nil, err
--- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
+-- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c);
+-- "page": a 2xx list page may come back as a LazyPage (csrc/lazypage.c).
 -- headers: nil, or extra "Name: value" lines (per-call options, checked).
 function Curl:send(method, url, path, body, timeout, fresh, lazy, headers)
   return self.handle:send(method, url, path, body, timeout, fresh, lazy, headers)
@@ -29,12 +30,12 @@ function Curl:prefetch(url, path, timeout)
   return self.handle:prefetch(url, path, timeout)
 end
 
---- collect(url, path, timeout, next_url) -> value, status, request_id, next_started
+--- collect(url, path, timeout, next_url, lazy) -> value, status, request_id, next_started
 -- | nil, err (failed as send would fail) | nil, nil (none in
 -- flight for url). With next_url, that page's prefetch starts before this
--- answer is decoded.
-function Curl:collect(url, path, timeout, next_url)
-  return self.handle:collect(url, path, timeout, next_url)
+-- answer is decoded. lazy: as send's.
+function Curl:collect(url, path, timeout, next_url, lazy)
+  return self.handle:collect(url, path, timeout, next_url, lazy)
 end
 
 --- cancel([url]) -> true if a prefetch (of url, when given) was dropped

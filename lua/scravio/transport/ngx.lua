@@ -779,7 +779,8 @@ end
 
 --- send(method, url, path, body, timeout, fresh, lazy, headers)
 --   -> value, status, request_id, rate_limit, rate_remaining, rate_reset | nil, err
--- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c).
+-- lazy: a 2xx JSON object may come back as a LazyDoc (see csrc/lazydoc.c);
+-- "page": a 2xx list page may come back as a LazyPage over the body string.
 -- `timeout` bounds the whole call, however slowly the answer trickles in.
 -- headers: nil, or extra "Name: value" lines (per-call options, checked).
 function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
