@@ -64,6 +64,18 @@ local function first_line(cmd)
   return (out:match("[^\n]*") or ""):gsub("%s+$", "")
 end
 
+--- The User-Agent the SDK sends (client:info()), so that the C floor sends
+-- the same request bytes (bench/c_loop.c). Asked once, in a child process.
+local ua_cache
+local function sdk_user_agent()
+  if not ua_cache then
+    ua_cache = first_line(q(cfg.lua) .. " -e " .. q("print(require('scravio').new{api_key='" .. API_KEY ..
+      "', base_url='" .. cfg.api .. "'}:info().user_agent)"))
+    assert(ua_cache:match("^scravio%-lua/"), "bench: cannot read the SDK's user agent: " .. ua_cache)
+  end
+  return ua_cache
+end
+
 --- Run a peer; its last output line is key=value pairs. Raises on failure.
 local function run(cmd)
   local out, ok = capture(cmd)
@@ -194,7 +206,8 @@ local function bench_requests()
       cmd = lua_peer("get_lcurl.lua", cfg.api, n, w, API_KEY, CAMPAIGN_ID) }
   end
   peers[#peers + 1] = { key = "c", label = "(c) C libcurl loop, one handle, no decode",
-    cmd = table.concat({ q(cfg.c_loop), q(cfg.api .. "/campaigns/" .. CAMPAIGN_ID), n, w, q(API_KEY) }, " ") }
+    cmd = table.concat({ q(cfg.c_loop), q(cfg.api .. "/campaigns/" .. CAMPAIGN_ID), n, w, q(API_KEY),
+      q(sdk_user_agent()) }, " ") }
   local us, cpu, round_ratio = {}, {}, { b = {}, c = {} }
   for _, p in ipairs(peers) do us[p.key], cpu[p.key] = {}, {} end
   for r = 1, cfg.rounds do
@@ -269,7 +282,7 @@ local function bench_pagination()
   -- (c) the floor: the same pages transferred by a C libcurl loop, nothing decoded
   local page_url = cfg.api .. "/campaigns/" .. CAMPAIGN_ID .. "/leads?perPage=" .. cfg.per_page .. "&page=%ld"
   peers[#peers + 1] = { key = "c", label = "(c) C libcurl loop, same pages, no decode",
-    cmd = table.concat({ q(cfg.c_loop), q(page_url), cfg.pages, 0, q(API_KEY) }, " ") }
+    cmd = table.concat({ q(cfg.c_loop), q(page_url), cfg.pages, 0, q(API_KEY), q(sdk_user_agent()) }, " ") }
   local best, rate, ratio = {}, {}, { hand = {}, c = {} }
   for _, p in ipairs(peers) do rate[p.key] = {} end
   for r = 1, cfg.pagination_rounds do

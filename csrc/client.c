@@ -158,6 +158,19 @@ static struct curl_slist *append(struct curl_slist *l, const char *h, int *ok) {
   return n ? n : l;
 }
 
+/* A credential (an sk_live_ key, a token68 Bearer token) is printable ASCII
+ * with no whitespace: a tab, a space, a control byte or a non-ASCII byte
+ * (a non-breaking space pasted from a web page) in it is a paste error the
+ * server would only answer with a 401, and a tab is legal inside an HTTP
+ * header value, so the header check alone lets it through. */
+static int credential_ok(const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c <= 0x20 || c >= 0x7f) return 0;
+  }
+  return 1;
+}
+
 /* core.client(opts) -> Client | nil, err */
 static int l_client_new(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -179,21 +192,32 @@ static int l_client_new(lua_State *L) {
   /* Schemes are case-insensitive (RFC 3986); the copy below is lowercased. */
   int https = strncasecmp(base, "https://", 8) == 0, http = strncasecmp(base, "http://", 7) == 0;
   if (!https && !http) return invalid(L, "base_url", "base_url must start with https://");
+  /* user:password@ in base_url is a second credential: libcurl would send
+   * it as Basic auth beside X-API-Key, and the URL is shown in
+   * tostring(client), client:info() and messages. */
+  if (scv_url_has_userinfo(base))
+    return invalid(L, "base_url",
+                   "base_url must not carry a user name or password (user:password@host): pass the "
+                   "credential as api_key or access_token");
   if (http && !allow_http && !scv_url_is_loopback(base))
     return invalid(L, "base_url",
                    "plain http:// is refused for non-loopback hosts (the key would travel in clear); "
                    "use https:// or set allow_http = true");
-  if (!scv_header_value_ok(base, strlen(base)) || strchr(base, ' ') || strchr(base, '?') || strchr(base, '#'))
+  if (!scv_header_value_ok(base, strlen(base)) || strchr(base, ' ') || strchr(base, '\t') || strchr(base, '?') ||
+      strchr(base, '#'))
     return invalid(L, "base_url", "base_url must be a plain URL without spaces, query or fragment");
   if (key && token) return invalid(L, "api_key", "give api_key or access_token, not both");
   const char *secret = key ? key : token;
   const char *which = key ? "api_key" : "access_token";
   if (secret == NULL || secret[0] == '\0')
     return invalid(L, "api_key", "no credentials: pass api_key (or access_token), or set SCRAVIO_API_KEY");
-  if (!scv_header_value_ok(secret, strlen(secret)) || strchr(secret, ' '))
-    return invalid(L, which, "the credential contains spaces or control characters (CR/LF are refused)");
-  if (ws && (ws[0] == '\0' || !scv_header_value_ok(ws, strlen(ws))))
-    return invalid(L, "workspace_id", "workspace_id is empty or contains control characters (CR/LF are refused)");
+  if (!credential_ok(secret))
+    return invalid(L, which,
+                   "the credential contains spaces, tabs, control characters or non-ASCII bytes (CR/LF are "
+                   "refused; a key read from a file keeps its newline: trim it)");
+  if (ws && (ws[0] == '\0' || !credential_ok(ws)))
+    return invalid(L, "workspace_id",
+                   "workspace_id is empty or contains spaces, tabs or control characters (CR/LF are refused)");
   if (luaver && !scv_header_value_ok(luaver, strlen(luaver))) luaver = NULL;
 
   scv_client *c = scv_newuserdata(L, sizeof *c);
@@ -371,6 +395,17 @@ static int l_prepare(lua_State *L) {
       snprintf(msg, sizeof msg, "the request body cannot be sent as JSON: %s", err);
       return prepare_fail(L, "invalid", "body", msg);
     }
+    /* JSON is UTF-8 (RFC 8259 §8.1) and its escapes are ASCII, so the
+     * encoded body is valid UTF-8 exactly when every string in it is. A
+     * Latin-1 "caf\xe9" would be refused as "invalid JSON" after sending,
+     * or stored by a lenient server as "caf\ufffd": a hashtag that is not
+     * the one meant, scraped at the caller's cost. */
+    size_t blen;
+    const char *body = lua_tolstring(L, -1, &blen);
+    if (!scv_utf8_valid(body, blen))
+      return prepare_fail(L, "invalid", "body",
+                          "a string in the request body is not valid UTF-8 (bytes of another encoding, such "
+                          "as Latin-1?): convert it to UTF-8 before sending");
   }
   return 3;
 }

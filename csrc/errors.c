@@ -383,9 +383,15 @@ static int l_classify(lua_State *L) {
    * It stays at slot 6 so the credential outlives the classification. */
   int page = lua_type(L, 7) == LUA_TSTRING && strcmp(lua_tostring(L, 7), "page") == 0;
   int lazy = !page && lua_toboolean(L, 7);
+  lua_settop(L, 6);
+  /* A 2xx object (or streamed page) asked for lazily needs none of the header
+   * values (they only go into error objects): it is indexed before any of
+   * them is masked. */
+  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) return 1;
+  if (page && r.status >= 200 && r.status < 300 && scv_lazypage_push(L, r.body, r.body_len, r.max_depth, 3, NULL))
+    return 1;
   const scv_client *owner = lua_isnoneornil(L, 6) ? NULL : scv_testudata(L, 6, SCV_CLIENT_MT);
   scv_client_secret(owner, &r.secret, &r.secret_hint);
-  lua_settop(L, 6);
   /* Header values are masked, then cut, exactly as the libcurl transport's
    * (transport.c header_value): one mask, one length, on both transports. */
   static const char *const names[4] = {"content-type", "x-request-id", "retry-after", "location"};
@@ -402,9 +408,6 @@ static int l_classify(lua_State *L) {
   r.request_id = vals[1];
   r.retry_after = vals[2];
   r.location = vals[3];
-  if (lazy && r.status >= 200 && r.status < 300 && scv_lazydoc_push(L, r.body, r.body_len, r.max_depth)) return 1;
-  if (page && r.status >= 200 && r.status < 300 && scv_lazypage_push(L, r.body, r.body_len, r.max_depth, 3, NULL))
-    return 1;
   if (scv_classify(L, &r)) return 1;
   lua_pushnil(L);
   lua_insert(L, -2);

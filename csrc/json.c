@@ -127,10 +127,37 @@ SCV_INLINE uint64_t swar_special(uint64_t w)
 #define SCV_SWAR_FIRST(m) (__builtin_ctzll(m) >> 3) /* index of first flag */
 #endif
 
+/* SSE2 is part of the x86-64 baseline: 16 bytes per step (the SWAR loop
+   below does 8, and stays the portable path and the tail). */
+#if defined(__SSE2__) && defined(SCV_SWAR_FIRST)
+#include <emmintrin.h>
+#define SCV_SSE2 1
+
+/* Bit i set when byte i of the 16 at p is '"', '\\' or < 0x20. */
+SCV_INLINE unsigned sse2_special(const unsigned char *p)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x22));
+    const __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x5c));
+    /* unsigned x <= 0x1f  <=>  max(x, 0x1f) == 0x1f */
+    const __m128i c = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)),
+                                     _mm_set1_epi8(0x1f));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), c));
+}
+#endif
+
 /* First byte in [p, end) that is special, or end. */
 SCV_INLINE const unsigned char *scan_plain(const unsigned char *p,
                                            const unsigned char *end)
 {
+#ifdef SCV_SSE2
+    while (end - p >= 16) {
+        unsigned m = sse2_special(p);
+        if (m != 0)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
     while (end - p >= 8) {
         uint64_t w, m;
         memcpy(&w, p, 8);
@@ -189,18 +216,28 @@ static char locale_decimal_point(void)
    again: it hashes all its bytes, walks the string table and, when the
    previous response's strings were collected, allocates it anew.  Decoding
    keeps the last key seen per slot of a small direct-mapped cache, keyed by
-   a hash of the first and last 8 bytes; a hit is checked byte for byte
-   against the cached string, then pushed from the anchor table.  The cache
+   a hash of the first and last 8 bytes; a hit (same length and the same
+   two words, and for keys past KEY_WORDS_EXACT bytes the same bytes) is
+   pushed from the anchor table.  The cache
    lives in the registry (one per Lua state, nothing global) and its strings
    are anchored there, so they stay interned. */
 #define KEY_CACHE_SLOTS 512 /* power of two */
 #define KEY_CACHE_MAX_LEN 40 /* Lua's short strings */
 #define KEY_CACHE_REG "scravio.json.keys"
 
+/* A key of at most KEY_WORDS_EXACT bytes is determined by its length and
+   the two words key_words reads (they cover all of it), so a slot whose
+   words and length match holds that key: no byte comparison (nor a
+   lua_tolstring) is needed. Longer keys are compared byte for byte. */
+#define KEY_WORDS_EXACT 16
+
 typedef struct {
-    uint64_t h[KEY_CACHE_SLOTS];
-    uint32_t len[KEY_CACHE_SLOTS];
+    uint64_t a[KEY_CACHE_SLOTS], b[KEY_CACHE_SLOTS];
+    uint32_t len[KEY_CACHE_SLOTS]; /* 0: empty (keys in the cache are not empty) */
 } key_cache;
+/* A key is looked for in its home slot i, then in i ^ 1: two keys of one
+   response that hash to the same slot no longer evict each other on every
+   decode once the pair has room. */
 
 static void key_cache_init(lua_State *L)
 {
@@ -218,18 +255,24 @@ static void key_cache_init(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, KEY_CACHE_REG ".strings");
 }
 
-SCV_INLINE uint64_t key_hash(const unsigned char *s, size_t n)
+/* The first and last 8 bytes of a key (a shorter key packed into a). */
+SCV_INLINE void key_words(const unsigned char *s, size_t n, uint64_t *a,
+                          uint64_t *b)
 {
-    uint64_t a = 0, b = 0, h;
+    *a = *b = 0;
     if (n >= 8) {
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
+        memcpy(a, s, 8);
+        memcpy(b, s + n - 8, 8);
     } else {
         size_t i;
         for (i = 0; i < n; i++)
-            a = (a << 8) | s[i];
+            *a = (*a << 8) | s[i];
     }
-    h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
+}
+
+SCV_INLINE uint64_t key_hash(uint64_t a, uint64_t b, size_t n)
+{
+    uint64_t h = (a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)n;
     return h ^ (h >> 29);
 }
 
@@ -336,6 +379,7 @@ typedef struct {
     int tbl;     /* nonzero: the table exists at base + 1 */
     int obj;     /* object (1) or array (0) */
     long long n; /* array items already stored in the table */
+    int pend;    /* pending mode: items (arrays) or members (objects) so far */
     uint64_t fp_sum;  /* the structural hash so far (fingerprint.h) */
     uint64_t fp_key;  /* objects: the hash of the key being read */
     long long fp_n;   /* arrays: items seen */
@@ -462,7 +506,7 @@ static int dec_string(dec_t *d, const unsigned char **pp)
     p = scan_plain(p, end);
     if (SCV_LIKELY(p < end && *p == '"')) {
         lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
-        if (d->fp_on)
+        if (SCV_UNLIKELY(d->fp_on))
             d->fp = scv_fp_bytes(s, (size_t)(p - s));
         *pp = p + 1;
         return 1;
@@ -523,7 +567,7 @@ static int dec_string(dec_t *d, const unsigned char **pp)
         p = scan_plain(p, end);
     }
     lua_pushlstring(d->L, d->buf, len);
-    if (d->fp_on)
+    if (SCV_UNLIKELY(d->fp_on))
         d->fp = scv_fp_bytes((const unsigned char *)d->buf, len);
     *pp = p + 1;
     return 1;
@@ -535,22 +579,39 @@ static int dec_key(dec_t *d, const unsigned char **pp)
 {
     const unsigned char *s = *pp, *p;
     size_t n, got;
-    uint64_t h;
+    uint64_t h, a, b;
     unsigned i;
+    int hit;
     const char *str;
+    key_cache *kc = d->kc;
 
-    if (d->kc == NULL)
+    if (kc == NULL)
         return dec_string(d, pp);
     p = scan_plain(s, d->end);
     n = (size_t)(p - s);
-    if (p >= d->end || *p != '"' || n > KEY_CACHE_MAX_LEN)
-        return dec_string(d, pp); /* escapes, an error, or a long key */
-    h = key_hash(s, n);
-    if (d->fp_on)
+    if (p >= d->end || *p != '"' || n > KEY_CACHE_MAX_LEN || n == 0)
+        return dec_string(d, pp); /* escapes, an error, a long or empty key */
+    key_words(s, n, &a, &b);
+    h = key_hash(a, b, n);
+    if (SCV_UNLIKELY(d->fp_on))
         d->fp = scv_fp_bytes(s, n);
     i = (unsigned)(h & (KEY_CACHE_SLOTS - 1));
-    if (d->kc->h[i] == h && d->kc->len[i] == n) {
+#define KEY_AT(x) (kc->len[x] == n && kc->a[x] == a && kc->b[x] == b)
+    hit = KEY_AT(i);
+    if (!hit) {
+        unsigned j = i ^ 1u;
+        if ((hit = KEY_AT(j)) != 0)
+            i = j;
+        else if (kc->len[i] != 0 && kc->len[j] == 0)
+            i = j; /* a miss: fill an empty way first, else replace home */
+    }
+#undef KEY_AT
+    if (hit) {
         lua_rawgeti(d->L, d->kc_slot, (scv_idx_t)i + 1);
+        if (n <= KEY_WORDS_EXACT) { /* the words are the whole key */
+            *pp = p + 1;
+            return 1;
+        }
         str = lua_tolstring(d->L, -1, &got);
         if (str != NULL && got == n && memcmp(str, s, n) == 0) {
             *pp = p + 1;
@@ -560,9 +621,11 @@ static int dec_key(dec_t *d, const unsigned char **pp)
     }
     lua_pushlstring(d->L, (const char *)s, n);
     lua_pushvalue(d->L, -1);
+    kc->len[i] = 0; /* empty until the slot's string is in place */
     lua_rawseti(d->L, d->kc_slot, (scv_idx_t)i + 1);
-    d->kc->h[i] = h;
-    d->kc->len[i] = (uint32_t)n;
+    kc->a[i] = a;
+    kc->b[i] = b;
+    kc->len[i] = (uint32_t)n;
     *pp = p + 1;
     return 1;
 }
@@ -703,6 +766,32 @@ static int dec_number(dec_t *d, const unsigned char **pp)
     numtok t;
     double v;
 
+    {
+        /* Fast path: an integer of at most 18 digits (no overflow, exact),
+           not "-0" (a float), the byte after it not continuing a number.
+           Anything else (errors included) goes through the full grammar. */
+        const unsigned char *q = s, *end = d->end, *d0;
+        uint64_t m = 0;
+        int neg = *q == '-';
+        q += neg;
+        d0 = q;
+        if (q < end && *q == '0')
+            q++;
+        else
+            while (q < end && IS_DIGIT(*q) && q - d0 < 19)
+                m = m * 10 + (unsigned)(*q++ - '0');
+        if (q > d0 && q - d0 <= 18 && !(neg && m == 0) &&
+            (q >= end || (!IS_DIGIT(*q) && *q != '.' && (*q | 0x20) != 'e'))) {
+#if SCV_HAS_INT
+            lua_pushinteger(d->L, neg ? -(lua_Integer)m : (lua_Integer)m);
+#else
+            v = (double)m;
+            lua_pushnumber(d->L, (lua_Number)(neg ? -v : v));
+#endif
+            *pp = q;
+            return 1;
+        }
+    }
     if ((bad = lex_number(pp, d->end, &t)) != NULL)
         return dec_fail(d, s, bad);
 
@@ -834,6 +923,7 @@ static int dec_open(dec_t *d, dframe *f, int obj, const unsigned char *at)
     f->base = lua_gettop(L);
     f->obj = obj;
     f->n = 0;
+    f->pend = 0;
     f->fp_sum = SCV_FP_TABLE;
     f->fp_n = 0;
     if (SCV_LIKELY(lua_checkstack(L, DEC_RESERVE))) {
@@ -954,7 +1044,7 @@ value:
     case '5': case '6': case '7': case '8': case '9':
         if (!dec_number(d, &p))
             return 0;
-        if (d->fp_on)
+        if (SCV_UNLIKELY(d->fp_on))
             d->fp = scv_fp_number((double)lua_tonumber(L, -1));
         goto value_done;
     default:
@@ -990,7 +1080,7 @@ value_done:
     if (!f->obj) {
         if (f->tbl)
             lua_rawseti(L, f->base + 1, (scv_idx_t)++f->n);
-        else if (lua_gettop(L) - f->base > DEC_PEND_ARR)
+        else if (++f->pend > DEC_PEND_ARR) /* (no lua_gettop per value) */
             dec_materialize(d, f, 0, 2);
         SKIP_WS(p, end);
         if (SCV_LIKELY(p < end)) {
@@ -1007,7 +1097,7 @@ value_done:
     } else {
         if (f->tbl)
             lua_rawset(L, f->base + 1);
-        else if (lua_gettop(L) - f->base > 2 * DEC_PEND_OBJ)
+        else if (++f->pend > DEC_PEND_OBJ)
             dec_materialize(d, f, 0, 2);
         SKIP_WS(p, end);
         if (SCV_LIKELY(p < end)) {
@@ -1035,7 +1125,8 @@ close_arr:
     }
     lua_pushvalue(L, d->mt_slot);
     lua_setmetatable(L, -2);
-    d->fp = scv_fp_mix(f->fp_sum);
+    if (SCV_UNLIKELY(d->fp_on))
+        d->fp = scv_fp_mix(f->fp_sum);
     /* A non-empty array near the top (a list envelope's items) keeps its
        hash for the pager: it need not walk the page again. */
     if (depth - 1 >= 1 && depth - 1 <= 2 && f->fp_n > 0 && d->fp_ok && d->fp_on)
@@ -1047,7 +1138,8 @@ close_obj:
     f = &d->fr[depth - 1];
     if (!f->tbl)
         dec_materialize(d, f, 0, 1);
-    d->fp = scv_fp_mix(f->fp_sum);
+    if (SCV_UNLIKELY(d->fp_on))
+        d->fp = scv_fp_mix(f->fp_sum);
     depth--;
     goto value_done;
 

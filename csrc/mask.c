@@ -46,9 +46,10 @@ static int key_of(mask_key *k, const char *secret, const char *hint) {
  * its tail must not get it through either. */
 static size_t run_at(const mask_key *k, const char *s, size_t n) {
   if (n < k->min_run) return 0;
-  size_t best = 0;
-  for (size_t j = 0; j + k->min_run <= k->len; j++) {
-    if (s[0] != k->secret[j]) continue;
+  size_t best = 0, starts = k->len - k->min_run + 1; /* where a run may start in the secret */
+  for (const char *q = memchr(k->secret, s[0], starts); q != NULL;
+       q = memchr(q + 1, s[0], starts - (size_t)(q + 1 - k->secret))) {
+    size_t j = (size_t)(q - k->secret);
     size_t m = 1, lim = n < k->len - j ? n : k->len - j;
     while (m < lim && s[m] == k->secret[j + m]) m++;
     if (m > best) best = m;
@@ -61,6 +62,12 @@ static size_t run_at(const mask_key *k, const char *s, size_t n) {
 static size_t mask_into(const mask_key *k, const char *src, size_t n, char *out, size_t cap, int *hits) {
   size_t o = 0, i = 0;
   while (i < n) {
+    if (n - i < k->min_run) { /* too short to hold a run: the rest is plain */
+      size_t rest = n - i;
+      if (out && o < cap) memcpy(out + o, src + i, cap - o < rest ? cap - o : rest);
+      o += rest;
+      break;
+    }
     size_t m = run_at(k, src + i, n - i);
     const char *piece = m ? k->hint : src + i;
     size_t plen = m ? k->hint_len : 1;

@@ -5,6 +5,7 @@
  *   {items, pagination{currentPage,totalPages,totalCount}}        campaigns, leads
  *   {transactions, pagination{...}}                                credit transactions
  *   {data{exports, pagination{...}}}                               exports
+ *     (or {data{exports}, pagination{...}}: the reference can be read both ways)
  *   {data{jobs, total, page, pages}}                               validation jobs
  * A Pager knows which page to ask for next and when to stop; the Lua layer
  * drives the requests. It stops on the last page, and on an empty page when
@@ -184,7 +185,15 @@ static int l_pager_feed(lua_State *L) {
           if (lua_istable(L, -1)) meta = lua_gettop(L);
           else {
             lua_pop(L, 1);
-            meta = data; /* jobs: total/page/pages sit beside the list */
+            /* The reference's flattened field table for GET /list-exports
+             * leaves open whether pagination sits in data or beside it:
+             * take it from either place. */
+            lua_getfield(L, 2, "pagination");
+            if (lua_istable(L, -1)) meta = lua_gettop(L);
+            else {
+              lua_pop(L, 1);
+              meta = data; /* jobs: total/page/pages sit beside the list */
+            }
           }
         } else {
           lua_pop(L, 1);

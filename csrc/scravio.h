@@ -75,6 +75,10 @@ int scv_header_value_ok(const char *s, size_t n);
 int scv_url_is_loopback(const char *url);
 /* Copy the host[:port] part of an absolute URL into out. */
 int scv_url_authority(const char *url, char *out, size_t outlen);
+/* Are these n bytes well-formed UTF-8 (RFC 3629)? */
+int scv_utf8_valid(const char *s, size_t n);
+/* Does the URL's authority carry userinfo (user[:password]@host)? */
+int scv_url_has_userinfo(const char *url);
 
 /* ---- errors.c ------------------------------------------------------- */
 typedef struct {

@@ -283,38 +283,44 @@ static int push_interrupted(lua_State *L, const char *method, const char *what) 
   return 2;
 }
 
-/* Find a header's value in a header block: *len bytes at the pointer
- * returned (into hdr), or NULL. Nothing is cut here: see header_value. */
-static const char *find_header(const scv_buf *hdr, const char *name, size_t *len) {
-  size_t nl = strlen(name);
+/* The response headers classification reads (fill_response), in the order
+ * of its hv slots, with their lengths. */
+static const struct {
+  const char *name;
+  size_t len;
+} RESPONSE_HEADER_NAMES[RESPONSE_HEADERS] = {
+    {"content-type", 12},      {"x-request-id", 12},          {"retry-after", 11},      {"location", 8},
+    {"x-ratelimit-limit", 17}, {"x-ratelimit-remaining", 21}, {"x-ratelimit-reset", 17},
+};
+
+/* One pass over a header block: for each of RESPONSE_HEADER_NAMES, the value
+ * of its first field line (lens[i] bytes at vals[i], into hdr), or NULL.
+ * Nothing is cut here: see fill_response. */
+static void find_headers(const scv_buf *hdr, const char *vals[RESPONSE_HEADERS], size_t lens[RESPONSE_HEADERS]) {
+  int left = RESPONSE_HEADERS;
+  for (int i = 0; i < RESPONSE_HEADERS; i++) vals[i] = NULL;
   const char *p = hdr->data, *end = hdr->data + hdr->len;
-  if (p == NULL) return NULL;
-  while (p < end) {
+  if (p == NULL) return;
+  while (p < end && left > 0) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     if (eol == NULL) eol = end;
-    if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
-      const char *v = p + nl + 1;
+    /* a field name has no ':', so the first one on the line ends it */
+    const char *colon = memchr(p, ':', (size_t)(eol - p));
+    size_t nl = colon ? (size_t)(colon - p) : 0;
+    for (int i = 0; colon && i < RESPONSE_HEADERS; i++) {
+      if (vals[i] || RESPONSE_HEADER_NAMES[i].len != nl || strncasecmp(p, RESPONSE_HEADER_NAMES[i].name, nl) != 0)
+        continue;
+      const char *v = colon + 1;
       while (v < eol && (*v == ' ' || *v == '\t')) v++;
       const char *ve = eol;
       while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-      *len = (size_t)(ve - v);
-      return v;
+      vals[i] = v;
+      lens[i] = (size_t)(ve - v);
+      left--;
+      break;
     }
     p = eol + 1;
   }
-  return NULL;
-}
-
-/* A header's value copied into out (SCV_HEADER_VALUE_MAX bytes) with the
- * client's credential masked first and only then cut (mask.c), exactly as
- * core.classify does for the cosocket transport. NULL when absent. */
-static const char *header_value(const scv_buf *hdr, const char *name, const char *secret, const char *hint,
-                                char *out) {
-  size_t n;
-  const char *v = find_header(hdr, name, &n);
-  if (v == NULL) return NULL;
-  scv_mask(secret, hint, v, n, out, SCV_HEADER_VALUE_MAX + 1);
-  return out;
 }
 
 /* Options that never change for a handle: set once, when the handle is made
@@ -566,13 +572,25 @@ static void fill_response(const scv_client *c, CURL *e, const scv_buf *body, con
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
   r->body = body->data ? body->data : "";
   r->body_len = body->len;
-  r->content_type = header_value(hdr, "content-type", r->secret, r->secret_hint, hv[0]);
-  r->request_id = header_value(hdr, "x-request-id", r->secret, r->secret_hint, hv[1]);
-  r->retry_after = header_value(hdr, "retry-after", r->secret, r->secret_hint, hv[2]);
-  r->location = header_value(hdr, "location", r->secret, r->secret_hint, hv[3]);
-  r->rate_limit[0] = header_value(hdr, "x-ratelimit-limit", r->secret, r->secret_hint, hv[4]);
-  r->rate_limit[1] = header_value(hdr, "x-ratelimit-remaining", r->secret, r->secret_hint, hv[5]);
-  r->rate_limit[2] = header_value(hdr, "x-ratelimit-reset", r->secret, r->secret_hint, hv[6]);
+  /* Each value is copied into hv with the client's credential masked first
+     and only then cut (mask.c), exactly as core.classify does for the
+     cosocket transport. */
+  const char *vals[RESPONSE_HEADERS], *out[RESPONSE_HEADERS];
+  size_t lens[RESPONSE_HEADERS];
+  find_headers(hdr, vals, lens);
+  for (int i = 0; i < RESPONSE_HEADERS; i++) {
+    out[i] = NULL;
+    if (vals[i] == NULL) continue;
+    scv_mask(r->secret, r->secret_hint, vals[i], lens[i], hv[i], SCV_HEADER_VALUE_MAX + 1);
+    out[i] = hv[i];
+  }
+  r->content_type = out[0];
+  r->request_id = out[1];
+  r->retry_after = out[2];
+  r->location = out[3];
+  r->rate_limit[0] = out[4];
+  r->rate_limit[1] = out[5];
+  r->rate_limit[2] = out[6];
   r->method = method;
   r->path = path;
   r->max_depth = 256;

@@ -206,6 +206,45 @@ int scv_url_authority(const char *url, char *out, size_t outlen) {
   return n > 0;
 }
 
+/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+int scv_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      p++;
+      continue;
+    }
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) need = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else
+      return 0;
+    if ((size_t)(end - p) <= need) return 0;
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (size_t i = 2; i <= need; i++)
+      if (p[i] < 0x80 || p[i] > 0xbf) return 0;
+    p += need + 1;
+  }
+  return 1;
+}
+
+int scv_url_has_userinfo(const char *url) {
+  const char *p = strstr(url, "://");
+  if (p == NULL) return 0;
+  for (p += 3; *p && *p != '/' && *p != '?' && *p != '#'; p++)
+    if (*p == '@') return 1;
+  return 0;
+}
+
 /* 127.0.0.0/8 written as a plain dotted quad: four decimal parts 0..255,
  * no leading zeros. Anything else is refused, because resolvers read "0127"
  * as octal (87.0.0.1) and "127.1" or "2130706433" as other forms: only the

@@ -410,6 +410,20 @@ describe("scravio command", function()
       assert.equals('{"_id":', lines(l)[1]:sub(1, 7))
     end)
 
+    it("--fields names a field no record had on stderr (a misspelt titel is not silently null)", function()
+      local code, out, err = run({ "campaigns", "list", "--format", "csv", "--fields", "_id,titel,title" })
+      assert.equals(0, code, err)
+      assert.same({ "_id", "titel", "title" }, parse_csv(out)[1]) -- the output stays as asked
+      assert.truthy(err:find("--fields: none of the %d+ records had titel %("), err)
+      assert.falsy(err:find("had _id", 1, true), err)
+      local _, _, err2 = run({ "me", "--fields", "credits,credit" })
+      assert.truthy(err2:find("--fields: the answer has no credit (", 1, true), err2)
+      local _, _, quiet = run({ "-q", "me", "--fields", "credit" })
+      assert.equals("", quiet)
+      local _, _, clean = run({ "me", "--fields", "credits,email" })
+      assert.equals("", clean)
+    end)
+
     it("a terminal gets a table; stdout in a pipe gets data only", function()
       local code, text = run_tty({ "campaigns", "list" })
       assert.equals(0, code)
@@ -635,6 +649,29 @@ describe("scravio command", function()
       assert.truthy(err2:find("--force", 1, true), err2)
       assert.equals("keep me", H.read_file(existing))
       assert.equals(0, posts("/api/campaigns"))
+    end)
+
+    it("run refuses an --out it cannot write before anything is spent; --force replaces a file", function()
+      srv:clear_requests()
+      local code, _, err = run(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out",
+        dir .. "/no/such/dir/leads.csv"))
+      assert.equals(1, code, err)
+      assert.truthy(err:find("scravio invalid error", 1, true), err)
+      assert.equals(0, posts("/api/campaigns"))
+      -- a directory for --out: said so (not "exists; pass --force"), with or without --force
+      for _, force in ipairs({ {}, { "--force" } }) do
+        local argv = with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", dir, force)
+        local c3, _, err3 = run(argv)
+        assert.equals(2, c3, err3)
+        assert.truthy(err3:find("is a directory", 1, true), err3)
+      end
+      assert.equals(0, posts("/api/campaigns"))
+      local existing = H.write_file(dir .. "/forced.csv", "old")
+      local code2, _, err2 = run(with({ "campaigns", "run" }, HASHTAG, "--max-credits", "5000", "--out", existing,
+        "--force"))
+      assert.equals(0, code2, err2)
+      assert.truthy(H.read_file(existing):find("email", 1, true))
+      os.remove(existing)
     end)
 
     it("campaigns validate: --preview is free; spending needs --max-credits and stays within it", function()

@@ -192,6 +192,27 @@ describe("download", function()
     assert.same({}, listdir(dir))
   end)
 
+  it("refuses a directory given as the path before any request (export and job)", function()
+    -- It used to pass the check (the probe file fits in the directory), make
+    -- the requests and end with kind "io" "Not a directory" at the rename.
+    local e = completed_export()
+    local j = assert(client.validation_jobs:submit({ "ok@example.com" }))
+    srv:advance(3600)
+    assert(j:wait{ timeout = 0 })
+    local before = #srv:requests({})
+    for _, target in ipairs({ dir, dir .. "/" }) do
+      for _, obj in ipairs({ e, j }) do
+        local got, err = obj:download(target)
+        assert.is_nil(got, target)
+        assert.equals("invalid", err.kind)
+        assert.equals("path", err.errors[1].param)
+        assert.truthy(err.message:find("is a directory", 1, true), err.message)
+      end
+    end
+    assert.equals(before, #srv:requests({}))
+    assert.same({}, listdir(dir))
+  end)
+
   it("downloads a validation job's results CSV", function()
     local j = assert(client.validation_jobs:submit({ "ok@example.com", "other@example.org" }))
     srv:advance(3600)

@@ -198,6 +198,18 @@ describe("endpoints", function()
       assert.equals(1, posts())
     end)
 
+    it("a guarded c:validate does not POST past the preview's canValidate = false", function()
+      -- (it POSTed anyway: the preview's own verdict went unread)
+      local c = assert(client.campaigns:create(HASHTAG)) -- still running: the preview says canValidate false
+      local vp = assert(c:validation_preview())
+      assert.is_false(vp.canValidate)
+      local res, err = c:validate(nil, { max_credits = 100000 })
+      assert.is_nil(res)
+      assert.equals("budget", err.kind)
+      assert.truthy(err.message:find("canValidate = false", 1, true), err.message)
+      assert.equals(0, #srv:requests({ method = "POST", path = "/api/campaigns/" .. c.id .. "/validate" }))
+    end)
+
     it("refuses validation of a running campaign", function()
       local c = assert(client.campaigns:create(HASHTAG))
       local res, err = c:validate()

@@ -4,7 +4,8 @@
 --   POST /list-exports                 API-idempotent: retried the same way
 --   POST /campaigns                    reserves credits: never resent once it may
 --                                      have reached the server; reconciled when there
---                                      was no answer, a definite 500/503 returned as is
+--                                      was no answer (an HTML 5xx page included), a
+--                                      definite 500/503 (the API's envelope) returned as is
 -- Each case asserts the outcome: the retried call succeeds, or the error kind is
 -- right; for POST /campaigns how many requests the server saw and how many
 -- campaigns exist (never two). Backoff and Retry-After waits go through an
@@ -268,17 +269,26 @@ describe("fault injection", function()
       return err
     end
 
-    it("after a 500 with an HTML body: returns the 500, not resent, not reconciled", function()
-      fault({ method = "POST", path = P, kind = "status", status = 500 })
-      definite(500)
+    -- The API's own error envelope (it names a code): a definite answer.
+    local function api_error(status)
+      return { method = "POST", path = P, kind = "status", status = status, content_type = "application/json",
+        body = '{"message":"Internal error","code":"INTERNAL_ERROR","errors":[],"requestId":"req_faults"}' }
+    end
+
+    it("after a 500 in the API's envelope: returns the 500, not resent, not reconciled", function()
+      fault(api_error(500))
+      local err = definite(500)
+      assert.equals("INTERNAL_ERROR", err.code)
       assert.equals(0, (H.campaigns_on_server(srv)))
       -- The caller's own retry then creates exactly one.
       assert(client.campaigns:create(CAMPAIGN))
       assert.equals(1, (H.campaigns_on_server(srv)))
     end)
 
-    it("after a 500 although the server did create it: the 500 as it is, never resent, one campaign", function()
-      fault({ method = "POST", path = P, kind = "status", status = 500, process_first = true })
+    it("after a 500 in the envelope although the server did create it: the 500 as it is, one campaign", function()
+      local f = api_error(500)
+      f.process_first = true
+      fault(f)
       local err = definite(500)
       assert.is_nil(err.campaign)
       -- the campaign exists (the server's doing); the SDK did not make a second one
@@ -286,12 +296,12 @@ describe("fault injection", function()
       assert.equals(1, n)
     end)
 
-    it("after a 500 while an identical campaign exists: the 500, never the other campaign", function()
+    it("after a 500 in the envelope while an identical campaign exists: the 500, never the other campaign", function()
       local other = H.client(srv)
       local existing = assert(other.campaigns:create(CAMPAIGN))
       other:close()
       srv:clear_requests()
-      fault({ method = "POST", path = P, kind = "status", status = 500 })
+      fault(api_error(500))
       local err = definite(500)
       assert.is_nil(err.campaign)
       local n, items = H.campaigns_on_server(srv)
@@ -299,9 +309,25 @@ describe("fault injection", function()
       assert.equals(existing.id, items[1].id)
     end)
 
-    it("after a 503: not resent, not reconciled, returns the 503", function()
-      fault({ method = "POST", path = P, kind = "status", status = 503 })
+    it("after a 503 in the envelope: not resent, not reconciled, returns the 503", function()
+      fault(api_error(503))
       definite(503)
+      assert.equals(0, (H.campaigns_on_server(srv)))
+    end)
+
+    -- A 5xx page without the envelope (HTML from a proxy or load balancer)
+    -- is not the API speaking: it may have created the campaign. It used to
+    -- come back as a plain "api 500", retryable false, and the campaign the
+    -- API had made (and charged) went unmentioned.
+    it("after an HTML 500 although the server did create it: reconciled to that campaign, never resent", function()
+      fault({ method = "POST", path = P, kind = "status", status = 500, process_first = true })
+      reconciled_to_one("api")
+    end)
+
+    it("after an HTML 503 when nothing was created: unknown_outcome, never resent", function()
+      fault({ method = "POST", path = P, kind = "status", status = 503 })
+      local err = unknown_none("api")
+      assert.equals(503, err.cause.status)
       assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 

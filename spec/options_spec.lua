@@ -185,7 +185,7 @@ describe("options", function()
 
     it("extra headers: never credentials, framing headers or CR/LF", function()
       for _, name in ipairs({ "X-API-Key", "authorization", "X-Workspace-Id", "Host", "Content-Length",
-        "Transfer-Encoding", "Content-Type", "Connection" }) do
+        "Transfer-Encoding", "Content-Type", "Connection", "Accept-Encoding", "content-encoding" }) do
         local err = refused("headers", name, client:me({ headers = { [name] = "x" } }))
         assert.is_nil(tostring(err):find(srv.api_key, 1, true))
       end
@@ -196,6 +196,24 @@ describe("options", function()
   end)
 
   describe("API parameters", function()
+    it("refuse a body string that is not UTF-8 before sending (JSON is UTF-8)", function()
+      -- A Latin-1 "café" went out as raw bytes: a strict server answered
+      -- "invalid JSON", a lenient one would search for "caf\u{FFFD}".
+      local latin1 = { type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "caf\233" }, targetEmails = 10 }
+      refused("body", "not valid UTF-8", client.campaigns:preview(latin1))
+      refused("body", "not valid UTF-8", client.campaigns:launch(latin1, { max_credits = 1000 }))
+      refused("body", "not valid UTF-8", client.validation_jobs:submit({ "jos\233@example.com" }))
+      refused("body", "not valid UTF-8", client:request("POST", "/campaigns", { body = { title = "\192\175" } }))
+      for _, bad in ipairs({ "\237\160\128", "\244\144\128\128", "\195", "\224\128\175" }) do
+        refused("body", "not valid UTF-8", client:request("POST", "/x", { body = { s = bad } }))
+      end
+      -- well-formed UTF-8 of every length goes out
+      local ok = { type = "INSTAGRAM_HASHTAG", inputs = { hashtags = { "caf\195\169", "\226\130\172", "\240\159\152\128" } },
+        targetEmails = 10 }
+      assert(client.campaigns:preview(ok))
+      assert.equals(1, #srv:requests({}))
+    end)
+
     it("refuse a likely typo of a documented field, with the documented name, before sending", function()
       local c = seed_objects()
       refused("hasEmails", "did you mean hasEmail?", c:leads_page({ hasEmails = true }))

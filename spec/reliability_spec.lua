@@ -3,7 +3,8 @@
 --   * the pipeline against the fake server: which statuses are retried, the
 --     max_retries and deadline bounds, on_event visibility, err.attempts;
 --   * credit-spending requests: the fresh connection that stops libcurl's own
---     silent resend; a definite 500/503 returned as it is (never resent, never
+--     silent resend; a definite 500/503 (the API's envelope; an HTML page is
+--     reconciled like a 502) returned as it is (never resent, never
 --     reconciled, not retryable); and the reconcile functions of campaign
 --     creation, campaign validation and text validation jobs, which only
 --     accept what was created since the call began and not by an earlier call;
@@ -106,7 +107,11 @@ describe("retry policy (retry.lua)", function()
     assert.is_false(retry.outcome_unknown({ kind = "api", status = 400 }))
     assert.is_false(retry.outcome_unknown({ kind = "api", status = 302 }))
     assert.is_true(retry.no_answer({ kind = "api", status = 502 }))
-    assert.is_false(retry.no_answer({ kind = "api", status = 500 }))
+    assert.is_false(retry.no_answer({ kind = "api", status = 500, code = "INTERNAL_ERROR" })) -- the API's envelope
+    assert.is_false(retry.no_answer({ kind = "api", status = 503, code = "UNAVAILABLE" }))
+    assert.is_true(retry.no_answer({ kind = "api", status = 500 })) -- an HTML page: a proxy answered
+    assert.is_true(retry.no_answer({ kind = "api", status = 503 }))
+    assert.is_false(retry.no_answer({ kind = "api", status = 400 }))
   end)
 
   it("reads createdAt client-side, with the 2 s clock-skew allowance", function()
@@ -553,7 +558,9 @@ describe("reliability against the fake server (" .. mode .. ")", function()
       assert(first.campaigns:create(CAMPAIGN)) -- another client's, just now
       first:close()
       srv:clear_requests()
-      srv:fault({ method = "POST", path = "/api/campaigns", kind = "status", status = 503 })
+      srv:fault({ method = "POST", path = "/api/campaigns", kind = "status", status = 503,
+        content_type = "application/json",
+        body = '{"message":"Unavailable","code":"SERVICE_UNAVAILABLE","errors":[],"requestId":"req_rel"}' })
       local c, err = client.campaigns:create(CAMPAIGN)
       assert.is_nil(c)
       assert.equals("api", err.kind)
@@ -636,7 +643,9 @@ describe("reliability against the fake server (" .. mode .. ")", function()
 
     it("returns a definite 500 as it is: not retryable, never resent, no reconciliation GET", function()
       srv:clear_requests()
-      srv:fault({ method = "POST", path = P(), kind = "status", status = 500 })
+      srv:fault({ method = "POST", path = P(), kind = "status", status = 500,
+        content_type = "application/json",
+        body = '{"message":"Unavailable","code":"SERVICE_UNAVAILABLE","errors":[],"requestId":"req_rel"}' })
       local res, err = campaign:validate()
       assert.is_nil(res)
       assert.equals("api", err.kind)
@@ -751,7 +760,9 @@ describe("reliability against the fake server (" .. mode .. ")", function()
     end)
 
     it("returns a definite 503 as it is: not retryable, never resent, no reconciliation GET", function()
-      srv:fault({ method = "POST", path = P, kind = "status", status = 503 })
+      srv:fault({ method = "POST", path = P, kind = "status", status = 503,
+        content_type = "application/json",
+        body = '{"message":"Unavailable","code":"SERVICE_UNAVAILABLE","errors":[],"requestId":"req_rel"}' })
       local job, err = client.validation_jobs:submit(EMAILS)
       assert.is_nil(job)
       assert.equals("api", err.kind)

@@ -267,6 +267,47 @@ describe("secrets", function()
       assert.equals(0, #srv:requests())
     end)
 
+    it("refuses a tab, a space or a non-ASCII byte in a credential (a paste error, not a 401 later)", function()
+      -- A tab is legal inside a header value, so the header check alone let
+      -- "key\t" through to the server, which answered 401.
+      for _, bad in ipairs({
+        { param = "api_key", opts = { api_key = srv.api_key .. "\t" } },
+        { param = "api_key", opts = { api_key = "\t" .. srv.api_key } },
+        { param = "api_key", opts = { api_key = srv.api_key .. "\194\160" } }, -- a pasted no-break space
+        { param = "access_token", opts = { access_token = srv.access_token .. "\t" } },
+        { param = "workspace_id", opts = { api_key = srv.api_key, workspace_id = "ws_1\t" } },
+        { param = "workspace_id", opts = { api_key = srv.api_key, workspace_id = "ws 1" } },
+      }) do
+        local o = { base_url = srv.base_url }
+        for k, v in pairs(bad.opts) do o[k] = v end
+        local c, err = scravio.new(o)
+        assert.is_nil(c, bad.param .. " with whitespace was accepted")
+        assert.equals("invalid", err.kind)
+        assert.equals(bad.param, err.errors[1].param)
+        assert_no_secret(tostring(err), secrets, "tostring(err)")
+      end
+      assert.equals(0, #srv:requests())
+    end)
+
+    it("refuses a base_url carrying user:password@ (a second credential, shown wherever the URL is)", function()
+      -- It was accepted: libcurl sent it as Basic auth beside X-API-Key,
+      -- and tostring(client) and client:info() showed the password.
+      for _, base in ipairs({
+        "http://user:s3cretpw@127.0.0.1:" .. srv.api_port .. "/api",
+        "http://s3cretpw@127.0.0.1:" .. srv.api_port .. "/api",
+        "https://user:s3cretpw@api.scravio.com/api",
+      }) do
+        local c, err = scravio.new({ base_url = base, api_key = srv.api_key })
+        assert.is_nil(c, base)
+        assert.equals("invalid", err.kind)
+        assert.equals("base_url", err.errors[1].param)
+        assert.is_nil(tostring(err):find("s3cretpw", 1, true), tostring(err))
+      end
+      assert.equals(0, #srv:requests())
+      -- an @ after the authority is a path character, not userinfo
+      assert(H.client(srv, { base_url = srv.base_url .. "/@x/.." }))
+    end)
+
     it("refuses a NUL byte in a credential or header value (C would cut the value there)", function()
       for _, bad in ipairs({
         { param = "api_key", opts = { api_key = srv.api_key .. "\0tail" } },

@@ -122,6 +122,11 @@ describe("validation_jobs:submit_file", function()
     -- a file whose first line is data has no header to check against
     assert.is_nil(upload.csv_header(write(dir .. "/plain.csv", "a@example.com,b@example.com\n")))
     assert.same({ "x,y", "z" }, upload.csv_header(write(dir .. "/q.csv", '\239\187\191"x,y", z\r\n1,2\r\n')))
+    -- another delimiter: only the server's parse knows its columns, so
+    -- column = "email" goes out (its review is checked before confirm)
+    assert.is_nil(upload.csv_header(write(dir .. "/semi.csv", "email;name\na@example.com;A\n")))
+    assert.is_nil(upload.csv_header(write(dir .. "/tab.csv", "email\tname\na@example.com\tA\n")))
+    assert.same({ "a;b", "c" }, upload.csv_header(write(dir .. "/mixed.csv", "a;b,c\n1,2\n")))
   end)
 
   it("a column only the server's review can refuse ends as cancelled with sent = true, nothing charged",

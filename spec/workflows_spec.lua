@@ -380,6 +380,57 @@ describe("workflows", function()
       assert.equals(0, #srv:requests({ method = "POST", path = "/list-exports" }))
     end)
 
+    it("refuses an out it cannot write before spending anything", function()
+      -- The file is written last, after the campaign has spent: a typo in
+      -- its directory, or a directory given for the file, is refused first.
+      local dir = tmpdir()
+      for _, out in ipairs({ dir .. "/missing/leads.csv", dir, dir .. "/" }) do
+        local c, err = client.campaigns:run(params(), { max_credits = 1000, out = out })
+        assert.is_nil(c, out)
+        assert.equals("invalid", err.kind)
+        assert.equals("out", err.errors[1].param)
+        assert.truthy(err.message:find(out, 1, true), err.message)
+      end
+      assert.equals(0, #srv:requests({}))
+      assert.same({}, listdir(dir))
+      os.remove(dir)
+    end)
+
+    it("keeps a file already at out unless overwrite = true", function()
+      local dir = tmpdir()
+      local out = dir .. "/leads.csv"
+      H.write_file(out, "precious")
+      local c, err = client.campaigns:run(params(), { max_credits = 1000, out = out })
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      assert.equals("out", err.errors[1].param)
+      assert.truthy(err.message:find("overwrite = true", 1, true), err.message)
+      assert.equals(0, #srv:requests({}))
+      assert.equals("precious", H.read_file(out))
+      local c2, path = client.campaigns:run(params(), { max_credits = 1000, out = out, overwrite = true, timeout = 600 })
+      assert.is_truthy(c2, path)
+      assert.truthy(H.read_file(out):find("email", 1, true))
+      os.remove(out)
+      os.remove(dir)
+    end)
+
+    it("keeps a file that appeared at out while the campaign ran; the error carries the export", function()
+      local dir = tmpdir()
+      local out = dir .. "/leads.csv"
+      local c, err = client.campaigns:run(params(), { max_credits = 1000, out = out, timeout = 600,
+        on_progress = function(x)
+          if H.scravio.kind(x) == "Export" and not H.read_file(out) then H.write_file(out, "theirs") end
+        end })
+      assert.is_nil(c)
+      assert.equals("invalid", err.kind)
+      assert.equals("out", err.errors[1].param)
+      assert.equals("Export", H.scravio.kind(err.export))
+      assert.equals("Campaign", H.scravio.kind(err.campaign))
+      assert.equals("theirs", H.read_file(out))
+      os.remove(out)
+      os.remove(dir)
+    end)
+
     it("refuses unknown options before sending anything", function()
       local c, err = client.campaigns:run(params(), { max_credit = 5 })
       assert.is_nil(c)

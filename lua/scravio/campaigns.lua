@@ -192,6 +192,16 @@ local function guard_validation(c, copts, guard)
     return nil, budget.refuse(string.format("validating costs %s credits but the balance is %s; nothing was spent",
       budget.fmt(cost), budget.fmt(balance)), fields)
   end
+  -- The preview's own verdicts: the reference has it checked "before POST
+  -- /campaigns/{id}/validate", so a guarded call does not POST past a no.
+  if vp.hasSufficientCredits == false then
+    return nil, budget.refuse("the validation preview says the balance does not cover validating " ..
+      "(hasSufficientCredits = false); nothing was spent", fields)
+  end
+  if vp.canValidate == false then
+    return nil, budget.refuse("the validation preview says this campaign cannot be validated now (canValidate = " ..
+      "false: it must be fully_completed or stopped, with no validation running); nothing was spent", fields)
+  end
   return budget.ask(guard.confirm, vp, { reserve = cost, balance = balance, max_credits = max_credits },
     "validation", "nothing was spent", { reserve = cost, balance = balance, preview = vp })
 end

@@ -130,20 +130,55 @@ local function may_create(path, opts)
     .. "overwrite = true to replace it", path))
 end
 
---- Can we create a file next to `path`? Checked before the first request, so
--- a typo in the directory costs no API call. -> true | nil, err (kind invalid)
-local function writable(path)
+-- Does `path` name a directory (an existing one, or by its trailing slash)?
+-- Reading one byte of an opened directory fails with EISDIR (21) on Linux
+-- and the BSDs; a file, even an empty one, reads or answers plain nil.
+local function is_directory(path)
+  if path:sub(-1) == "/" then return true end
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local _, _, code = f:read(1)
+  f:close()
+  return code == 21
+end
+
+--- Can we create a file at `path`? Checked before the first request, so a
+-- typo in the directory (or a directory given for the file) costs no API
+-- call. param/location name the argument in the error (default: the
+-- download's path argument). -> true | nil, err (kind invalid)
+local function writable(path, param, location)
+  local function refuse(msg)
+    return nil, errors.invalid({ { param = param or "path", location = location or "argument", msg = msg } },
+      "download")
+  end
+  if is_directory(path) then
+    return refuse(string.format("cannot write %s: it is a directory; pass the file's path (such as %s/leads.csv)",
+      path, (path:gsub("/+$", ""))))
+  end
   local probe = M.temp_name(path)
   local f, ferr = io.open(probe, "wb")
   if not f then
-    return nil, errors.invalid({ { param = "path", location = "argument",
-      msg = string.format("cannot write %s: %s", path, reason_of(ferr)) } }, "download")
+    return refuse(string.format("cannot write %s: %s", path, reason_of(ferr)))
   end
   f:close()
   os.remove(probe)
   return true
 end
 M.writable = writable
+M.is_directory = is_directory
+
+--- Where campaigns:run will write its file, checked before it spends
+-- anything: a destination that cannot be written, or an existing file not
+-- given up with overwrite = true (the default leads.csv included), is
+-- refused (kind invalid, param `out`). -> true | nil, err
+function M.destination(path, overwrite)
+  if not overwrite and exists(path) then
+    return nil, errors.invalid({ { param = "out", location = "option",
+      msg = string.format("%s already exists; pass another out, or overwrite = true to replace it", path) } }, "run")
+  end
+  return writable(path, "out", "option")
+end
+M.exists = exists
 
 --- M.to_file(client, get_url, path, opts, keep_existing) -> path, bytes | nil, err
 -- get_url() -> url | nil, err  (asked again before every attempt: presigned

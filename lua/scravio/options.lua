@@ -150,6 +150,10 @@ M.RESERVED_HEADERS = {
   cookie = true, host = true, ["content-length"] = true, ["transfer-encoding"] = true,
   connection = true, ["keep-alive"] = true, te = true, trailer = true, upgrade = true, expect = true,
   ["content-type"] = true, accept = true, ["user-agent"] = true,
+  -- the bodies' encodings: the SDK sends Accept-Encoding: identity and
+  -- reads (and streams to disk) bodies as sent; a second Accept-Encoding
+  -- went out beside it and a server honouring it would compress.
+  ["accept-encoding"] = true, ["content-encoding"] = true,
 }
 
 --- headers = {["X-Trace-Id"] = "abc", ...}: extra request headers for the
@@ -311,6 +315,7 @@ M.schemas.run = {
   max_credits = M.schemas.launch.max_credits,
   confirm = M.schemas.launch.confirm,
   out = { type = "string", check = nonempty("out"), doc = "where the leads file goes (default leads.csv / leads.xlsx)" },
+  overwrite = { type = "boolean", doc = "replace a file already at out (default: refused before anything is sent)" },
   emailOnly = { type = "boolean", doc = "export option" },
   onlyValidEmails = { type = "boolean", doc = "export option" },
   fileFormat = { type = "string", doc = 'export option: "csv" or "xlsx"' },

@@ -13,11 +13,13 @@
 -- a fresh connection (libcurl would otherwise resend them by itself when a
 -- kept-alive connection turns out dead), they are retried only when the server
 -- certainly did not act on them (no connection, 429, 408). When there was no
--- answer at all (reset or timeout after sending, an unreadable 2xx, a 502/504)
--- the outcome is reconciled by looking for the result (created since the call
--- began, and not one this client created before); failing that the caller
--- gets kind "unknown_outcome". A definite 5xx answer (500, 503) is returned as
--- it is, with retryable = false: never resent, never reconciled.
+-- answer at all (reset or timeout after sending, an unreadable 2xx, a 502/504,
+-- a 5xx page from a proxy rather than the API's error envelope) the outcome
+-- is reconciled by looking for the result (created since the call began, and
+-- not one this client created before); failing that the caller gets kind
+-- "unknown_outcome". A definite 5xx answer (a 500 or 503 in the API's
+-- envelope, with a code) is returned as it is, with retryable = false: never
+-- resent, never reconciled.
 --
 -- Time comes from client._runtime (now, time, sleep, random) when set, else
 -- scravio.runtime: tests inject a fake clock there and never really wait.
@@ -208,6 +210,17 @@ local function header_lines(headers)
 end
 M.header_lines = header_lines
 
+-- pacing's events with the request's method and path. Made here, not in
+-- M.call: a closure over M.call's locals would make every return of M.call
+-- close upvalues, which LuaJIT does not compile (the whole call would run
+-- interpreted).
+local function pace_reporter(client, method, path)
+  return function(ev)
+    ev.method, ev.path = method, path
+    M.emit(client, ev)
+  end
+end
+
 --- request.call(client, method, template, opts, ...) -> body, status, request_id | nil, err
 -- template: an API path with "{}" for each id in `...` (encoded as one segment).
 -- opts: query, body, safe (resending is harmless; default: GET/HEAD only),
@@ -256,10 +269,7 @@ function M.call(client, method, template, opts, ...)
   local started_wall = clock.time()
   local hook = client._on_event -- events are only built when someone listens
   local log = client._log
-  local on_pace = pace and hook and function(ev)
-    ev.method, ev.path = method, path
-    M.emit(client, ev)
-  end or nil
+  local on_pace = pace and hook and pace_reporter(client, method, path) or nil
 
   local attempt, last_err = 0, nil
   while true do

@@ -266,6 +266,11 @@ function M.csv_header(path)
   if not line then return nil end
   line = line:gsub("^\239\187\191", "") -- a UTF-8 byte order mark
   local cells = csv_cells(line)
+  -- One cell holding a ";", tab or "|": a file in another delimiter (a
+  -- European spreadsheet's "email;name"), whose columns only the server's
+  -- parse can tell. Nothing to check locally: refusing here would turn away
+  -- a file the server reads (its review is still checked before confirm).
+  if #cells == 1 and cells[1]:find("[;\t|]") then return nil end
   for i, c in ipairs(cells) do
     c = trim(c)
     if c:find("@", 1, true) then return nil end -- a data row: the file has no header

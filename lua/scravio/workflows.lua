@@ -205,6 +205,10 @@ function run_steps(service, params, opts, state)
   opts = o
   local out = opts.out
   if out == nil then out = (opts.fileFormat == "xlsx") and "leads.xlsx" or "leads.csv" end
+  -- The file is written at the very end, after the campaign has spent: a
+  -- typo in its directory, or a file already there, is refused now.
+  local ok, werr = download.destination(out, opts.overwrite)
+  if not ok then return nil, werr end
   local timeout = opts.timeout
   -- The client's deadline (or run's per-call deadline) bounds the whole run
   -- (every request, wait and the download), computed once here; timeout
@@ -255,8 +259,11 @@ function M.run_within_deadline(service, params, opts, out, timeout, state)
       { campaign = c, export = e })
   end
 
+  -- A file that appeared at `out` while the campaign ran is kept too.
+  local free, ferr = download.destination(out, opts.overwrite)
+  if not free then return fail(ferr, { campaign = c, export = e }) end
   local path, bytes_or_err = e:download(out, { progress = opts.progress, max_retries = opts.max_retries,
-    headers = opts.headers })
+    headers = opts.headers, overwrite = opts.overwrite })
   if not path then return fail(bytes_or_err, { campaign = c, export = e }) end
   return c, path, bytes_or_err
 end

@@ -406,6 +406,132 @@ describe("ngx transport (scripted sockets)", function()
     end)
   end)
 
+  -- The response head is read with byte scans, not Lua patterns, and the API
+  -- destination is kept between calls (bench/README.md, 4b): these pin what
+  -- the patterns read, so that no answer is read differently.
+  describe("reading the response head", function()
+    local function head_of(data)
+      local sock = fake_socket({ data = data }, {})
+      return ngxt.read_head(ngxt.reader(sock, core.monotime() + 5))
+    end
+
+    it("names are what comes before the first colon, lowercased; values are trimmed of spaces and tabs", function()
+      local status, h, keep = head_of("HTTP/1.1 200 OK\r\n" ..
+        "X-A:\t  v a\tl \t \r\n" ..
+        "X-B:no-space\r\n" ..
+        "X-Url: http://h:80/p?q=a:b \r\n" ..
+        "X-Empty: \t \r\n" ..
+        "Mixed-CASE: V\r\n" ..
+        "X-Sp : kept\r\n" ..
+        ": no name\r\n" ..
+        "no colon at all\r\n" ..
+        "X-List: a\r\nx-list:b\r\n" ..
+        "Content-Type: text/a\r\ncontent-type: text/b\r\n\r\n")
+      assert.equals(200, status)
+      assert.is_true(keep)
+      assert.equals("v a\tl", h["x-a"])
+      assert.equals("no-space", h["x-b"])
+      assert.equals("http://h:80/p?q=a:b", h["x-url"])
+      assert.equals("", h["x-empty"])
+      assert.equals("V", h["mixed-case"])
+      assert.equals("kept", h["x-sp "]) -- the name is not trimmed (as before: everything up to the colon)
+      assert.equals("a, b", h["x-list"]) -- list-valued repeats are joined
+      assert.equals("text/a", h["content-type"]) -- single-valued ones keep the first
+      local names = {}
+      for k in pairs(h) do names[#names + 1] = k end
+      table.sort(names)
+      assert.same({ "content-type", "mixed-case", "x-a", "x-b", "x-empty", "x-list", "x-sp ", "x-url" }, names)
+    end)
+
+    it("reads the status line's version and code, and refuses anything else as malformed", function()
+      local status, _, keep = head_of("HTTP/1.1 204\r\n\r\n") -- no reason phrase
+      assert.equals(204, status)
+      assert.is_true(keep)
+      status, _, keep = head_of("HTTP/1.0 200 OK\r\n\r\n")
+      assert.equals(200, status)
+      assert.is_false(keep) -- HTTP/1.0 closes unless it says keep-alive
+      status, _, keep = head_of("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n")
+      assert.equals(200, status)
+      assert.is_true(keep)
+      status = head_of("HTTP/1.1 2000 OK\r\n\r\n") -- the first three digits, as the pattern read them
+      assert.equals(200, status)
+      for _, bad in ipairs({ "HTTP/1.1 20 OK", "HTTP/1.x 200 OK", "HTTP/2 200", "http/1.1 200 OK",
+        "HTTP/1.1  200 OK", "HTTP/11.1 200 OK", "ICY 200 OK", "HTTP/1.1" }) do
+        local st, err, got = head_of(bad .. "\r\n\r\n")
+        assert.is_nil(st, bad)
+        assert.equals("malformed: malformed status line", err, bad)
+        assert.is_true(got)
+      end
+    end)
+
+    it("reads Content-Length with leading zeros or repeated, and refuses other forms", function()
+      local body = '{"a":1}'
+      for _, cl in ipairs({ "007", "7", " 7 ", "7, 7", "7,7" }) do
+        scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: " .. cl }, body) }
+        local value = t:send("GET", URL, "/auth/me", nil, 5, false)
+        assert.equals(1, value and value.a, cl)
+        assert.is_true(sockets[#sockets].kept, cl)
+      end
+      for _, cl in ipairs({ "+7", "7a", "", "7, 8", "0x7", "1234567890123456789", "-7" }) do
+        scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: " .. cl }, body) }
+        local value, err = t:send("GET", URL, "/auth/me", nil, 5, false)
+        assert.is_nil(value, cl)
+        assert.equals("network", err.kind, cl)
+        assert.matches("invalid Content-Length", err.message, 1, true)
+      end
+    end)
+
+    it("reads a Content-Length body that arrives in pieces, and reports one cut short with what arrived", function()
+      ngxt.CHUNK = 4
+      local body = '{"long":"' .. ("x"):rep(50) .. '"}'
+      scripts[1] = { data = json_response(body) }
+      local value = assert(t:send("GET", URL, "/auth/me", nil, 5, false))
+      assert.equals(50, #value.long)
+      assert.is_true(sockets[1].kept)
+      scripts[1] = { data = response("HTTP/1.1 200 OK", { "Content-Length: 10" }, '{"a":') }
+      local _, err = t:send("GET", URL, "/auth/me", nil, 5, false)
+      assert.equals("network", err.kind)
+      assert.is_true(err.sent)
+      assert.matches("5 of 10 bytes", err.message, 1, true)
+    end)
+
+    it("connects each URL to its own origin, though the last origin's destination is kept", function()
+      -- (a head builder that builds for any URL: the client's own sends only under base_url)
+      local tr = assert(ngxt.new(handle, {}, function(method, url) return method .. " " .. url .. " HTTP/1.1\r\n\r\n" end))
+      local cases = {
+        { "http://127.0.0.1:80/api/x", "127.0.0.1", 80, "scravio:http:127.0.0.1:80:plain:" },
+        { "http://127.0.0.1:80/api/y", "127.0.0.1", 80, "scravio:http:127.0.0.1:80:plain:" },
+        { "http://127.0.0.1:8080/api/x", "127.0.0.1", 8080, "scravio:http:127.0.0.1:8080:plain:" }, -- ":80" is its prefix
+        { "http://127.0.0.1:8080?q=1", "127.0.0.1", 8080, "scravio:http:127.0.0.1:8080:plain:" },
+        { "http://127.0.0.1:8080", "127.0.0.1", 8080, "scravio:http:127.0.0.1:8080:plain:" },
+        { "http://localhost:8080/api/x", "127.0.0.1", 8080, "scravio:http:localhost:8080:plain:" },
+        { "http://LOCALHOST:8080/api/x", "127.0.0.1", 8080, "scravio:http:localhost:8080:plain:" },
+        { "https://127.0.0.1:8080/api/x", "127.0.0.1", 8080, "scravio:https:127.0.0.1:8080:verify:" },
+        { "http://127.0.0.1/api/x", "127.0.0.1", 80, "scravio:http:127.0.0.1:80:plain:" },
+      }
+      for i, c in ipairs(cases) do
+        scripts[1] = { data = json_response("{}") }
+        assert(tr:send("GET", c[1], "/x", nil, 5, false))
+        local sock = sockets[#sockets]
+        assert.equals(i, #sockets)
+        assert.same({ c[2], c[3], c[4] }, { sock.host, sock.port, sock.pool }, c[1])
+        assert.equals("GET " .. c[1] .. " HTTP/1.1\r\n\r\n", sock.sent[1])
+      end
+      -- a fresh connection draws from its own pool name, on the kept destination too
+      scripts[1] = { data = json_response("{}") }
+      assert(tr:send("POST", "http://127.0.0.1/api/x", "/x", nil, 5, true))
+      assert.equals("scravio:http:127.0.0.1:80:plain::fresh", sockets[#sockets].pool)
+      -- an authority the parser refuses is refused even right after a kept origin
+      for _, bad in ipairs({ "http://127.0.0.1@evil/api/x", "http://127.0.0.1:80@evil/api/x", "ftp://127.0.0.1/x" }) do
+        local v, err = tr:send("GET", bad, "/x", nil, 5, false)
+        assert.is_nil(v, bad)
+        assert.equals("invalid", err.kind, bad)
+        assert.matches("unsupported URL", err.message, 1, true)
+      end
+      assert.equals(#cases + 1, #sockets)
+    end)
+  end)
+
   describe("TLS", function()
     it("verifies with SNI and keys the pool by verification and CA file", function()
       handle:close()

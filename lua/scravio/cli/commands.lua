@@ -15,9 +15,29 @@ local function usage(msg)
 end
 M.usage = usage
 
+-- A --fields name that no record had: empty (or null) on every row, most
+-- likely misspelt; said on stderr so the output stays as asked.
+local function absent_notice(ctx)
+  return function(names, n)
+    if n == 1 then
+      ctx:notice("--fields: the answer has no %s (null, or a misspelt name?)", table.concat(names, ", "))
+    else
+      ctx:notice("--fields: none of the %d records had %s (null everywhere, or a misspelt name?)", n,
+        table.concat(names, ", "))
+    end
+  end
+end
+
 --- One object on stdout, in the chosen format.
 function M.show(ctx, obj)
   output.object(ctx:format(false), obj, ctx.fields)
+  if ctx.fields and type(obj) ~= "nil" then
+    local plain, absent = output.plain(obj), {}
+    if type(plain) == "table" then
+      for _, f in ipairs(ctx.fields) do if output.get(plain, f) == nil then absent[#absent + 1] = f end end
+      if #absent > 0 then absent_notice(ctx)(absent, 1) end
+    end
+  end
   return true
 end
 
@@ -29,7 +49,9 @@ function M.writer(ctx, kind)
     if fmt == "table" then fields = output.COLUMNS[kind].table
     elseif fmt == "csv" or fmt == "tsv" then fields = output.COLUMNS[kind].csv end
   end
-  return output.list(fmt, fields)
+  local w = output.list(fmt, fields)
+  if ctx.fields then w:track(absent_notice(ctx)) end
+  return w
 end
 
 --- A list command: every page streamed with --all (service:each), else one
@@ -57,6 +79,10 @@ end
 --- Refuse to replace an existing file unless --force (before anything is
 -- sent or spent). -> true | nil, err
 function M.check_out(ctx, path)
+  if path ~= nil and require("scravio.download").is_directory(path) then
+    return usage(string.format("--out %s is a directory: pass the file's path (such as %s/leads.csv); " ..
+      "nothing was sent", path, (path:gsub("/+$", ""))))
+  end
   if path == nil or ctx.args.force then return true end
   local f = io.open(path, "rb")
   if f then

@@ -219,6 +219,11 @@ end
 function List:row(obj)
   obj = M.plain(obj)
   self.n = self.n + 1
+  if self.seen then -- (--fields given: which of them any record has)
+    for i, get in ipairs(self.getters) do
+      if not self.seen[i] and get(obj) ~= nil then self.seen[i] = true end
+    end
+  end
   local fmt = self.fmt
   if fmt == "jsonl" then
     self.out:write(encode(obj, self.fields), "\n")
@@ -267,7 +272,19 @@ function List:draw(cells)
   self.out:write(table.concat(line, "  "), "\n")
 end
 
+--- The --fields no record had (a misspelt name prints as an empty column,
+-- or null, on every row), when :track(on_absent) was asked.
+function List:track(on_absent)
+  if self.getters then self.seen, self.on_absent = {}, on_absent end
+  return self
+end
+
 function List:finish()
+  if self.seen and self.n > 0 then
+    local absent = {}
+    for i, f in ipairs(self.fields) do if not self.seen[i] then absent[#absent + 1] = f end end
+    if #absent > 0 then self.on_absent(absent, self.n) end
+  end
   if self.fmt == "json" then
     self.out:write(self.n > 0 and "\n]\n" or "]\n")
   elseif self.fmt == "table" and not self.widths then

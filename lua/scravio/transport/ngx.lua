@@ -54,6 +54,7 @@ local concat = table.concat
 local tonumber, type, tostring = tonumber, type, tostring
 local min, floor = math.min, math.floor
 local format = string.format
+local byte, find, sub, lower = string.byte, string.find, string.sub, string.lower
 
 local Ngx = {}
 Ngx.__index = Ngx
@@ -195,6 +196,37 @@ function Ngx:pool_key(scheme, host, port)
     .. ":" .. self.ca_file
 end
 
+--- dest(scheme, host, port) -> what connect needs to reach one destination:
+-- { scheme, host, port, where ("host:port", for messages), pooled and fresh
+-- (the connect options: pool name and size) }. Built once per destination
+-- for API calls (api_dest keeps it), so a call builds no strings for it.
+function Ngx:dest(scheme, host, port)
+  local key = self:pool_key(scheme, host, port)
+  -- A fresh connection is asked for under a pool name nothing is ever put
+  -- back into (finish closes every fresh socket), so it is always new.
+  return { scheme = scheme, host = host, port = port, where = host .. ":" .. port,
+    pooled = { pool = key, pool_size = self.pool_size },
+    fresh = { pool = key .. ":fresh", pool_size = self.pool_size } }
+end
+
+--- api_dest(url) -> dest | nil (unsupported URL). API URLs all share the
+-- client's base URL, so the last origin's dest is kept and reused when the
+-- URL starts with the same "scheme://authority" (followed by "/", "?", "#"
+-- or nothing): no pattern runs and nothing is allocated on that path.
+function Ngx:api_dest(url)
+  local last = self.last_dest
+  if last and find(url, last.origin, 1, true) == 1 then
+    local c = byte(url, last.origin_len + 1)
+    if c == nil or c == 47 or c == 63 or c == 35 then return last.dest end
+  end
+  local scheme, host, port = target(url)
+  if not scheme then return nil end
+  local origin = url:match("^https?://[^/?#]+")
+  local d = self:dest(scheme, host, port)
+  self.last_dest = { origin = origin, origin_len = #origin, dest = d }
+  return d
+end
+
 local function tls_hint(host, herr)
   if herr:find("host mismatch", 1, true) then
     if host:match("^[%d.]+$") or host:find(":", 1, true) then
@@ -209,23 +241,20 @@ local function tls_hint(host, herr)
   return nil
 end
 
---- connect(scheme, host, port, fresh, deadline, stall) -> sock, key | nil, err-string, stage, hint
--- fresh: never take a pooled connection (and never return it to the pool).
--- stall: longest wait for any one step (nil: the deadline).
-function Ngx:connect(scheme, host, port, fresh, deadline, stall)
-  local where = host .. ":" .. port
+--- connect(dest, fresh, deadline, stall) -> sock, reused | nil, err-string, stage, hint
+-- dest: self:dest(...). fresh: never take a pooled connection (and never
+-- return it to the pool). stall: longest wait for any one step (nil: the deadline).
+function Ngx:connect(dest, fresh, deadline, stall)
+  local scheme, host, port, where = dest.scheme, dest.host, dest.port, dest.where
   local sock, serr = M.tcp()
   if not sock then return nil, serr, "creating a socket for " .. where end
-  local key = self:pool_key(scheme, host, port)
-  local ct = min(self.connect_timeout * 1000, left_ms(deadline))
   local io = left_ms(deadline)
+  local ct = min(self.connect_timeout * 1000, io)
   if stall and stall * 1000 < io then io = floor(stall * 1000) end
   sock:settimeouts(ct < 1 and 1 or floor(ct), io, io)
   -- "localhost" needs no resolver directive; any other name does.
   local addr = host == "localhost" and "127.0.0.1" or host
-  -- A fresh connection is asked for under a pool name nothing is ever put
-  -- back into (finish closes every fresh socket), so it is always new.
-  local ok, err = sock:connect(addr, port, { pool = fresh and (key .. ":fresh") or key, pool_size = self.pool_size })
+  local ok, err = sock:connect(addr, port, fresh and dest.fresh or dest.pooled)
   if not ok then
     local hint
     if tostring(err):find("no resolver", 1, true) then hint = "add a `resolver` directive to nginx.conf" end
@@ -269,7 +298,7 @@ function Ngx:connect(scheme, host, port, fresh, deadline, stall)
         "(an IP address never verifies); nginx's error log has the cause"
     end
   end
-  return sock, key
+  return sock, reused
 end
 
 -- Connections stay open for the next request only when the response was
@@ -306,8 +335,9 @@ Reader.__index = Reader
 
 --- reader(sock, deadline, stall) -> Reader. stall: seconds (nil: no stall meter).
 local function new_reader(sock, deadline, stall)
+  -- (the stall window's clock is read only when there is a stall meter)
   return setmetatable({ sock = sock, buf = "", pos = 1, deadline = deadline, stall = stall,
-    window = monotime(), moved = 0, total = 0 }, Reader)
+    window = stall and monotime() or 0, moved = 0, total = 0 }, Reader)
 end
 M.reader = new_reader
 
@@ -437,6 +467,19 @@ function Reader:leftover()
   return self.pos <= #self.buf
 end
 
+local function digit(b) return b and b >= 48 and b <= 57 end
+
+--- "HTTP/d.d ddd..." -> major, minor, status (numbers) | nil: what
+-- "^HTTP/(%d)%.(%d) (%d%d%d)" matches, read byte by byte (no pattern).
+local function status_line(line)
+  if sub(line, 1, 5) ~= "HTTP/" then return nil end
+  local ma, dot, mi, sp, s1, s2, s3 = byte(line, 6, 12)
+  if not (digit(ma) and dot == 46 and digit(mi) and sp == 32 and digit(s1) and digit(s2) and digit(s3)) then
+    return nil
+  end
+  return ma - 48, mi - 48, (s1 - 48) * 100 + (s2 - 48) * 10 + (s3 - 48)
+end
+
 -- Headers whose value is one value: the first field line counts (as with
 -- libcurl), so both transports read the same Content-Type and request id.
 local SINGLE = { ["content-type"] = true, ["x-request-id"] = true, ["location"] = true, ["retry-after"] = true }
@@ -453,9 +496,8 @@ local function read_head(r)
       if err == "too_long" then err = "malformed: status line longer than " .. M.HEADER_LIMIT .. " bytes" end
       return nil, err, r.total > 0
     end
-    local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
+    local major, minor, status = status_line(line)
     if not status then return nil, "malformed: malformed status line", true end
-    status = tonumber(status)
     local headers = {}
     while true do
       local h
@@ -471,9 +513,25 @@ local function read_head(r)
         -- obs-fold (RFC 9112 §5.2), refused as libcurl's transport refuses it
         return nil, "malformed: folded header line (obs-fold)", true
       end
-      local name, value = h:match("^([^:]+):[ \t]*(.-)[ \t]*$")
-      if name then
-        name = name:lower()
+      -- "name: value": the name is everything before the first colon (never
+      -- empty), the value is trimmed of spaces and tabs on both sides. Byte
+      -- scans, not a pattern: Lua's matcher costs ~200 instructions per
+      -- byte of a header line (bench/README.md, callgrind).
+      local colon = find(h, ":", 1, true)
+      if colon and colon > 1 then
+        local name = lower(sub(h, 1, colon - 1))
+        local vs, ve = colon + 1, #h
+        local b = byte(h, vs)
+        while b == 32 or b == 9 do
+          vs = vs + 1
+          b = byte(h, vs)
+        end
+        b = byte(h, ve)
+        while ve >= vs and (b == 32 or b == 9) do
+          ve = ve - 1
+          b = byte(h, ve)
+        end
+        local value = sub(h, vs, ve)
         local prev = headers[name]
         if not prev then headers[name] = value
         elseif not SINGLE[name] then headers[name] = prev .. ", " .. value end
@@ -482,12 +540,12 @@ local function read_head(r)
     if status >= 200 or status == 101 then
       local conn = (headers.connection or ""):lower()
       local keep
-      if major == "1" and minor == "0" then keep = conn:find("keep-alive", 1, true) ~= nil
+      if major == 1 and minor == 0 then keep = conn:find("keep-alive", 1, true) ~= nil
       else keep = conn:find("close", 1, true) == nil end
       local te = headers["transfer-encoding"]
       -- RFC 9112 §6.1 / §6.3: Transfer-Encoding in an HTTP/1.0 response, or
       -- together with Content-Length, is faulty framing: close after it.
-      if te and ((major == "1" and minor == "0") or headers["content-length"]) then keep = false end
+      if te and ((major == 1 and minor == 0) or headers["content-length"]) then keep = false end
       return status, headers, keep
     end
     -- 1xx (100 Continue, 103 Early Hints): the real response follows.
@@ -505,6 +563,13 @@ local function framing(method, status, headers)
   end
   local cl = headers["content-length"]
   if cl then
+    -- The common case, digits only (at most 18), without a pattern.
+    local len = #cl
+    if len > 0 and len <= 18 then
+      local i = 1
+      while i <= len and digit(byte(cl, i)) do i = i + 1 end
+      if i > len then return "length", tonumber(cl) end
+    end
     -- "12" or the same value repeated ("12, 12"); anything else is malformed.
     local first
     for v in (cl .. ","):gmatch("([^,]*),") do
@@ -607,6 +672,35 @@ local function memory_sink(limit)
   return sink, result
 end
 
+--- read_memory(reader, mode, length, limit) -> body | nil, kind, detail, got
+-- A response body in memory, as read_body into a memory_sink would give it.
+-- A Content-Length body (every API answer; its length is checked against
+-- the limit before) is read without the sink's closures: creating a closure
+-- is not compiled by LuaJIT and would keep the caller interpreted.
+local function read_memory(r, mode, length, limit)
+  if mode == "none" then return "" end
+  if mode ~= "length" then
+    local sink, result = memory_sink(limit)
+    local ok, kind, detail, got = read_body(r, mode, length, sink)
+    if not ok then return nil, kind, detail, got end
+    return result()
+  end
+  if length == 0 then return "" end
+  local first, err = r:take(length)
+  if not first then return nil, "socket", err, 0 end
+  local left = length - #first
+  if left == 0 then return first end
+  local parts, n = { first }, 1
+  while left > 0 do
+    local data, derr = r:take(left)
+    if not data then return nil, "socket", derr, length - left end
+    n = n + 1
+    parts[n] = data
+    left = left - #data
+  end
+  return concat(parts, "", 1, n)
+end
+
 -- Turn read_body's failure into an error object.
 local function body_error(kind, detail, method, path, limit, status, length, got)
   if kind == "too_large" then return too_large(limit, method, path, status) end
@@ -643,10 +737,9 @@ end
 
 -- One exchange on one connection. Returns the classified result, or
 -- nil, err, stale (stale: a reused connection died before answering).
-function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
-  local sock, cerr, stage, hint = self:connect(scheme, host, port, fresh, deadline)
-  if not sock then return nil, net_error(stage, cerr, method, path, false, hint) end
-  local reused = sock:getreusedtimes() > 0
+function Ngx:exchange(method, path, body, deadline, fresh, dest, head, lazy)
+  local sock, reused, stage, hint = self:connect(dest, fresh, deadline)
+  if not sock then return nil, net_error(stage, reused, method, path, false, hint) end
   local ok, serr = sock:send(body and { head, body } or head)
   if not ok then
     sock:close()
@@ -670,14 +763,13 @@ function Ngx:exchange(method, path, body, deadline, fresh, scheme, host, port, h
     sock:close()
     return nil, too_large(limit, method, path, status)
   end
-  local sink, result = memory_sink(limit)
-  local rok, kind, detail, got = read_body(r, mode, length, sink)
-  if not rok then
+  local data, kind, detail, got = read_memory(r, mode, length, limit)
+  if not data then
     sock:close()
     return nil, body_error(kind, detail, method, path, limit, status, length, got)
   end
   finish(self, sock, keep and mode ~= "close" and not fresh and not r:leftover())
-  local value, verr = core.classify(status, headers, result(), method, path, self.handle, lazy)
+  local value, verr = core.classify(status, headers, data, method, path, self.handle, lazy)
   if value == nil then return nil, verr end
   -- What the answer says about itself, masked and cut like the C transport's.
   local h = self.handle
@@ -694,8 +786,8 @@ end
 function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
   local perr = phase_error(method, path)
   if perr then return nil, perr end
-  local scheme, host, port = target(url)
-  if not scheme then
+  local dest = self:api_dest(url)
+  if not dest then
     return nil, errors.new("invalid", "unsupported URL for the ngx transport: " .. tostring(url:match("^[^?#]*")),
       { method = method, path = path, sent = false, retryable = false })
   end
@@ -710,7 +802,7 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
     return nil, herr
   end
   local value, status, rid, rl_limit, rl_left, rl_reset =
-    self:exchange(method, path, body, deadline, fresh, scheme, host, port, head, lazy)
+    self:exchange(method, path, body, deadline, fresh, dest, head, lazy)
   if value ~= nil then return value, status, rid, rl_limit, rl_left, rl_reset end
   local err, stale = status, rid
   if stale and not fresh then
@@ -718,7 +810,7 @@ function Ngx:send(method, url, path, body, timeout, fresh, lazy, headers)
     -- try once more on a new connection. Only requests that are safe to
     -- resend get here: the others always use a fresh connection.
     self.stats.stale = self.stats.stale + 1
-    return self:exchange(method, path, body, deadline, true, scheme, host, port, head, lazy)
+    return self:exchange(method, path, body, deadline, true, dest, head, lazy)
   end
   return nil, err
 end
@@ -746,9 +838,8 @@ end
 --  | nil, false, err
 function Ngx:storage_exchange(scheme, host, port, retried, head, f, deadline, method, path)
   local stall = self:stall_seconds()
-  local sock, cerr, stage, hint = self:connect(scheme, host, port, retried, deadline, stall)
-  if not sock then return nil, false, net_error(stage, cerr, method, path, false, hint) end
-  local reused = sock:getreusedtimes() > 0
+  local sock, reused, stage, hint = self:connect(self:dest(scheme, host, port), retried, deadline, stall)
+  if not sock then return nil, false, net_error(stage, reused, method, path, false, hint) end
   local r = new_reader(sock, deadline, stall)
   local ok, serr = r:send(head)
   while ok and f do
