@@ -244,12 +244,19 @@ int scv_classify(lua_State *L, const scv_response *r) {
       }
     }
     lua_pop(L, 1);
-  } else if (r->body_len > 0) {
-    /* An HTML or text error page from a proxy: say so rather than show it. */
-    snprintf(msg, sizeof msg, "HTTP %ld %s (non-JSON %s body from server or proxy)", r->status,
-             reason_phrase(r->status), r->content_type ? r->content_type : "unknown");
-    lua_pushstring(L, msg);
-    lua_setfield(L, err, "message");
+  } else {
+    if (r->body_len > 0) {
+      /* An HTML or text error page from a proxy: say so rather than show it. */
+      snprintf(msg, sizeof msg, "HTTP %ld %s (non-JSON %s body from server or proxy)", r->status,
+               reason_phrase(r->status), r->content_type ? r->content_type : "unknown");
+      lua_pushstring(L, msg);
+      lua_setfield(L, err, "message");
+    }
+    /* No API error body at all (an HTML, text or empty page): a proxy or load
+     * balancer may have answered instead of the API, whatever the API did
+     * (retry.no_answer reconciles such 5xx answers to credit-spending calls). */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, err, "proxy_page");
   }
   /* Spending more money is never automatic: no retry on insufficient credits. */
   lua_getfield(L, err, "code");

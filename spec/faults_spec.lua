@@ -315,6 +315,22 @@ describe("fault injection", function()
       assert.equals(0, (H.campaigns_on_server(srv)))
     end)
 
+    it("after a 500 with a JSON body that names no code: still the API's answer, returned as it is", function()
+      fault({ method = "POST", path = P, kind = "status", status = 500, content_type = "application/json",
+        body = '{"message":"Internal error"}' })
+      local err = definite(500)
+      assert.is_nil(err.code)
+      assert.is_nil(err.proxy_page)
+      assert.equals("Internal error", err.message)
+    end)
+
+    it("after an empty 500: a proxy's answer (proxy_page), reconciled, never resent", function()
+      fault({ method = "POST", path = P, kind = "status", status = 500, body = "" })
+      local err = unknown_none("api")
+      assert.equals(500, err.status)
+      assert.is_true(err.cause.proxy_page)
+    end)
+
     -- A 5xx page without the envelope (HTML from a proxy or load balancer)
     -- is not the API speaking: it may have created the campaign. It used to
     -- come back as a plain "api 500", retryable false, and the campaign the

@@ -109,8 +109,10 @@ describe("retry policy (retry.lua)", function()
     assert.is_true(retry.no_answer({ kind = "api", status = 502 }))
     assert.is_false(retry.no_answer({ kind = "api", status = 500, code = "INTERNAL_ERROR" })) -- the API's envelope
     assert.is_false(retry.no_answer({ kind = "api", status = 503, code = "UNAVAILABLE" }))
-    assert.is_true(retry.no_answer({ kind = "api", status = 500 })) -- an HTML page: a proxy answered
-    assert.is_true(retry.no_answer({ kind = "api", status = 503 }))
+    assert.is_false(retry.no_answer({ kind = "api", status = 500 })) -- a JSON error body without a code
+    assert.is_true(retry.no_answer({ kind = "api", status = 500, proxy_page = true })) -- an HTML page: a proxy answered
+    assert.is_true(retry.no_answer({ kind = "api", status = 503, proxy_page = true }))
+    assert.is_false(retry.no_answer({ kind = "api", status = 400, proxy_page = true }))
     assert.is_false(retry.no_answer({ kind = "api", status = 400 }))
   end)
 

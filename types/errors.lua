@@ -28,6 +28,7 @@
 ---@field path? string the request path (never a presigned URL)
 ---@field attempts? integer how many times the request was sent
 ---@field gave_up? string why the SDK stopped retrying
+---@field proxy_page? boolean the error status came with no JSON error body (an HTML, text or empty page)
 ---@field hint? string what to do about it (also the end of message)
 ---@field sent? boolean false when the request certainly never left
 ---@field curl_code? integer libcurl's error code (network, timeout)

@@ -32,25 +32,30 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 mkdir -p "$TMP/logs" "$TMP/tmp/body" "$TMP/tmp/proxy" "$TMP/tmp/fastcgi" "$TMP/tmp/uwsgi" "$TMP/tmp/scgi" "$TMP/lua"
-PORT=$(( ( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 ) + 20000 ))
 cat >"$TMP/lua/openresty_bench_config.lua" <<LUA
 return { api = "$API", api_key = "sk_live_0123456789abcdefghijklmnopqrstuv", campaign_id = "665f1c2e8b3a4d0012ab34cd",
   per_page = ${BENCH_OR_PER_PAGE:-100}, pages = ${BENCH_OR_PAGES:-20} }
 LUA
-# The bench's own nginx.conf, with one process and a /loop location.
-sed -e 's/^daemon on;/daemon off;/' -e 's/^master_process on;/master_process off;/' \
-    -e 's#location = /__ready { return 204; }#&\n        location = /loop { content_by_lua_block { require("openresty.loop").run() } }#' \
-    -e "s#\${USER_LINE}##; s#\${PREFIX}#$TMP#g; s#\${MODULES}#${SCRAVIO_NGINX_MODULES:-/usr/share/nginx/modules}#g" \
-    -e "s#\${ROOT}#$ROOT#g; s#\${PORT}#$PORT#g; s#\${RESTY_HTTP_PATH}#$RESTY_HTTP_PATH#g" \
-    "$ROOT/bench/openresty/nginx.conf.tmpl" >"$TMP/nginx.conf"
-valgrind --tool=callgrind --smc-check=all-non-file --compress-strings=no --compress-pos=no \
-  --callgrind-out-file="$TMP/cg.%p" nginx -p "$TMP" -c "$TMP/nginx.conf" >"$TMP/logs/valgrind.log" 2>&1 &
-VG=$!
-i=0
-until curl -fs -o /dev/null "http://127.0.0.1:$PORT/__ready"; do
-  i=$((i + 1))
-  [ $i -le 120 ] || { cat "$TMP/logs/valgrind.log" "$TMP/logs/error.log" >&2 2>/dev/null; exit 1; }
-  sleep 0.5
+# The bench's own nginx.conf, with one process and a /loop location, on a
+# free port (another one when the port was taken: nginx exits, so does valgrind).
+tries=0
+while :; do
+  tries=$((tries + 1))
+  [ $tries -le 10 ] || { cat "$TMP/logs/valgrind.log" >&2; echo "callgrind.sh: nginx did not start" >&2; exit 1; }
+  PORT=$(( ( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000 ) + 20000 ))
+  sed -e 's/^daemon on;/daemon off;/' -e 's/^master_process on;/master_process off;/' \
+      -e 's#location = /__ready { return 204; }#&\n        location = /loop { content_by_lua_block { require("openresty.loop").run() } }#' \
+      -e "s#\${USER_LINE}##; s#\${PREFIX}#$TMP#g; s#\${MODULES}#${SCRAVIO_NGINX_MODULES:-/usr/share/nginx/modules}#g" \
+      -e "s#\${ROOT}#$ROOT#g; s#\${PORT}#$PORT#g; s#\${RESTY_HTTP_PATH}#$RESTY_HTTP_PATH#g" \
+      "$ROOT/bench/openresty/nginx.conf.tmpl" >"$TMP/nginx.conf"
+  valgrind --tool=callgrind --smc-check=all-non-file --compress-strings=no --compress-pos=no \
+    --callgrind-out-file="$TMP/cg.%p" nginx -p "$TMP" -c "$TMP/nginx.conf" >"$TMP/logs/valgrind.log" 2>&1 &
+  VG=$!
+  while kill -0 "$VG" 2>/dev/null && ! curl -fs -o /dev/null "http://127.0.0.1:$PORT/__ready"; do sleep 0.5; done
+  kill -0 "$VG" 2>/dev/null && break
+  wait "$VG" 2>/dev/null || true
+  VG=""
+  rm -f "$TMP"/cg.*
 done
 # the newest dump: cg.<pid>.<n>, the highest n
 summary() { sed -n 's/^summary: //p' "$TMP/$(ls "$TMP" | grep '^cg\.[0-9]*\.[0-9]*$' | sort -t. -k3 -n | tail -1)"; }

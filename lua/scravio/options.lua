@@ -137,6 +137,19 @@ local function whole(name)
   end
 end
 
+-- A file the SDK will read later (a CA bundle): a misspelt path is refused
+-- now, not as a TLS failure of every request.
+local function readable(name)
+  return function(v)
+    local f, err = io.open(v, "rb")
+    if not f then
+      return string.format("%s cannot be read: %s", name, tostring(err):gsub("^" .. v:gsub("%p", "%%%0") .. ": ", ""))
+        .. " (" .. v .. ")"
+    end
+    f:close()
+  end
+end
+
 local function nonempty(name)
   return function(v)
     if v == "" then return name .. " must not be empty" end
@@ -211,7 +224,7 @@ M.schemas.new = {
   timeout = { type = "number", check = positive("timeout"), doc = "seconds per attempt (default 60)" },
   connect_timeout = { type = "number", check = positive("connect_timeout"), doc = "seconds (default 10)" },
   max_retries = { type = "number", check = whole("max_retries"), doc = "retries of safe requests (default 2)" },
-  ca_file = { type = "string", doc = "PEM bundle of trusted CAs" },
+  ca_file = { type = "string", check = readable("ca_file"), doc = "PEM bundle of trusted CAs (must be readable)" },
   proxy = { type = "string", doc = "proxy URL" },
   on_event = { type = "function", doc = "function(event) for logging and metrics" },
   allow_http = { type = "boolean", doc = "permit plain http:// to non-loopback hosts" },

@@ -59,8 +59,8 @@ function M.outcome_unknown(err)
 end
 
 --- Is the failure itself silent about the outcome (no definite answer from
--- the API at all)? A 500/503 in the API's own error envelope (it names a
--- `code`) is a definite "failed", returned as it is; a 502/504 comes from a
+-- the API at all)? A 500/503 with the API's own JSON error body is a
+-- definite "failed", returned as it is; a 502/504 comes from a
 -- gateway that lost track of the upstream, and a 5xx without the envelope
 -- (an HTML or empty page) is not the API speaking either: a proxy or load
 -- balancer in front of it answered, whatever the API did. Only these silent
@@ -68,7 +68,7 @@ end
 function M.no_answer(err)
   if err.kind == "timeout" or err.kind == "network" or err.kind == "decode" then return true end
   if err.status == 502 or err.status == 504 then return true end
-  return type(err.status) == "number" and err.status >= 500 and err.code == nil
+  return type(err.status) == "number" and err.status >= 500 and err.proxy_page == true
 end
 
 --- Exponential backoff with full jitter: uniform in [0, min(cap, base*2^(n-1))].
