@@ -95,6 +95,16 @@ describe("wait", function()
       assert.is_true(close_to(clock.total, 10)) -- never sleeps past the deadline
     end)
 
+    it("takes a validation job cancelled on the server (either spelling) as final, without polling", function()
+      for _, st in ipairs({ "cancelled", "canceled" }) do
+        srv:clear_requests()
+        local j = assert(core.wrap("ValidationJob", { jobId = "job_x", status = st }, client))
+        local got, err = j:wait{ interval = 1, timeout = 3600 }
+        assert.equals(j, got, err and tostring(err))
+        assert.equals(0, #srv:requests(), st)
+      end
+    end)
+
     it("returns a failed campaign as it is (callers check c.status)", function()
       local c = assert(client.campaigns:create(params("broken [fail]")))
       local got, err = c:wait{ interval = 1, timeout = 3600 }

@@ -68,8 +68,9 @@ M.KINDS = {
   ValidationJob = {
     label = "validation job",
     -- "cancelled" is not a documented status, but statusReason mentions
-    -- cancellation: treat it as final rather than poll forever.
-    terminal = set({ "completed", "failed", "cancelled" }),
+    -- cancellation: treat it as final (in either spelling) rather than poll
+    -- until the deadline.
+    terminal = set({ "completed", "failed", "cancelled", "canceled" }),
     progress = function(o)
       local done, total = o.processedCount, o.totalEmails
       if type(done) == "number" and type(total) == "number" and total > 0 then
