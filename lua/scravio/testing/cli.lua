@@ -77,6 +77,17 @@ function M.main(args, out, err)
   if cmd == nil or cmd:sub(1, 2) == "--" then cmd, from = "run", 1 end
   if cmd == "stop" or cmd == "--stop" then
     if not args[2] then err:write(USAGE) return 2 end
+    -- A mistyped run directory must not look like a stopped server.
+    local recorded = false
+    for _, name in ipairs({ "/server.json", "/nginx.pid" }) do
+      local f = io.open(args[2] .. name, "r")
+      if f then f:close() recorded = true end
+    end
+    if not recorded then
+      err:write("scravio-fake: no server recorded in " .. args[2] ..
+        " (no server.json or nginx.pid there): pass the SCRAVIO_FAKE_RUNDIR that start printed\n")
+      return 1
+    end
     testing.stop_rundir(args[2])
     return 0
   end
