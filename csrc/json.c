@@ -1298,136 +1298,15 @@ static const unsigned char *skip_number_slow(const unsigned char *p,
     return p;
 }
 
-int scv_json_members(const char *str, size_t len, int max_depth,
-                     scv_json_member *out, int cap)
-{
-    const unsigned char *start = (const unsigned char *)str;
-    const unsigned char *p = start, *end = start + len, *vstart = NULL;
-    unsigned char is_obj[SCV_JSON_SCAN_MAX_DEPTH];
-    int depth = 0, n = 0, escaped = 0;
-
-    if (str == NULL)
-        return -1;
-    if (max_depth <= 0)
-        max_depth = SCV_JSON_DEFAULT_MAX_DEPTH;
-    if (end - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
-        p += 3;
-    SKIP_WS(p, end);
-    if (p >= end || *p != '{')
-        return -1; /* only an object has members */
-
-value:
-    SKIP_WS(p, end);
-    if (p >= end)
-        return -1;
-    if (depth == 1)
-        vstart = p;
-    switch (*p) {
-    case '"':
-        if ((p = skip_string(p + 1, end, &escaped)) == NULL)
-            return -1;
-        goto value_done;
-    case '{':
-    case '[':
-        if (depth >= max_depth || depth >= SCV_JSON_SCAN_MAX_DEPTH)
-            return -1;
-        is_obj[depth++] = (unsigned char)(*p == '{');
-        p++;
-        SKIP_WS(p, end);
-        if (p < end && *p == (is_obj[depth - 1] ? '}' : ']')) {
-            p++;
-            depth--;
-            goto value_done;
-        }
-        if (is_obj[depth - 1])
-            goto obj_key;
-        goto value;
-    case 't':
-        if (end - p < 4 || memcmp(p, "true", 4) != 0)
-            return -1;
-        p += 4;
-        goto value_done;
-    case 'f':
-        if (end - p < 5 || memcmp(p, "false", 5) != 0)
-            return -1;
-        p += 5;
-        goto value_done;
-    case 'n':
-        if (end - p < 4 || memcmp(p, "null", 4) != 0)
-            return -1;
-        p += 4;
-        goto value_done;
-    case '-': case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
-        if ((p = skip_number(p, end)) == NULL)
-            return -1;
-        goto value_done;
-    default:
-        return -1;
-    }
-
-obj_key:
-    if (p >= end || *p != '"')
-        return -1;
-    {
-        const unsigned char *k = p + 1;
-        escaped = 0;
-        if ((p = skip_string(k, end, &escaped)) == NULL)
-            return -1;
-        if (depth == 1) {
-            /* A member of the top-level object: keys with escapes would
-               need decoding to compare, so leave those documents to the
-               decoder. */
-            if (escaped || n >= cap || len > 0xFFFFFFFFu)
-                return -1;
-            out[n].koff = (uint32_t)(k - start);
-            out[n].klen = (uint32_t)(p - 1 - k);
-        }
-    }
-    SKIP_WS(p, end);
-    if (p >= end || *p != ':')
-        return -1;
-    p++;
-    goto value;
-
-value_done:
-    if (depth == 0)
-        goto finish;
-    if (depth == 1) { /* a member's value just ended */
-        out[n].voff = (uint32_t)(vstart - start);
-        out[n].vlen = (uint32_t)(p - vstart);
-        n++;
-    }
-    SKIP_WS(p, end);
-    if (p >= end)
-        return -1;
-    if (*p == ',') {
-        p++;
-        if (is_obj[depth - 1]) {
-            SKIP_WS(p, end);
-            goto obj_key;
-        }
-        goto value;
-    }
-    if (*p != (is_obj[depth - 1] ? '}' : ']'))
-        return -1;
-    p++;
-    depth--;
-    goto value_done;
-
-finish:
-    SKIP_WS(p, end);
-    return p == end ? n : -1;
-}
-
-/* scv_json_members' grammar, plus the spans of the elements of every array
-   that is the value of a top-level member (a list page's items), so that a
-   page can be validated whole in one pass and its items decoded one at a
-   time later (csrc/lazypage.c).  A separate function rather than a flag on
-   scv_json_members: a GET's LazyDoc pays nothing for the element checks. */
-int scv_json_index_page(const char *str, size_t len, int max_depth,
-                        scv_json_member *out, uint32_t *first, int cap,
-                        scv_json_span **elems, size_t *elem_cap)
+/* The one scanner behind scv_json_members (a GET's LazyDoc: members only,
+   elems == NULL) and scv_json_index_page (a list page: also the spans of
+   the elements of every array that is a top-level member's value, so that a
+   page is validated whole in one pass and its items decoded one at a time
+   later, csrc/lazypage.c). Always inlined into both with constant NULLs for
+   the first, so a GET pays nothing for the element bookkeeping. */
+SCV_INLINE int scan_top_object(const char *str, size_t len, int max_depth,
+                               scv_json_member *out, uint32_t *first, int cap,
+                               scv_json_span **elems, size_t *elem_cap)
 {
     const unsigned char *start = (const unsigned char *)str;
     const unsigned char *p = start, *end = start + len, *vstart = NULL;
@@ -1455,7 +1334,7 @@ value:
     if (SCV_UNLIKELY(depth <= 2)) {
         if (depth == 1)
             vstart = p;
-        else if (!is_obj[1])
+        else if (elems && !is_obj[1])
             estart = p; /* an element of a top-level member's array */
     }
     switch (*p) {
@@ -1515,7 +1394,8 @@ obj_key:
                 return -1;
             out[n].koff = (uint32_t)(k - start);
             out[n].klen = (uint32_t)(p - 1 - k);
-            first[n] = (uint32_t)ne;
+            if (first)
+                first[n] = (uint32_t)ne;
         }
     }
 key_end:
@@ -1582,7 +1462,7 @@ value_done:
         out[n].voff = (uint32_t)(vstart - start);
         out[n].vlen = (uint32_t)(p - vstart);
         n++;
-    } else if (SCV_UNLIKELY(depth == 2) && !is_obj[1]) {
+    } else if (elems && SCV_UNLIKELY(depth == 2) && !is_obj[1]) {
         if (ne == *elem_cap) {
             size_t cap2 = ne ? ne * 2 : 128;
             scv_json_span *g = realloc(*elems, cap2 * sizeof *g);
@@ -1618,8 +1498,22 @@ finish:
     SKIP_WS(p, end);
     if (p != end)
         return -1;
-    first[n] = (uint32_t)ne;
+    if (first)
+        first[n] = (uint32_t)ne;
     return n;
+}
+
+int scv_json_members(const char *str, size_t len, int max_depth,
+                     scv_json_member *out, int cap)
+{
+    return scan_top_object(str, len, max_depth, out, NULL, cap, NULL, NULL);
+}
+
+int scv_json_index_page(const char *str, size_t len, int max_depth,
+                        scv_json_member *out, uint32_t *first, int cap,
+                        scv_json_span **elems, size_t *elem_cap)
+{
+    return scan_top_object(str, len, max_depth, out, first, cap, elems, elem_cap);
 }
 
 /* ------------------------------------------------------------------ */
