@@ -575,6 +575,15 @@ describe("scravio command", function()
       assert.equals("", err2)
     end)
 
+    it("launch on a free account says, before spending, that its emails come masked", function()
+      local code, _, err = run(with({ "campaigns", "launch" }, HASHTAG, "--max-credits", "450"),
+        { env = { SCRAVIO_API_KEY = srv.free_api_key } })
+      assert.equals(0, code, err)
+      assert.truthy(err:find("receives masked email addresses", 1, true), err)
+      local _, _, err_paid = run(with({ "campaigns", "launch" }, HASHTAG, "--max-credits", "5000"))
+      assert.is_nil(err_paid:find("masked", 1, true), err_paid)
+    end)
+
     it("--file params.json is the campaign params, flags on top", function()
       local path = H.write_file(dir .. "/params.json",
         '{"type":"INSTAGRAM_HASHTAG","inputs":{"hashtag":"yoga"},"targetEmails":10}')

@@ -255,6 +255,17 @@ describe("workflows", function()
       assert.equals(0, #srv:requests({ method = "POST", path = "/campaigns" }))
     end)
 
+    it("tells confirm when the account gets masked emails (a free plan), and only then", function()
+      local infos = {}
+      local function ask(_, info) infos[#infos + 1] = info return false end
+      client.campaigns:launch(params(), { max_credits = 1000, confirm = ask })
+      local free = H.client(srv, { api_key = srv.free_api_key })
+      free.campaigns:launch(params(), { max_credits = 1000, confirm = ask })
+      free:close()
+      assert.is_nil(infos[1].masked_emails)
+      assert.is_true(infos[2].masked_emails)
+    end)
+
     it("creates only on an explicit true: \"no\", 1 or a forgotten return cancel", function()
       for _, answer in ipairs({ "no", 1, "nil" }) do
         local c, err = client.campaigns:launch(params(), { max_credits = 1000, confirm = function()

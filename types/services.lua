@@ -137,6 +137,7 @@ function CampaignsService:each(query, call) end
 ---@field reserve number the credits the launch reserves
 ---@field balance? number the account's balance
 ---@field max_credits? number the caller's limit
+---@field masked_emails? boolean true when the account receives masked emails (GET /auth/me shouldMaskEmail): its leads and exports will hold masked addresses
 
 --- Options of `campaigns:launch` (the per-call options apply to each request it makes).
 ---@class scravio.LaunchOptions: scravio.CallOptions

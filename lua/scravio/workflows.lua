@@ -79,7 +79,7 @@ local budget = budgets.refuse
 --    else the largest default cap the preview names) is checked against max_credits and
 --    against the balance (GET /auth/me credits); either one exceeded ->
 --    err.kind "budget" (err.reserve, err.max_credits, err.balance).
--- 3. confirm(preview, {reserve=, balance=, max_credits=}) when given; a
+-- 3. confirm(preview, {reserve=, balance=, max_credits=, masked_emails=}) when given; a
 --    false/nil answer -> err.kind "cancelled".
 -- 4. POST /campaigns with the caller's params unchanged: the same type,
 --    inputs, targetEmails, maxCreditCap and validation flags as the preview
@@ -145,8 +145,12 @@ function M.launch_steps(service, client, params, opts)
       reserve = reserve, balance = balance, max_credits = max_credits, preview = preview }), preview
   end
 
+  -- A free account's leads and exports hold masked emails (the reference:
+  -- "exports remain masked until a confirmed purchase unlocks the account"):
+  -- confirm is told before anything is spent, so it is no surprise after.
+  local masked = me.shouldMaskEmail == true or nil
   local ok, cancelled = budgets.ask(opts.confirm, preview, { reserve = reserve, balance = balance,
-    max_credits = max_credits }, "launch", "nothing was created", { reserve = reserve, balance = balance,
+    max_credits = max_credits, masked_emails = masked }, "launch", "nothing was created", { reserve = reserve, balance = balance,
     preview = preview })
   if not ok then return nil, cancelled, preview end
 

@@ -56,6 +56,10 @@ end
 local function confirmer(ctx, verb, on_yes)
   return function(_, info)
     ctx:notice("%s", M.describe(verb, info.reserve, info))
+    if info.masked_emails then
+      ctx:notice("%s", "note: this account receives masked email addresses (free plan): the campaign's leads " ..
+        "and exports will hold masked emails until the account is unlocked")
+    end
     local yes = true
     if not ctx.args.yes and term.interactive() then
       yes = term.confirm(string.format("Go ahead and reserve %s credits?", fmt(info.reserve)))
