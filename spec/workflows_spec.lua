@@ -407,28 +407,54 @@ describe("workflows", function()
       os.remove(dir)
     end)
 
-    it("keeps a file already at out unless overwrite = true", function()
+    it("replaces a file at an out the caller named (as e:download(path) does); overwrite = false keeps it",
+      function()
       local dir = tmpdir()
       local out = dir .. "/leads.csv"
       H.write_file(out, "precious")
-      local c, err = client.campaigns:run(params(), { max_credits = 1000, out = out })
+      local c, err = client.campaigns:run(params(), { max_credits = 1000, out = out, overwrite = false })
       assert.is_nil(c)
       assert.equals("invalid", err.kind)
       assert.equals("out", err.errors[1].param)
       assert.truthy(err.message:find("overwrite = true", 1, true), err.message)
       assert.equals(0, #srv:requests({}))
       assert.equals("precious", H.read_file(out))
-      local c2, path = client.campaigns:run(params(), { max_credits = 1000, out = out, overwrite = true, timeout = 600 })
+      local c2, path = client.campaigns:run(params(), { max_credits = 1000, out = out, timeout = 600 })
       assert.is_truthy(c2, path)
+      assert.equals(out, path)
       assert.truthy(H.read_file(out):find("email", 1, true))
       os.remove(out)
       os.remove(dir)
     end)
 
-    it("keeps a file that appeared at out while the campaign ran; the error carries the export", function()
+    it("never replaces a file with the default name (leads.csv in the current directory) unless overwrite = true",
+      function()
+      -- In a child process whose current directory is a fresh one.
+      local dir = tmpdir()
+      H.write_file(dir .. "/leads.csv", "precious")
+      local script = H.write_file(dir .. "/run.lua", string.format([[
+        local scravio = require("scravio")
+        local c = assert(scravio.new{ base_url = %q, api_key = %q })
+        local ok, err = c.campaigns:run({ type = "INSTAGRAM_HASHTAG", inputs = { hashtag = "fitness" },
+          targetEmails = 40 }, { max_credits = 1000 })
+        io.write(tostring(ok), " ", err and err.kind or "-", " ", err and err.errors[1] and err.errors[1].param or "-")
+      ]], srv.base_url, srv.api_key))
+      local p = assert(io.popen("cd " .. dir .. " && " .. H.child_lua() .. " " .. script .. " 2>&1"))
+      local got = p:read("*a")
+      p:close()
+      assert.equals("nil invalid out", got)
+      assert.equals("precious", H.read_file(dir .. "/leads.csv"))
+      assert.equals(0, #srv:requests({ method = "POST" }))
+      os.remove(dir .. "/leads.csv")
+      os.remove(script)
+      os.remove(dir)
+    end)
+
+    it("with overwrite = false keeps a file that appeared at out while the campaign ran; the error carries the export",
+      function()
       local dir = tmpdir()
       local out = dir .. "/leads.csv"
-      local c, err = client.campaigns:run(params(), { max_credits = 1000, out = out, timeout = 600,
+      local c, err = client.campaigns:run(params(), { max_credits = 1000, out = out, timeout = 600, overwrite = false,
         on_progress = function(x)
           if H.scravio.kind(x) == "Export" and not H.read_file(out) then H.write_file(out, "theirs") end
         end })

@@ -149,7 +149,7 @@ function CampaignsService:each(query, call) end
 ---@field max_credits? number refuse when the launch would reserve more (never sent)
 ---@field confirm? fun(preview: scravio.Preview, info: scravio.LaunchInfo): boolean? return true to create
 ---@field out? string where the leads file goes (default leads.csv, or leads.xlsx); checked before anything is spent
----@field overwrite? boolean replace a file already at out (default: refused before anything is sent)
+---@field overwrite? boolean replace a file already at out (default: yes for an out you name, no for the default leads.csv; false: never)
 ---@field emailOnly? boolean export only leads with an email
 ---@field onlyValidEmails? boolean export only validated emails
 ---@field fileFormat? "csv"|"xlsx" the export's file format (default "csv")

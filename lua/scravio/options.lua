@@ -328,7 +328,8 @@ M.schemas.run = {
   max_credits = M.schemas.launch.max_credits,
   confirm = M.schemas.launch.confirm,
   out = { type = "string", check = nonempty("out"), doc = "where the leads file goes (default leads.csv / leads.xlsx)" },
-  overwrite = { type = "boolean", doc = "replace a file already at out (default: refused before anything is sent)" },
+  overwrite = { type = "boolean", doc = "replace a file already at out (default: yes for an out you name, " ..
+    "no for the default leads.csv; false: never, refused before anything is sent)" },
   emailOnly = { type = "boolean", doc = "export option" },
   onlyValidEmails = { type = "boolean", doc = "export option" },
   fileFormat = { type = "string", doc = 'export option: "csv" or "xlsx"' },

@@ -209,9 +209,15 @@ function run_steps(service, params, opts, state)
   opts = o
   local out = opts.out
   if out == nil then out = (opts.fileFormat == "xlsx") and "leads.xlsx" or "leads.csv" end
+  -- A file already at out: an `out` the caller named is theirs to replace,
+  -- as e:download(path) replaces (unless overwrite = false); the default
+  -- name in the current directory never replaces one unless overwrite = true.
+  local replace = opts.overwrite
+  if replace == nil then replace = opts.out ~= nil end
+  state.replace_out = replace
   -- The file is written at the very end, after the campaign has spent: a
-  -- typo in its directory, or a file already there, is refused now.
-  local ok, werr = download.destination(out, opts.overwrite)
+  -- typo in its directory, or a file it must not replace, is refused now.
+  local ok, werr = download.destination(out, replace)
   if not ok then return nil, werr end
   local timeout = opts.timeout
   -- The client's deadline (or run's per-call deadline) bounds the whole run
@@ -263,11 +269,12 @@ function M.run_within_deadline(service, params, opts, out, timeout, state)
       { campaign = c, export = e })
   end
 
-  -- A file that appeared at `out` while the campaign ran is kept too.
-  local free, ferr = download.destination(out, opts.overwrite)
+  -- A file that appeared at `out` while the campaign ran is kept too, when
+  -- run must not replace one.
+  local free, ferr = download.destination(out, state.replace_out)
   if not free then return fail(ferr, { campaign = c, export = e }) end
   local path, bytes_or_err = e:download(out, { progress = opts.progress, max_retries = opts.max_retries,
-    headers = opts.headers, overwrite = opts.overwrite })
+    headers = opts.headers })
   if not path then return fail(bytes_or_err, { campaign = c, export = e }) end
   return c, path, bytes_or_err
 end

@@ -116,7 +116,8 @@ function M.run(ctx)
       ctx.interrupt_hint = "the campaign may have been created: find it with `scravio campaigns list` " ..
         "and stop it with `scravio campaigns stop ID`"
     end),
-    out = out, overwrite = a.force or nil, emailOnly = a.email_only or nil, onlyValidEmails = a.valid_only or nil, fileFormat = fileFormat,
+    -- (overwrite = false: never replace a file without --force, even one that appears mid-run)
+    out = out, overwrite = a.force and true or false, emailOnly = a.email_only or nil, onlyValidEmails = a.valid_only or nil, fileFormat = fileFormat,
     progress = not a.quiet, timeout = timeout, interval = interval,
     on_progress = function(obj)
       if not campaign_id and scravio.kind(obj) == "Campaign" then
